@@ -1,0 +1,531 @@
+"""The data contract: the tables a mentoring program's exports hold, what every column must
+contain, and `load`, which reads a data directory and reports every violation at once.
+
+Rules are data (the `TABLES` specs below plus a few cross-column checks), so the README's
+contract and the checks cannot drift apart: `contract_frame()` renders the specs for the docs.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from .errors import MentoringEvalError, MissingTableError
+
+MAX_EXAMPLES = 5
+
+# Scales of the survey instruments the workbook analyses; other instruments are kept unchecked.
+INSTRUMENT_SCALES: dict[str, tuple[float, float]] = {
+    "skills": (1, 5),
+    "satisfaction": (1, 5),
+    "nps": (0, 10),
+    "participate_again": (0, 1),
+}
+
+
+@dataclass(frozen=True)
+class Col:
+    """One column of the contract: its kind, whether it must exist and be filled, and its domain."""
+
+    name: str
+    kind: str  # id | text | date | number | integer | enum | bool
+    required: bool = True
+    nullable: bool = False
+    values: tuple[str, ...] = ()
+    min: float | None = None
+    max: float | None = None
+    ref: tuple[str, str] | None = None  # foreign key: (table, column)
+    doc: str = ""
+
+
+@dataclass(frozen=True)
+class Table:
+    """One table of the contract: grain, columns, primary key and date-order rules."""
+
+    name: str
+    grain: str
+    columns: tuple[Col, ...]
+    key: tuple[str, ...] = ()
+    required: bool = False
+    date_order: tuple[tuple[str, str], ...] = ()  # (earlier, later) pairs within a row
+
+    def column(self, name: str) -> Col:
+        return next(c for c in self.columns if c.name == name)
+
+
+def _id(name, ref=None, **kw):
+    return Col(name, "id", ref=ref, **kw)
+
+
+TABLES: dict[str, Table] = {
+    t.name: t
+    for t in [
+        Table(
+            "employees", "one row per employee",
+            (
+                _id("employee_id"),
+                Col("hire_date", "date"),
+                Col("termination_date", "date", required=False, nullable=True, doc="empty while employed"),
+                Col("termination_reason", "enum", required=False, nullable=True,
+                    values=("voluntary", "involuntary"), doc="filled exactly when termination_date is"),
+                Col("department", "text"),
+                Col("location", "text"),
+                Col("gender", "text", required=False, nullable=True),
+                Col("ethnicity", "text", required=False, nullable=True),
+                Col("annual_salary", "number", required=False, nullable=True, min=0),
+            ),
+            key=("employee_id",), required=True,
+            date_order=(("hire_date", "termination_date"),),
+        ),
+        Table(
+            "job_history", "one row per effective-dated job record",
+            (
+                _id("employee_id", ref=("employees", "employee_id")),
+                Col("effective_date", "date", doc="on or after the employee's hire_date"),
+                Col("job_level", "integer", min=1),
+                Col("salary_grade", "integer", required=False, nullable=True, min=0),
+                Col("department", "text"),
+            ),
+            key=("employee_id", "effective_date"), required=True,
+        ),
+        Table(
+            "cohorts", "one row per cohort",
+            (_id("cohort_id"), Col("name", "text"), Col("start_date", "date"), Col("end_date", "date")),
+            key=("cohort_id",), required=True,
+            date_order=(("start_date", "end_date"),),
+        ),
+        Table(
+            "enrollments", "one row per person per cohort",
+            (
+                _id("employee_id", ref=("employees", "employee_id")),
+                _id("cohort_id", ref=("cohorts", "cohort_id")),
+                Col("role", "enum", values=("mentee", "mentor")),
+                Col("signup_date", "date"),
+                Col("status", "enum", values=("applied", "matched", "active", "completed", "withdrawn")),
+                Col("withdrawal_date", "date", required=False, nullable=True),
+            ),
+            key=("employee_id", "cohort_id"), required=True,
+            date_order=(("signup_date", "withdrawal_date"),),
+        ),
+        Table(
+            "matches", "one row per mentor-mentee pair",
+            (
+                _id("match_id"),
+                _id("cohort_id", ref=("cohorts", "cohort_id")),
+                _id("mentor_id", ref=("employees", "employee_id")),
+                _id("mentee_id", ref=("employees", "employee_id")),
+                Col("matched_date", "date"),
+                Col("ended_date", "date", required=False, nullable=True),
+            ),
+            key=("match_id",),
+            date_order=(("matched_date", "ended_date"),),
+        ),
+        Table(
+            "meetings", "one row per meeting",
+            (
+                _id("match_id", ref=("matches", "match_id")),
+                Col("meeting_date", "date"),
+                Col("duration_minutes", "number", min=0),
+            ),
+        ),
+        Table(
+            "goals", "one row per goal",
+            (
+                _id("goal_id"),
+                _id("cohort_id", ref=("cohorts", "cohort_id")),
+                _id("owner_id", nullable=True, doc="an employee for mentor and mentee goals; may be empty for program goals"),
+                Col("owner_role", "enum", values=("program", "mentor", "mentee")),
+                Col("horizon", "enum", values=("short", "long")),
+                *(Col(f"smart_{flag}", "bool", required=False, nullable=True)
+                  for flag in ("specific", "measurable", "achievable", "relevant", "time_bound")),
+                Col("smart_score", "number", required=False, nullable=True, min=0, max=5,
+                    doc="0-5; an alternative to the five smart_ flags"),
+                Col("created_date", "date"),
+                Col("target_date", "date"),
+                Col("status", "enum", values=("open", "achieved", "missed", "abandoned")),
+                Col("achieved_date", "date", required=False, nullable=True),
+                _id("parent_goal_id", ref=("goals", "goal_id"), required=False, nullable=True,
+                    doc="links a participant goal to the program goal it serves"),
+            ),
+            key=("goal_id",),
+            date_order=(("created_date", "target_date"), ("created_date", "achieved_date")),
+        ),
+        Table(
+            "surveys", "one row per answer (long format)",
+            (
+                _id("respondent_id"),
+                _id("subject_id", ref=("employees", "employee_id"), doc="the participant the answer is about"),
+                _id("cohort_id", ref=("cohorts", "cohort_id")),
+                Col("wave", "enum", values=("baseline", "mid", "end", "followup")),
+                Col("respondent_role", "enum", values=("mentee", "mentor", "manager")),
+                Col("instrument", "text", doc="skills 1-5, satisfaction 1-5, nps 0-10, participate_again 0-1; others unchecked"),
+                Col("item", "text"),
+                Col("score", "number"),
+            ),
+            key=("respondent_id", "subject_id", "cohort_id", "wave", "instrument", "item"),
+        ),
+        Table(
+            "performance_reviews", "one row per review",
+            (
+                _id("employee_id", ref=("employees", "employee_id")),
+                Col("review_date", "date"),
+                Col("rating", "number", min=1, max=5),
+            ),
+            key=("employee_id", "review_date"),
+        ),
+        Table(
+            "engagement_surveys", "one row per employee per pulse",
+            (
+                _id("employee_id", ref=("employees", "employee_id")),
+                Col("survey_date", "date"),
+                Col("score", "number", min=1, max=5),
+            ),
+            key=("employee_id", "survey_date"),
+        ),
+        Table(
+            "program_costs", "one row per cost line",
+            (
+                _id("cohort_id", ref=("cohorts", "cohort_id")),
+                Col("category", "enum", values=("software", "administration", "training", "mentor_time", "other")),
+                Col("amount", "number", min=0),
+            ),
+        ),
+    ]
+}
+
+
+@dataclass(frozen=True)
+class Problem:
+    """One violation of the contract, with up to five example rows as a spreadsheet numbers them."""
+
+    file: str
+    column: str
+    expected: str
+    rows: tuple[int, ...] = ()
+    values: tuple[str, ...] = ()
+    n_rows: int = 0
+
+    def __str__(self) -> str:
+        where = f"{self.file}, column {self.column}"
+        if not self.n_rows:
+            return f"{where}: {self.expected}"
+        examples = ", ".join(f"row {r}: {v}" for r, v in zip(self.rows, self.values))
+        more = f", and {self.n_rows - len(self.rows)} more" if self.n_rows > len(self.rows) else ""
+        noun = "row" if self.n_rows == 1 else "rows"
+        return f"{where}, {self.n_rows} {noun} ({examples}{more}): expected {self.expected}"
+
+
+class DataValidationError(MentoringEvalError, ValueError):
+    """Every contract violation found in a data directory, collected before anything is analysed."""
+
+    def __init__(self, source: Path | str, problems: Iterable[Problem]):
+        self.source = Path(source)
+        self.problems = list(problems)
+        super().__init__(str(self))
+
+    def __str__(self) -> str:
+        n = len(self.problems)
+        head = f"{self.source}: {n} data problem{'s' if n != 1 else ''}"
+        return head + "".join(f"\n  - {p}" for p in self.problems)
+
+    def one_line(self) -> str:
+        first = self.problems[0] if self.problems else ""
+        more = f" (and {len(self.problems) - 1} more; run `mentoring-eval validate`)" if len(self.problems) > 1 else ""
+        return f"{self.source}: {first}{more}"
+
+
+@dataclass(frozen=True)
+class _Source:
+    file: str
+    row_offset: int  # add to a 0-based position to get the row number a user sees
+
+
+@dataclass(frozen=True, eq=False)
+class Dataset:
+    """The validated tables of one data directory. Access a table as `ds.employees`; an optional
+    table that is absent raises MissingTableError naming the file to provide."""
+
+    source: Path
+    tables: Mapping[str, pd.DataFrame]
+    files: Mapping[str, str] = field(default_factory=dict)
+
+    def __getattr__(self, name: str) -> pd.DataFrame:
+        if name in TABLES:
+            return self.require(name)
+        raise AttributeError(name)
+
+    def has(self, table: str) -> bool:
+        return table in self.tables
+
+    def require(self, table: str, purpose: str | None = None) -> pd.DataFrame:
+        """The table, or a plain error saying which file an analysis needs."""
+        if table not in self.tables:
+            why = f" for {purpose}" if purpose else ""
+            raise MissingTableError(
+                f"{self.source}: no {table}.csv or {table}.parquet; it is needed{why}"
+            )
+        return self.tables[table]
+
+    def summary(self) -> pd.DataFrame:
+        """Rows, columns and date range per table: what a newcomer checks first."""
+        records = []
+        for name, spec in TABLES.items():
+            df = self.tables.get(name)
+            if df is None:
+                records.append({"table": name, "file": "(absent)", "rows": 0, "columns": 0,
+                                "first_date": pd.NaT, "last_date": pd.NaT})
+                continue
+            dates = [df[c.name] for c in spec.columns if c.kind == "date" and c.name in df]
+            stacked = pd.concat(dates) if dates else pd.Series([], dtype="datetime64[ns]")
+            records.append({"table": name, "file": self.files.get(name, ""), "rows": len(df),
+                            "columns": df.shape[1], "first_date": stacked.min(), "last_date": stacked.max()})
+        return pd.DataFrame.from_records(records)
+
+
+# ---------------------------------------------------------------- reading
+
+def _read(path: Path) -> pd.DataFrame:
+    if path.suffix == ".parquet":
+        return pd.read_parquet(path)
+    # everything as text first, so that parsing problems are reported, not silently coerced
+    return pd.read_csv(path, dtype=str, keep_default_na=False, na_values=[""])
+
+
+def _find(directory: Path, table: str) -> Path | None:
+    found = [p for p in (directory / f"{table}.csv", directory / f"{table}.parquet") if p.exists()]
+    if len(found) > 1:
+        raise DataValidationError(directory, [Problem(found[0].name, "-", f"only one of {found[0].name} and {found[1].name}")])
+    return found[0] if found else None
+
+
+# ---------------------------------------------------------------- column conversion
+
+_TRUE = {"true", "1", "yes", "y", "t"}
+_FALSE = {"false", "0", "no", "n", "f"}
+
+
+def _as_text(s: pd.Series) -> pd.Series:
+    if pd.api.types.is_float_dtype(s) and (s.dropna() % 1 == 0).all():
+        s = s.astype("Int64")  # Parquet ids stored as whole floats read as 12, not 12.0
+    return s.astype("str").where(s.notna(), pd.NA).astype("str")
+
+
+def _convert(s: pd.Series, col: Col) -> tuple[pd.Series, pd.Series, str]:
+    """Parse one column. Returns the parsed column, a mask of unparseable values, and what was expected."""
+    present = s.notna()
+    if col.kind in ("id", "text", "enum"):
+        out = _as_text(s)
+        if col.kind == "enum":
+            return out, present & ~out.isin(col.values), "one of " + ", ".join(col.values)
+        return out, pd.Series(False, index=s.index), ""
+    if col.kind == "date":
+        if pd.api.types.is_datetime64_any_dtype(s):
+            out = s
+        else:
+            out = pd.to_datetime(_as_text(s), format="ISO8601", errors="coerce")
+        out = out.astype("datetime64[ns]")
+        return out, present & out.isna(), "a date as YYYY-MM-DD"
+    if col.kind in ("number", "integer"):
+        out = pd.to_numeric(s, errors="coerce") if not pd.api.types.is_numeric_dtype(s) else s
+        out = out.astype("float64")
+        bad = present & (out.isna() | ~np.isfinite(out.fillna(0)))
+        if col.kind == "integer":
+            bad |= present & out.notna() & (out % 1 != 0)
+            out = out.where(~bad).astype("Int64") if col.nullable else out
+            return out, bad, "a whole number"
+        return out, bad, "a number"
+    if col.kind == "bool":
+        if pd.api.types.is_bool_dtype(s):
+            return s.astype("boolean"), pd.Series(False, index=s.index), ""
+        low = _as_text(s).str.lower()
+        out = pd.Series(pd.NA, index=s.index, dtype="boolean")
+        out[low.isin(_TRUE)] = True
+        out[low.isin(_FALSE)] = False
+        return out, present & out.isna(), "true or false"
+    raise AssertionError(f"unknown column kind {col.kind}")
+
+
+def _problem(file: str, offset: int, column: str, expected: str, mask: pd.Series, shown: pd.Series) -> Problem | None:
+    if not mask.any():
+        return None
+    positions = np.flatnonzero(mask.to_numpy())
+    first = positions[:MAX_EXAMPLES]
+    values = tuple(repr(v) if not pd.isna(v) else "empty" for v in shown.iloc[first])
+    return Problem(file, column, expected, tuple(int(p) + offset for p in first), values, len(positions))
+
+
+def _fmt_dates(s: pd.Series) -> pd.Series:
+    return s.dt.strftime("%Y-%m-%d")
+
+
+# ---------------------------------------------------------------- validation
+
+def _validate_table(spec: Table, raw: pd.DataFrame, src: _Source) -> tuple[pd.DataFrame, list[Problem]]:
+    problems: list[Problem] = []
+    df = raw.reset_index(drop=True).copy()
+    for col in spec.columns:
+        if col.name not in df:
+            if col.required:
+                problems.append(Problem(src.file, col.name, "a required column that is missing"
+                                        f" (found: {', '.join(map(str, raw.columns))})"))
+            continue
+        original = df[col.name]
+        parsed, bad, expected = _convert(original, col)
+        if (p := _problem(src.file, src.row_offset, col.name, expected, bad, original)):
+            problems.append(p)
+        if not col.nullable:
+            p = _problem(src.file, src.row_offset, col.name, "a value (empty cells are not allowed)",
+                         original.isna(), original)
+            if p:
+                problems.append(p)
+        if col.min is not None or col.max is not None:
+            lo = -np.inf if col.min is None else col.min
+            hi = np.inf if col.max is None else col.max
+            num = parsed.astype("float64")
+            out_of_range = num.notna() & ((num < lo) | (num > hi))
+            rng = f"at least {lo:g}" if col.max is None else f"between {lo:g} and {hi:g}"
+            if (p := _problem(src.file, src.row_offset, col.name, f"a value {rng}", out_of_range, original)):
+                problems.append(p)
+        df[col.name] = parsed
+    for earlier, later in spec.date_order:
+        if earlier in df and later in df and pd.api.types.is_datetime64_any_dtype(df[later]):
+            wrong = df[later] < df[earlier]
+            shown = _fmt_dates(df[later]) + " before " + earlier + " " + _fmt_dates(df[earlier])
+            if (p := _problem(src.file, src.row_offset, later, f"a date on or after {earlier}", wrong, shown)):
+                problems.append(p)
+    if spec.key and all(k in df for k in spec.key):
+        dup = df.duplicated(list(spec.key), keep=False) & df[list(spec.key)].notna().all(axis=1)
+        shown = df[spec.key[0]].astype("str")
+        for k in spec.key[1:]:
+            shown = shown + " / " + df[k].astype("str")
+        p = _problem(src.file, src.row_offset, ", ".join(spec.key),
+                     "one row per " + " and ".join(spec.key) + " (duplicate key)", dup, shown)
+        if p:
+            problems.append(p)
+    return df, problems
+
+
+def _foreign_keys(tables: dict[str, pd.DataFrame], sources: dict[str, _Source]) -> list[Problem]:
+    problems = []
+    for name, df in tables.items():
+        src = sources[name]
+        for col in TABLES[name].columns:
+            if col.ref is None or col.name not in df:
+                continue
+            ref_table, ref_col = col.ref
+            if ref_table not in tables:
+                problems.append(Problem(src.file, col.name, f"{ref_table}.csv or {ref_table}.parquet beside it, "
+                                        f"to check that every {col.name} exists"))
+                continue
+            values = df[col.name]
+            orphan = values.notna() & ~values.isin(tables[ref_table][ref_col].dropna())
+            p = _problem(src.file, src.row_offset, col.name,
+                         f"a {ref_col} that exists in {sources[ref_table].file}", orphan, values)
+            if p:
+                problems.append(p)
+    return problems
+
+
+def _cross_checks(tables: dict[str, pd.DataFrame], sources: dict[str, _Source]) -> list[Problem]:
+    """Rules that involve two columns or two tables."""
+    problems: list[Problem | None] = []
+    emp = tables["employees"]
+    src = sources["employees"]
+    if {"termination_date", "termination_reason"} <= set(emp):
+        gone = emp["termination_date"].notna()
+        missing = gone & emp["termination_reason"].isna()
+        problems.append(_problem(src.file, src.row_offset, "termination_reason",
+                                 "voluntary or involuntary wherever termination_date is filled",
+                                 missing, emp["termination_reason"]))
+        stray = ~gone & emp["termination_reason"].notna()
+        problems.append(_problem(src.file, src.row_offset, "termination_reason",
+                                 "empty while termination_date is empty", stray, emp["termination_reason"]))
+    elif "termination_date" in emp and emp["termination_date"].notna().any():
+        problems.append(Problem(src.file, "termination_reason",
+                                "a termination_reason column (voluntary/involuntary), since termination_date is filled"))
+
+    jobs, jsrc = tables["job_history"], sources["job_history"]
+    if {"employee_id", "effective_date"} <= set(jobs) and {"employee_id", "hire_date"} <= set(emp):
+        hired = jobs["employee_id"].map(emp.drop_duplicates("employee_id").set_index("employee_id")["hire_date"])
+        early = hired.notna() & (jobs["effective_date"] < hired)
+        shown = _fmt_dates(jobs["effective_date"]) + " before hire_date " + _fmt_dates(hired)
+        problems.append(_problem(jsrc.file, jsrc.row_offset, "effective_date",
+                                 "a date on or after the employee's hire_date", early, shown))
+
+    if "matches" in tables:
+        m, msrc = tables["matches"], sources["matches"]
+        if {"mentor_id", "mentee_id"} <= set(m):
+            problems.append(_problem(msrc.file, msrc.row_offset, "mentee_id", "a person other than the mentor",
+                                     m["mentor_id"] == m["mentee_id"], m["mentee_id"]))
+
+    if "goals" in tables:
+        g, gsrc = tables["goals"], sources["goals"]
+        if {"owner_id", "owner_role"} <= set(g):
+            personal = g["owner_role"].isin(["mentor", "mentee"])
+            unknown = personal & ~g["owner_id"].isin(emp["employee_id"])
+            problems.append(_problem(gsrc.file, gsrc.row_offset, "owner_id",
+                                     f"an employee_id from {src.file} for mentor and mentee goals", unknown, g["owner_id"]))
+
+    if "surveys" in tables:
+        s, ssrc = tables["surveys"], sources["surveys"]
+        if {"instrument", "score"} <= set(s):
+            for instrument, (lo, hi) in INSTRUMENT_SCALES.items():
+                off = (s["instrument"] == instrument) & s["score"].notna() & ((s["score"] < lo) | (s["score"] > hi))
+                problems.append(_problem(ssrc.file, ssrc.row_offset, "score",
+                                         f"{instrument} scores between {lo:g} and {hi:g}", off, s["score"]))
+    return [p for p in problems if p is not None]
+
+
+def load(path: str | Path) -> Dataset:
+    """Read and validate every table in a data directory (`<table>.csv` or `<table>.parquet`).
+
+    Raises DataValidationError listing all problems; returns a Dataset with ids as strings,
+    dates parsed and enumerations checked. Extra columns are kept as they are.
+    """
+    directory = Path(path)
+    if not directory.is_dir():
+        raise DataValidationError(directory, [Problem(str(directory), "-", "a directory holding the data tables")])
+    raw: dict[str, pd.DataFrame] = {}
+    sources: dict[str, _Source] = {}
+    problems: list[Problem] = []
+    for name, spec in TABLES.items():
+        file = _find(directory, name)
+        if file is None:
+            if spec.required:
+                problems.append(Problem(f"{name}.csv", "-", f"a required table: {name}.csv or {name}.parquet in {directory}"))
+            continue
+        try:
+            raw[name] = _read(file)
+        except Exception as exc:  # unreadable file: report, do not crash
+            problems.append(Problem(file.name, "-", f"a readable {file.suffix[1:].upper()} file ({type(exc).__name__}: {exc})"))
+            continue
+        sources[name] = _Source(file.name, 2 if file.suffix == ".csv" else 1)
+    tables: dict[str, pd.DataFrame] = {}
+    for name, df in raw.items():
+        tables[name], found = _validate_table(TABLES[name], df, sources[name])
+        problems.extend(found)
+    if all(name in tables for name, spec in TABLES.items() if spec.required):
+        problems.extend(_foreign_keys(tables, sources))
+        problems.extend(_cross_checks(tables, sources))
+    if problems:
+        raise DataValidationError(directory, problems)
+    return Dataset(directory, tables, {k: v.file for k, v in sources.items()})
+
+
+def contract_frame() -> pd.DataFrame:
+    """The data contract as a table (one row per column), as the README documents it."""
+    rows = []
+    for t in TABLES.values():
+        for c in t.columns:
+            domain = ", ".join(c.values) if c.values else ""
+            if c.min is not None or c.max is not None:
+                domain = f">= {c.min:g}" if c.max is None else f"{c.min:g}-{c.max:g}"
+            if c.ref:
+                domain = f"-> {c.ref[0]}.{c.ref[1]}"
+            rows.append({"table": t.name, "table_required": t.required, "column": c.name, "kind": c.kind,
+                         "column_required": c.required, "may_be_empty": c.nullable, "domain": domain, "note": c.doc})
+    return pd.DataFrame(rows)

@@ -1,0 +1,15 @@
+"""Errors a user can act on. The CLI turns each into a one-line message and exit status 1."""
+
+from __future__ import annotations
+
+
+class MentoringEvalError(Exception):
+    """Base of every error caused by the user's input rather than by a bug."""
+
+
+class MissingTableError(MentoringEvalError, LookupError):
+    """An analysis needs an optional table that the data directory does not have."""
+
+
+class ParamsError(MentoringEvalError, ValueError):
+    """A cohort parameter file is missing, malformed or inconsistent with the data."""
