@@ -2,8 +2,10 @@
 
 from importlib.metadata import PackageNotFoundError, version
 
+from . import data, metrics, params, privacy, report
 from .data import DataValidationError, Dataset, load
 from .errors import MentoringEvalError, MissingTableError, ParamsError
+from .params import CohortParams, load_params, open_cohort
 from .simulate import Effects, Truth, simulate
 
 try:
@@ -11,5 +13,5 @@ try:
 except PackageNotFoundError:  # running from a source tree that is not installed
     __version__ = "0+unknown"
 
-__all__ = ["DataValidationError", "Dataset", "Effects", "MentoringEvalError", "MissingTableError", "ParamsError",
+__all__ = ["CohortParams", "DataValidationError", "Dataset", "Effects", "load_params", "open_cohort", "MentoringEvalError", "MissingTableError", "ParamsError",
            "Truth", "load", "simulate", "__version__"]

@@ -1,8 +1,8 @@
 """The data contract: the tables a mentoring program's exports hold, what every column must
 contain, and `load`, which reads a data directory and reports every violation at once.
 
-Rules are data (the `TABLES` specs below plus a few cross-column checks), so the README's
-contract and the checks cannot drift apart: `contract_frame()` renders the specs for the docs.
+Rules are data (the `TABLES` specs below plus a few cross-column checks); a test keeps the
+README's contract section in step with them.
 """
 
 from __future__ import annotations
@@ -354,7 +354,8 @@ def _problem(file: str, offset: int, column: str, expected: str, mask: pd.Series
         return None
     positions = np.flatnonzero(mask.to_numpy())
     first = positions[:MAX_EXAMPLES]
-    values = tuple(repr(v) if not pd.isna(v) else "empty" for v in shown.iloc[first])
+    values = tuple("empty" if pd.isna(v) else repr(int(v) if isinstance(v, float) and v.is_integer() else v)
+                   for v in shown.iloc[first])
     return Problem(file, column, expected, tuple(int(p) + offset for p in first), values, len(positions))
 
 
@@ -424,7 +425,7 @@ def _foreign_keys(tables: dict[str, pd.DataFrame], sources: dict[str, _Source]) 
             values = df[col.name]
             orphan = values.notna() & ~values.isin(tables[ref_table][ref_col].dropna())
             p = _problem(src.file, src.row_offset, col.name,
-                         f"a {ref_col} that exists in {sources[ref_table].file}", orphan, values)
+                         f"{ref_col} present in {sources[ref_table].file}", orphan, values)
             if p:
                 problems.append(p)
     return problems
@@ -516,16 +517,41 @@ def load(path: str | Path) -> Dataset:
     return Dataset(directory, tables, {k: v.file for k, v in sources.items()})
 
 
-def contract_frame() -> pd.DataFrame:
-    """The data contract as a table (one row per column), as the README documents it."""
-    rows = []
-    for t in TABLES.values():
-        for c in t.columns:
-            domain = ", ".join(c.values) if c.values else ""
-            if c.min is not None or c.max is not None:
-                domain = f">= {c.min:g}" if c.max is None else f"{c.min:g}-{c.max:g}"
-            if c.ref:
-                domain = f"-> {c.ref[0]}.{c.ref[1]}"
-            rows.append({"table": t.name, "table_required": t.required, "column": c.name, "kind": c.kind,
-                         "column_required": c.required, "may_be_empty": c.nullable, "domain": domain, "note": c.doc})
-    return pd.DataFrame(rows)
+def quality_notes(ds: Dataset) -> pd.DataFrame:
+    """Things that are allowed by the contract but worth an analyst's attention before analysis:
+    one row per check with the number of rows affected (zero rows = the check passed)."""
+    notes: list[tuple[str, int, str]] = []
+    emp, jobs, enr, cohorts = ds.employees, ds.job_history, ds.enrollments, ds.cohorts
+    no_jobs = ~emp["employee_id"].isin(jobs["employee_id"])
+    notes.append(("employees without a job_history record", int(no_jobs.sum()),
+                  "their level and department over time are unknown; they drop out of panels"))
+    first_job = jobs.groupby("employee_id")["effective_date"].min()
+    late = emp["employee_id"].map(first_job) > emp["hire_date"] + pd.Timedelta(days=31)
+    notes.append(("employees whose first job record starts over a month after hire", int(late.sum()),
+                  "their job level is unknown for the gap"))
+    if "withdrawal_date" in enr:
+        w = enr["status"] == "withdrawn"
+        notes.append(("withdrawn enrollments without a withdrawal_date", int((w & enr["withdrawal_date"].isna()).sum()),
+                      "their time in the program is unknown"))
+        notes.append(("withdrawal_date on enrollments not marked withdrawn", int((~w & enr["withdrawal_date"].notna()).sum()),
+                      "status and date disagree"))
+    start = enr["cohort_id"].map(cohorts.set_index("cohort_id")["start_date"])
+    hired = enr["employee_id"].map(emp.set_index("employee_id")["hire_date"])
+    gone = enr["employee_id"].map(emp.set_index("employee_id")["termination_date"]) if "termination_date" in emp else None
+    not_employed = (hired > start) | (gone.notna() & (gone < start) if gone is not None else False)
+    notes.append(("enrollments of people not employed at cohort start", int(not_employed.sum()),
+                  "they cannot be in the at-risk population at start"))
+    if ds.has("matches"):
+        m = ds.matches
+        in_match = set(m["mentee_id"]) | set(m["mentor_id"])
+        claimed = enr["status"].isin(["matched", "active", "completed"]) & ~enr["employee_id"].isin(in_match)
+        notes.append(("enrollments marked matched/active/completed with no match record", int(claimed.sum()),
+                      "match-based metrics will miss them"))
+    for col in ("gender", "ethnicity", "annual_salary"):
+        if col in emp:
+            notes.append((f"employees with {col} missing", int(emp[col].isna().sum()),
+                          "segment breakdowns and costs leave them out" if col != "annual_salary" else "ROI uses the median salary for them"))
+    for table in ("matches", "meetings", "goals", "surveys", "performance_reviews", "engagement_surveys", "program_costs"):
+        if not ds.has(table):
+            notes.append((f"{table} table absent", 0, "analyses that need it say so and are skipped"))
+    return pd.DataFrame(notes, columns=["check", "rows_affected", "consequence"])

@@ -149,7 +149,7 @@ def _hazards(people: _People, idx: np.ndarray, state: _State, month: int,
     vol = 0.0105 * np.exp(-0.6 * e - 0.3 * a + 0.35 * (tenure < 12) - 0.08 * (state.level - 1)) * exit_mult
     invol = 0.0022 * np.exp(-0.6 * a)
     eligible = (state.months_in_level >= 9) & (state.level < MAX_LEVEL)
-    promo = 0.013 * np.exp(0.55 * a + 0.15 * e - 0.15 * (state.level - 1)) * promo_mult * eligible
+    promo = 0.012 * np.exp(0.7 * a + 0.2 * e - 0.15 * (state.level - 1)) * promo_mult * eligible
     return np.minimum(vol, 1.0), np.minimum(invol, 1.0), np.minimum(promo, 1.0)
 
 
@@ -353,7 +353,7 @@ def _enrol_cohort(ci: int, spec: CohortSpec, t: int, people: _People, state: _St
     mentee_ok = in_scope & np.isin(state.level, MENTEE_LEVELS) & (tenure >= MENTEE_MIN_TENURE) & ~been_mentee
     mentor_ok = in_scope & (state.level >= MENTOR_MIN_LEVEL) & (tenure >= MENTOR_MIN_TENURE)
     u = rng.random((2, n))
-    mentees = np.flatnonzero(mentee_ok & (u[0] < _logistic(-2.6 + 1.1 * e + 0.8 * a)))
+    mentees = np.flatnonzero(mentee_ok & (u[0] < _logistic(-2.8 + 1.0 * e + 1.0 * a)))
     mentors = np.flatnonzero(mentor_ok & (u[1] < _logistic(-1.9 + 0.5 * e + 0.4 * a + 1.5 * been_mentor)))
 
     start = _month_start(t)

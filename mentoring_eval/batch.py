@@ -1,0 +1,140 @@
+"""Batch runs: every notebook for every cohort's params file, executed with papermill and rendered
+to HTML under `reports/<cohort_id>/`. A failing notebook or params file fails only its own report."""
+
+from __future__ import annotations
+
+import os
+import sys
+import time
+from concurrent.futures import ProcessPoolExecutor, as_completed
+from dataclasses import dataclass
+from pathlib import Path
+
+import pandas as pd
+
+from .errors import MentoringEvalError, ParamsError
+from .params import load_params
+from .report import render_html, write_index
+
+
+@dataclass(frozen=True)
+class Job:
+    """One notebook for one cohort."""
+
+    cohort_id: str
+    params_file: Path
+    notebook: Path
+    out_dir: Path
+    audience: str | None
+    timeout: float | None
+
+
+def _params_files(params: Path | str | list) -> list[Path]:
+    items = params if isinstance(params, list | tuple) else [params]
+    files: list[Path] = []
+    for item in map(Path, items):
+        if item.is_dir():
+            files.extend(sorted(item.glob("*.yaml")) + sorted(item.glob("*.yml")))
+        elif item.is_file():
+            files.append(item)
+        else:
+            raise MentoringEvalError(f"{item}: no such params file or directory")
+    if not files:
+        raise MentoringEvalError(f"no params files (*.yaml) in {', '.join(map(str, items))}")
+    return files
+
+
+def _notebooks(notebooks: Path | str | list | None) -> list[Path]:
+    if notebooks is None:
+        notebooks = Path("notebooks")
+    items = notebooks if isinstance(notebooks, list | tuple) else [notebooks]
+    found: list[Path] = []
+    for item in map(Path, items):
+        found.extend(sorted(item.glob("[0-9]*.ipynb")) if item.is_dir() else [item])
+    missing = [p for p in found if not p.is_file()]
+    if missing or not found:
+        raise MentoringEvalError(f"no notebook at {', '.join(map(str, missing or items))}")
+    return found
+
+
+def _execute(job: Job) -> dict:
+    """Run one notebook with papermill and render it. Never raises: failures become a status."""
+    import papermill as pm
+
+    start = time.perf_counter()
+    name = job.notebook.stem
+    job.out_dir.mkdir(parents=True, exist_ok=True)
+    executed = job.out_dir / f"{name}.ipynb"
+    tmp = job.out_dir / f".{name}.running.ipynb"
+    html_path = job.out_dir / f"{name}.html"
+    result = {"cohort_id": job.cohort_id, "notebook": name, "status": "done", "seconds": 0.0,
+              "html": f"{job.out_dir.name}/{html_path.name}", "message": ""}
+    parameters = {"params_file": str(job.params_file.resolve())}
+    if job.audience:
+        parameters["audience"] = job.audience
+    try:
+        pm.execute_notebook(str(job.notebook), str(tmp), parameters=parameters, kernel_name="python3",
+                            cwd=str(job.notebook.parent), progress_bar=False, log_output=False,
+                            execution_timeout=job.timeout, extra_arguments=["--log-level=CRITICAL"])
+        os.replace(tmp, executed)
+        audience = job.audience or load_params(job.params_file).audience
+        render_html(executed, html_path, audience)
+    except Exception as exc:  # a failed notebook is reported, the others go on
+        if tmp.exists():
+            os.replace(tmp, job.out_dir / f"{name}.failed.ipynb")
+        result.update(status="failed", message=_last_line(exc))
+    result["seconds"] = time.perf_counter() - start
+    return result
+
+
+def _last_line(exc: BaseException) -> str:
+    text = str(exc).strip().splitlines()
+    lines = [ln for ln in text if ln.strip()]
+    tail = next((ln for ln in reversed(lines) if "Error" in ln or "error" in ln), lines[-1] if lines else "")
+    return f"{type(exc).__name__}: {tail}"[:300] if tail else type(exc).__name__
+
+
+def run(params: Path | str | list = "params", notebooks: Path | str | list | None = None, out: Path | str = "reports",
+        jobs: int | None = None, audience: str | None = None, timeout: float | None = None,
+        echo=print) -> pd.DataFrame:
+    """Execute and render every notebook for every params file. Returns one row per cohort x notebook
+    (cohort_id, notebook, status, seconds, html, message) and writes out/index.html."""
+    out = Path(out)
+    out.mkdir(parents=True, exist_ok=True)
+    nbs = _notebooks(notebooks)
+    results, work = [], []
+    for pf in _params_files(params):
+        try:
+            p = load_params(pf)
+        except ParamsError as exc:
+            for nb in nbs:
+                results.append({"cohort_id": pf.stem, "notebook": nb.stem, "status": "failed", "seconds": 0.0,
+                                "html": "", "message": str(exc)})
+            echo(f"failed  {pf.stem}: {exc}")
+            continue
+        for nb in nbs:
+            work.append(Job(p.cohort_id, pf, nb, out / p.cohort_id, audience, timeout))
+    jobs = max(1, jobs or os.cpu_count() or 1)
+    total = len(work)
+    if jobs == 1 or total <= 1:
+        for i, job in enumerate(work, 1):
+            results.append(_report(_execute(job), i, total, echo))
+    else:
+        with ProcessPoolExecutor(max_workers=min(jobs, total)) as pool:
+            futures = [pool.submit(_execute, job) for job in work]
+            for i, fut in enumerate(as_completed(futures), 1):
+                results.append(_report(fut.result(), i, total, echo))
+    frame = pd.DataFrame(results, columns=["cohort_id", "notebook", "status", "seconds", "html", "message"])
+    frame = frame.sort_values(["cohort_id", "notebook"], ignore_index=True)
+    write_index(out, frame)
+    return frame
+
+
+def _report(result: dict, i: int, total: int, echo) -> dict:
+    tail = f"({result['seconds']:.1f} s)" if result["status"] == "done" else result["message"]
+    echo(f"[{i}/{total}] {result['status']:<6} {result['cohort_id']} / {result['notebook']} {tail}")
+    return result
+
+
+def default_echo(line: str) -> None:
+    print(line, file=sys.stderr, flush=True)

@@ -1,0 +1,106 @@
+"""The `mentoring-eval` command: simulate demo data, validate a data directory, run the reports.
+
+Every error caused by input (bad data, bad params, missing files) ends in one line on stderr and
+exit status 1; a traceback means a bug in mentoring-eval."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+from . import __version__
+from .errors import MentoringEvalError
+
+
+def _simulate(args) -> int:
+    from .simulate import Effects, simulate
+
+    truth = simulate(args.out, n_employees=args.employees, seed=args.seed,
+                     effects=Effects.null() if args.null_effects else None)
+    t = truth.table
+    mentees = t[(t.role == "mentee") & t.estimand.isin(["retention_12m", "promotion_12m"])]
+    print(f"wrote the demo data set and truth.json to {args.out} ({args.employees:,} employees at start, seed {args.seed})")
+    for (estimand, kind), v in mentees.groupby(["estimand", "kind"])["value"].mean().items():
+        print(f"  mentees, {estimand}, {'true effect' if kind == 'att' else 'naive gap'}: {v:+.1f} pp (mean over cohorts)")
+    return 0
+
+
+def _validate(args) -> int:
+    from .data import DataValidationError, load
+
+    try:
+        ds = load(args.data_dir)
+    except DataValidationError as exc:
+        print(str(exc), file=sys.stderr)
+        return 1
+    summary = ds.summary()
+    summary = summary[summary["rows"] > 0]
+    print(f"{args.data_dir}: valid")
+    for r in summary.itertuples():
+        span = "" if r.first_date is None or str(r.first_date) == "NaT" else \
+            f"  {r.first_date:%Y-%m-%d} .. {r.last_date:%Y-%m-%d}"
+        print(f"  {r.table:<20} {r.rows:>10,} rows{span}")
+    return 0
+
+
+def _run(args) -> int:
+    from .batch import default_echo, run
+
+    results = run(params=args.params, notebooks=args.notebooks, out=args.out, jobs=args.jobs,
+                  audience=args.audience, timeout=args.timeout, echo=default_echo)
+    failed = results[results["status"] != "done"]
+    print(f"{len(results) - len(failed)} of {len(results)} reports done; index at {Path(args.out) / 'index.html'}")
+    for r in failed.itertuples():
+        print(f"  failed: {r.cohort_id} / {r.notebook}: {r.message}", file=sys.stderr)
+    return 1 if len(failed) else 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="mentoring-eval", description=__doc__.splitlines()[0])
+    parser.add_argument("--version", action="version", version=f"mentoring-eval {__version__}")
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    s = sub.add_parser("simulate", help="write the synthetic demo data set with its planted truth")
+    s.add_argument("out", type=Path, help="output directory, e.g. data/demo")
+    s.add_argument("--employees", type=int, default=5000, help="headcount at the start of the simulation (default 5000)")
+    s.add_argument("--seed", type=int, default=0, help="random seed; the same seed writes identical files (default 0)")
+    s.add_argument("--null-effects", action="store_true", help="plant no effect of mentoring (self-selection only)")
+    s.set_defaults(func=_simulate)
+
+    v = sub.add_parser("validate", help="check a data directory against the data contract")
+    v.add_argument("data_dir", type=Path, help="directory with <table>.csv or <table>.parquet files")
+    v.set_defaults(func=_validate)
+
+    r = sub.add_parser("run", help="execute every notebook for every params file and render HTML reports")
+    r.add_argument("--params", type=Path, nargs="+", default=[Path("params")],
+                   help="params files or directories of them (default params/)")
+    r.add_argument("--notebooks", type=Path, nargs="+", default=None,
+                   help="notebooks or directories of them (default: every numbered notebook in notebooks/)")
+    r.add_argument("--out", type=Path, default=Path("reports"), help="output directory (default reports/)")
+    r.add_argument("--jobs", type=int, default=None, help="notebooks run in parallel (default: CPU count)")
+    r.add_argument("--audience", choices=["stakeholder", "analyst"], default=None,
+                   help="override every params file's audience (stakeholder hides code and small cells)")
+    r.add_argument("--timeout", type=float, default=None, help="seconds allowed per notebook cell (default: none)")
+    r.set_defaults(func=_run)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        return args.func(args)
+    except MentoringEvalError as exc:
+        text = exc.one_line() if hasattr(exc, "one_line") else str(exc)
+        print(f"mentoring-eval: error: {text}", file=sys.stderr)
+        return 1
+    except (ValueError, OSError) as exc:
+        print(f"mentoring-eval: error: {exc}", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        print("mentoring-eval: interrupted", file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

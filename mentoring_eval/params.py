@@ -1,0 +1,141 @@
+"""Cohort parameters: one YAML file per cohort in `params/`, validated on load.
+
+Every key has a documented default except `cohort_id`. Relative paths (data_dir) are resolved
+against the YAML file's own directory, so a params file means the same thing from anywhere.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from pathlib import Path
+from typing import Literal
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+
+from .errors import ParamsError
+
+DEFAULT_MATCHING = ("department", "job_level", "tenure_band", "rating_band")
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class Eligibility(_Strict):
+    """Who may take part in one role: job levels, departments (None = all) and minimum tenure."""
+
+    levels: tuple[int, ...] | None = Field(None, description="job levels allowed (None = any)")
+    departments: tuple[str, ...] | None = Field(None, description="departments allowed (None = any)")
+    min_tenure_months: int = Field(0, ge=0, description="months employed at cohort start")
+
+
+class ProgramGoal(_Strict):
+    """A program-level SMART goal: the metric, where it started, where it should be, and by when."""
+
+    metric: str = Field(description="a metric name, e.g. retention_12m, promotion_12m, nps, signup_rate")
+    description: str = ""
+    baseline: float | None = None
+    target: float | None = None
+    deadline: dt.date | None = None
+    direction: Literal["increase", "decrease"] = "increase"
+
+
+class CohortParams(_Strict):
+    """Everything one cohort's analysis needs besides the data itself."""
+
+    cohort_id: str = Field(description="a cohort_id from cohorts.csv")
+    data_dir: Path = Field(Path("../data/demo"), description="data directory, relative to this file")
+    period: Literal["month", "quarter"] = Field("month", description="time unit of panels and event studies")
+    pre_periods: int = Field(12, ge=1, description="periods before cohort start in the panels")
+    post_periods: int = Field(12, ge=1, description="periods after cohort start in the panels")
+    mentee_eligibility: Eligibility = Field(Eligibility(levels=(1, 2, 3), min_tenure_months=6))
+    mentor_eligibility: Eligibility = Field(Eligibility(levels=(4, 5, 6, 7), min_tenure_months=24))
+    comparison: Literal["never_treated", "not_yet_treated", "matched"] = Field(
+        "matched", description="how the comparison group is formed")
+    matching_variables: tuple[str, ...] = Field(DEFAULT_MATCHING, description="strata for coarsened exact matching")
+    min_cell_size: int = Field(5, ge=1, description="smallest group shown in stakeholder reports")
+    audience: Literal["stakeholder", "analyst"] = "stakeholder"
+    turnover_cost_multiplier: tuple[float, float] = Field(
+        (0.5, 2.0), description="cost of a departure as a range of multiples of annual salary")
+    mentor_hourly_cost: float | None = Field(
+        None, gt=0, description="cost of an hour of mentor time; None = annual salary / 2080")
+    seed: int = Field(0, description="seed for every random draw (bootstrap, ROI simulation)")
+    goals: tuple[ProgramGoal, ...] = ()
+
+    @field_validator("turnover_cost_multiplier")
+    @classmethod
+    def _ordered(cls, v: tuple[float, float]) -> tuple[float, float]:
+        if not 0 <= v[0] <= v[1]:
+            raise ValueError("must be [low, high] with 0 <= low <= high")
+        return v
+
+    @model_validator(mode="after")
+    def _known_matching_variables(self) -> "CohortParams":
+        known = {"department", "job_level", "tenure_band", "rating_band", "location", "gender", "engagement_band"}
+        unknown = [v for v in self.matching_variables if v not in known]
+        if unknown:
+            raise ValueError(f"matching_variables: {unknown} not among {sorted(known)}")
+        return self
+
+
+def load_params(path: str | Path, dataset=None, **overrides) -> CohortParams:
+    """Read and validate one cohort's YAML file.
+
+    Keyword overrides (e.g. from a notebook's parameters cell) replace keys; None means keep.
+    With a Dataset, the cohort_id must be one of its cohorts.
+    """
+    path = Path(path)
+    if not path.is_file():
+        raise ParamsError(f"{path}: params file not found")
+    try:
+        raw = yaml.safe_load(path.read_text()) or {}
+    except yaml.YAMLError as exc:
+        raise ParamsError(f"{path}: not valid YAML ({str(exc).splitlines()[0]})") from None
+    if not isinstance(raw, dict):
+        raise ParamsError(f"{path}: expected a mapping of keys to values, got {type(raw).__name__}")
+    raw.update({k: v for k, v in overrides.items() if v is not None})
+    try:
+        params = CohortParams.model_validate(raw)
+    except ValidationError as exc:
+        raise ParamsError(_describe(path, exc)) from None
+    if not params.data_dir.is_absolute():
+        params = params.model_copy(update={"data_dir": (path.parent / params.data_dir).resolve()})
+    if dataset is not None:
+        check_against(params, dataset, path)
+    return params
+
+
+def check_against(params: CohortParams, dataset, path: str | Path = "params") -> None:
+    """The params must name a cohort the data has."""
+    cohorts = dataset.cohorts["cohort_id"]
+    if not (cohorts == params.cohort_id).any():
+        known = ", ".join(sorted(cohorts.astype(str)))
+        raise ParamsError(f"{path}, key cohort_id: {params.cohort_id!r} is not in "
+                          f"{dataset.source / dataset.files.get('cohorts', 'cohorts.csv')} (known: {known})")
+
+
+def _describe(path: Path, exc: ValidationError) -> str:
+    parts = []
+    for err in exc.errors():
+        key = ".".join(str(p) for p in err["loc"]) or "(top level)"
+        if err["type"] == "extra_forbidden":
+            allowed = f" (allowed: {', '.join(CohortParams.model_fields)})" if len(err["loc"]) == 1 else ""
+            parts.append(f"{path}, key {key}: unknown key{allowed}")
+        elif err["type"] == "missing":
+            parts.append(f"{path}, key {key}: required but missing")
+        else:
+            parts.append(f"{path}, key {key}: {err['msg']} (got {err.get('input')!r})")
+    return "; ".join(parts)
+
+
+def open_cohort(params_file: str | Path, **overrides):
+    """Load a cohort's params and its validated data set, and check that they belong together.
+
+    Returns (params, dataset). Overrides of None keep the file's value."""
+    from .data import load
+
+    params = load_params(params_file, **overrides)
+    dataset = load(params.data_dir)
+    check_against(params, dataset, params_file)
+    return params, dataset

@@ -1,0 +1,31 @@
+"""Small-cell suppression for stakeholder tables: no group smaller than min_cell_size is shown,
+and no suppressed cell can be recovered by subtracting the shown cells from a row or column total."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import numpy as np
+import pandas as pd
+
+
+def suppress(table: pd.DataFrame, count_cols: str | Sequence[str], min_cell_size: int = 5) -> pd.DataFrame:
+    """Blank (NA) counts in 1..min_cell_size-1, then blank the smallest further cell of any row or
+    column left with a single blank (zeros included), so that totals cannot give the blank back."""
+    cols = [count_cols] if isinstance(count_cols, str) else list(count_cols)
+    values = table[cols].to_numpy(dtype=float)
+    hidden = (values > 0) & (values < min_cell_size)
+    changed = True
+    while changed:
+        changed = False
+        for axis_values, axis_hidden in ((values, hidden), (values.T, hidden.T)):
+            for i in range(axis_values.shape[0]):
+                if axis_hidden[i].sum() == 1:
+                    candidates = np.where(~axis_hidden[i], axis_values[i], np.inf)
+                    if np.isfinite(candidates.min()):
+                        axis_hidden[i, int(np.argmin(candidates))] = True
+                        changed = True
+    out = table.copy()
+    for j, c in enumerate(cols):
+        out[c] = pd.array(np.where(hidden[:, j], np.nan, values[:, j]), dtype="Float64").astype("Int64")
+    return out

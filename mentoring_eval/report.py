@@ -1,0 +1,131 @@
+"""What readers see: plain-language findings, tables that respect the audience's privacy rules,
+and the HTML rendering of executed notebooks plus the reports index."""
+
+from __future__ import annotations
+
+import html
+import os
+from collections.abc import Sequence
+from pathlib import Path
+
+import pandas as pd
+
+from .data import Dataset
+from .params import CohortParams
+from .privacy import suppress
+
+TEMPLATES = Path(__file__).parent / "templates"
+
+
+def _fmt_date(ts) -> str:
+    return "unknown" if pd.isna(ts) else pd.Timestamp(ts).strftime("%d %b %Y").lstrip("0")
+
+
+def overview_findings(ds: Dataset, params: CohortParams) -> str:
+    """The data overview's opening paragraph, in Markdown: what the data covers and this cohort's size."""
+    from .data import quality_notes
+    from .metrics import cohort_sizes
+
+    emp = ds.employees
+    cohort = ds.cohorts.set_index("cohort_id").loc[params.cohort_id]
+    sizes = cohort_sizes(ds, params.cohort_id).set_index("role")["enrolled"]
+    summary = ds.summary()
+    present = summary[summary["rows"] > 0]
+    first = emp["termination_date"].min() if "termination_date" in emp else emp["hire_date"].min()
+    issues = quality_notes(ds)
+    flagged = issues[issues["rows_affected"] > 0]
+    k = params.min_cell_size
+
+    def count(role: str) -> str:
+        n = int(sizes.get(role, 0))
+        if params.audience == "stakeholder" and 0 < n < k:
+            return f"fewer than {k}"
+        return f"{n:,}"
+
+    lines = [
+        f"**{cohort['name']}** (`{params.cohort_id}`) ran from {_fmt_date(cohort['start_date'])} "
+        f"to {_fmt_date(cohort['end_date'])} with **{count('mentee')} mentees** and **{count('mentor')} mentors** enrolled.",
+        "",
+        f"- The data set holds {len(emp):,} employees and {len(present)} of {len(summary)} tables; "
+        f"exits are recorded from {_fmt_date(first)} to {_fmt_date(emp['termination_date'].max() if 'termination_date' in emp else pd.NaT)}.",
+        f"- {len(ds.cohorts)} cohorts in all; every table passed validation.",
+        f"- {len(flagged)} data-quality note{'s' if len(flagged) != 1 else ''} to read before trusting the analyses"
+        + (" (listed at the end)." if len(flagged) else "."),
+    ]
+    return "\n".join(lines)
+
+
+def table(frame: pd.DataFrame, params: CohortParams, count_cols: Sequence[str] = (), precision: int = 1):
+    """A table as the audience may see it, ready to display: stakeholders get small counts
+    suppressed (shown as a dash); no row index; dates as YYYY-MM-DD; numbers rounded."""
+    if params.audience == "stakeholder" and count_cols:
+        frame = suppress(frame, list(count_cols), params.min_cell_size)
+    dates = {c: (lambda v: "" if pd.isna(v) else pd.Timestamp(v).strftime("%Y-%m-%d"))
+             for c in frame.columns if pd.api.types.is_datetime64_any_dtype(frame[c])}
+    return frame.style.hide(axis="index").format(precision=precision, na_rep="—", thousands=",").format(dates)
+
+
+# ---------------------------------------------------------------- HTML
+
+_CSS = """
+body{font-family:-apple-system,"Segoe UI",Roboto,Helvetica,Arial,sans-serif;max-width:60rem;margin:2rem auto;
+padding:0 1rem;color:#1b1b1b;line-height:1.5}
+table{border-collapse:collapse;font-size:.9rem}th,td{padding:.25rem .6rem;border-bottom:1px solid #ddd;text-align:right}
+th{background:#f3f3f3}td.fail{color:#b00020}td.ok{color:#1b7a1b}a{color:#0b5cad}
+"""
+
+
+def render_html(notebook: Path, out: Path, audience: str = "stakeholder") -> Path:
+    """Render an executed notebook to self-contained HTML; stakeholders see no code cells.
+    The file is written next to its destination first and renamed, so readers never see half of it."""
+    import nbformat
+    from nbconvert import HTMLExporter
+
+    exporter = HTMLExporter(template_name="offline", extra_template_basedirs=[str(TEMPLATES)], embed_images=True)
+    exporter.exclude_input = audience == "stakeholder"
+    exporter.exclude_input_prompt = True
+    exporter.exclude_output_prompt = True
+    body, _ = exporter.from_notebook_node(nbformat.read(notebook, as_version=4))
+    _atomic_write(out, body)
+    return out
+
+
+def _atomic_write(path: Path, text: str) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}")
+    tmp.write_text(text, encoding="utf-8")
+    os.replace(tmp, path)
+
+
+def write_index(out_dir: Path, results: pd.DataFrame) -> Path:
+    """reports/index.html: one row per cohort, one column per notebook, with status, time and link;
+    failures listed below with their messages. `results` has cohort_id, notebook, status, seconds,
+    html (path relative to out_dir) and message."""
+    notebooks = list(dict.fromkeys(results["notebook"]))
+    cohorts = list(dict.fromkeys(results["cohort_id"]))
+    cells = results.set_index(["cohort_id", "notebook"])
+    head = "".join(f"<th>{html.escape(nb)}</th>" for nb in notebooks)
+    rows = []
+    for c in cohorts:
+        tds = []
+        for nb in notebooks:
+            if (c, nb) not in cells.index:
+                tds.append("<td></td>")
+                continue
+            r = cells.loc[(c, nb)]
+            if r["status"] == "done":
+                tds.append(f'<td class="ok"><a href="{html.escape(r["html"])}">report</a> ({r["seconds"]:.0f} s)</td>')
+            else:
+                tds.append(f'<td class="fail">failed</td>')
+        rows.append(f"<tr><th>{html.escape(c)}</th>{''.join(tds)}</tr>")
+    failures = results[results["status"] != "done"]
+    fail_html = "".join(f"<li><b>{html.escape(f.cohort_id)} / {html.escape(f.notebook)}</b>: {html.escape(str(f.message))}</li>"
+                        for f in failures.itertuples())
+    page = (f"<!doctype html><html><head><meta charset='utf-8'><title>Mentoring evaluation reports</title>"
+            f"<style>{_CSS}</style></head><body><h1>Mentoring evaluation reports</h1>"
+            f"<table><tr><th>cohort</th>{head}</tr>{''.join(rows)}</table>"
+            + (f"<h2>Failures</h2><ul>{fail_html}</ul>" if len(failures) else "<p>Every report ran.</p>")
+            + "</body></html>\n")
+    path = out_dir / "index.html"
+    _atomic_write(path, page)
+    return path

@@ -1,0 +1,37 @@
+"""Shared fixtures: a small simulated company, written once per test session, and helpers to
+copy it and break one thing at a time."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+import mentoring_eval as me
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+@pytest.fixture(scope="session")
+def demo_dir(tmp_path_factory) -> Path:
+    out = tmp_path_factory.mktemp("demo")
+    me.simulate(out, n_employees=1000, seed=11)
+    return out
+
+
+@pytest.fixture
+def data_copy(demo_dir, tmp_path) -> Path:
+    """A private copy of the demo data that a test may corrupt."""
+    target = tmp_path / "data"
+    shutil.copytree(demo_dir, target)
+    return target
+
+
+def read_raw(directory: Path, table: str) -> pd.DataFrame:
+    return pd.read_csv(directory / f"{table}.csv", dtype=str, keep_default_na=False, na_values=[""])
+
+
+def write_raw(directory: Path, table: str, frame: pd.DataFrame) -> None:
+    frame.to_csv(directory / f"{table}.csv", index=False)

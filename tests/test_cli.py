@@ -1,0 +1,73 @@
+"""The command line: exit status 0 on success, 1 with a one-line message (never a traceback) on bad input."""
+
+from __future__ import annotations
+
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from mentoring_eval.cli import main
+from tests.conftest import ROOT, read_raw, write_raw
+
+EXE = Path(sys.executable).with_name("mentoring-eval")
+
+
+def _cli(*args, cwd=None):
+    return subprocess.run([str(EXE), *map(str, args)], capture_output=True, text=True, cwd=cwd, timeout=600)
+
+
+def test_validate_valid_directory_prints_a_summary(demo_dir, capsys):
+    assert main(["validate", str(demo_dir)]) == 0
+    out = capsys.readouterr().out
+    assert f"{demo_dir}: valid" in out
+    assert "employees" in out and "rows" in out
+
+
+def test_validate_bad_directory_lists_problems_and_exits_1(data_copy):
+    enr = read_raw(data_copy, "enrollments")
+    enr.loc[0, "role"] = "mentorr"
+    write_raw(data_copy, "enrollments", enr)
+    r = _cli("validate", data_copy)
+    assert r.returncode == 1
+    assert "Traceback" not in r.stderr
+    assert "enrollments.csv, column role, 1 row (row 2: 'mentorr'): expected one of mentee, mentor" in r.stderr
+
+
+def test_missing_directory_is_one_line(tmp_path):
+    r = _cli("validate", tmp_path / "nowhere")
+    assert r.returncode == 1 and "Traceback" not in r.stderr
+    assert "a directory holding the data tables" in r.stderr
+
+
+def test_simulate_writes_data_and_rejects_nonsense(tmp_path):
+    r = _cli("simulate", tmp_path / "d", "--employees", 300, "--seed", 4)
+    assert r.returncode == 0, r.stderr
+    assert (tmp_path / "d" / "truth.json").is_file() and (tmp_path / "d" / "employees.csv").is_file()
+    assert "naive gap" in r.stdout and "true effect" in r.stdout
+    bad = _cli("simulate", tmp_path / "e", "--employees", 10)
+    assert bad.returncode == 1 and "Traceback" not in bad.stderr
+    assert bad.stderr.strip().splitlines() == ["mentoring-eval: error: n_employees must be at least 200 for a usable demo (got 10)"]
+
+
+def test_run_isolates_a_bad_params_file(tmp_path, demo_dir):
+    params = tmp_path / "params"
+    params.mkdir()
+    (params / "good.yaml").write_text(f"cohort_id: 2023-spring\ndata_dir: {demo_dir}\n")
+    (params / "bad.yaml").write_text("cohort_id: 2023-spring\nperiod: fortnight\n")
+    out = tmp_path / "reports"
+    r = _cli("run", "--params", params, "--out", out, "--jobs", 1,
+             "--notebooks", ROOT / "notebooks" / "00_data_overview.ipynb")
+    assert r.returncode == 1
+    assert "Traceback" not in r.stderr
+    assert "bad.yaml, key period: Input should be 'month' or 'quarter'" in r.stderr
+    assert (out / "2023-spring" / "00_data_overview.html").is_file()
+    page = (out / "2023-spring" / "00_data_overview.html").read_text()
+    assert not re.search(r"<(script|link)[^>]+(src|href)=[\"']https?://", page)  # opens offline
+    assert "open_cohort" not in page  # stakeholders see no code
+    assert not re.search(r"\bE\d{6}\b", page)  # nor any employee id
+    assert "with <strong>" in page and "mentees</strong>" in page
+    index = (out / "index.html").read_text()
+    assert "2023-spring/00_data_overview.html" in index and "fortnight" in index

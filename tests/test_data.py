@@ -1,0 +1,196 @@
+"""The data contract: a valid export loads intact, and each rule, broken on purpose, is reported
+with the file, the column, the spreadsheet row and what was expected."""
+
+from __future__ import annotations
+
+import pandas as pd
+import pytest
+
+import mentoring_eval as me
+from mentoring_eval.data import TABLES, quality_notes
+from tests.conftest import read_raw, write_raw
+
+
+def _problems(directory) -> list[str]:
+    with pytest.raises(me.DataValidationError) as info:
+        me.load(directory)
+    assert isinstance(info.value, ValueError)
+    return [str(p) for p in info.value.problems]
+
+
+def _break(directory, table, column, row, value):
+    """Set one cell of a CSV to a raw text value; returns the spreadsheet row number (header = row 1)."""
+    df = read_raw(directory, table)
+    df.loc[row, column] = value
+    write_raw(directory, table, df)
+    return row + 2
+
+
+def test_valid_simulated_set_loads_with_types_and_every_row(demo_dir):
+    ds = me.load(demo_dir)
+    for name in TABLES:
+        raw = read_raw(demo_dir, name)
+        assert len(ds.tables[name]) == len(raw), name  # nothing dropped
+    emp = ds.employees
+    assert emp["employee_id"].dtype == "str"
+    assert pd.api.types.is_datetime64_any_dtype(emp["hire_date"])
+    assert pd.api.types.is_datetime64_any_dtype(ds.enrollments["withdrawal_date"])
+    assert set(ds.enrollments["role"]) == {"mentee", "mentor"}
+    assert ds.goals["smart_specific"].dtype == "boolean"
+
+
+@pytest.mark.parametrize(
+    "table, column, value, expected",
+    [
+        ("employees", "hire_date", "2023-13-45", "expected a date as YYYY-MM-DD"),
+        ("program_costs", "amount", "lots", "expected a number"),
+        ("enrollments", "role", "mentorr", "expected one of mentee, mentor"),
+        ("enrollments", "status", "finished", "expected one of applied, matched, active, completed, withdrawn"),
+        ("surveys", "wave", "midterm", "expected one of baseline, mid, end, followup"),
+        ("goals", "owner_role", "manager", "expected one of program, mentor, mentee"),
+        ("goals", "horizon", "medium", "expected one of short, long"),
+        ("program_costs", "category", "snacks", "expected one of software, administration, training, mentor_time, other"),
+        ("program_costs", "amount", "-10", "expected a value at least 0"),
+        ("meetings", "duration_minutes", "-30", "expected a value at least 0"),
+        ("employees", "annual_salary", "-1", "expected a value at least 0"),
+        ("performance_reviews", "rating", "6", "expected a value between 1 and 5"),
+        ("job_history", "job_level", "2.5", "expected a whole number"),
+        ("enrollments", "employee_id", "E999999", "expected employee_id present in employees.csv"),
+        ("enrollments", "cohort_id", "2031-never", "expected cohort_id present in cohorts.csv"),
+        ("meetings", "match_id", "M999999", "expected match_id present in matches.csv"),
+        ("employees", "department", "", "expected a value (empty cells are not allowed)"),
+    ],
+)
+def test_each_cell_rule_names_file_column_row_and_expectation(data_copy, table, column, value, expected):
+    row = _break(data_copy, table, column, 3, value)
+    problems = _problems(data_copy)
+    shown = "empty" if value == "" else repr(value)
+    hit = [p for p in problems if p.startswith(f"{table}.csv, column {column}") and expected in p]
+    assert hit, problems
+    assert f"row {row}: {shown}" in hit[0]
+
+
+def test_survey_scores_are_checked_on_their_instruments_scale(data_copy):
+    s = read_raw(data_copy, "surveys")
+    nps_row = s.index[s["instrument"] == "nps"][0]
+    skills_row = s.index[s["instrument"] == "skills"][0]
+    s.loc[nps_row, "score"] = "11"
+    s.loc[skills_row, "score"] = "0"
+    write_raw(data_copy, "surveys", s)
+    text = "\n".join(_problems(data_copy))
+    assert f"surveys.csv, column score, 1 row (row {nps_row + 2}: 11): expected nps scores between 0 and 10" in text
+    assert f"surveys.csv, column score, 1 row (row {skills_row + 2}: 0): expected skills scores between 1 and 5" in text
+
+
+def test_missing_required_column_and_table(data_copy):
+    enr = read_raw(data_copy, "enrollments").drop(columns=["role"])
+    write_raw(data_copy, "enrollments", enr)
+    (data_copy / "cohorts.csv").unlink()
+    text = "\n".join(_problems(data_copy))
+    assert "enrollments.csv, column role: a required column that is missing" in text
+    assert "cohorts.csv, column -: a required table: cohorts.csv or cohorts.parquet" in text
+
+
+def test_duplicate_primary_key(data_copy):
+    emp = read_raw(data_copy, "employees")
+    emp = pd.concat([emp, emp.iloc[[7]]], ignore_index=True)
+    write_raw(data_copy, "employees", emp)
+    problems = _problems(data_copy)
+    dup = [p for p in problems if "duplicate key" in p]
+    assert dup and dup[0].startswith("employees.csv, column employee_id, 2 rows (row 9: ")
+    assert f"row {len(emp) + 1}: " in dup[0]
+
+
+@pytest.mark.parametrize(
+    "table, later, earlier, expected",
+    [
+        ("employees", "termination_date", "hire_date", "expected a date on or after hire_date"),
+        ("enrollments", "withdrawal_date", "signup_date", "expected a date on or after signup_date"),
+        ("cohorts", "end_date", "start_date", "expected a date on or after start_date"),
+    ],
+)
+def test_impossible_date_order(data_copy, table, later, earlier, expected):
+    df = read_raw(data_copy, table)
+    row = int(df.index[df[later].notna()][0]) if df[later].notna().any() else 0
+    df.loc[row, later] = (pd.Timestamp(df.loc[row, earlier]) - pd.Timedelta(days=3)).strftime("%Y-%m-%d")
+    write_raw(data_copy, table, df)
+    hit = [p for p in _problems(data_copy) if p.startswith(f"{table}.csv, column {later}") and expected in p]
+    assert hit and f"row {row + 2}: " in hit[0]
+
+
+def test_job_record_before_hire(data_copy):
+    jobs = read_raw(data_copy, "job_history")
+    emp = read_raw(data_copy, "employees").set_index("employee_id")
+    hired = pd.Timestamp(emp.loc[jobs.loc[5, "employee_id"], "hire_date"])
+    jobs.loc[5, "effective_date"] = (hired - pd.Timedelta(days=40)).strftime("%Y-%m-%d")
+    write_raw(data_copy, "job_history", jobs)
+    hit = [p for p in _problems(data_copy) if "job_history.csv, column effective_date" in p]
+    assert hit and "row 7: " in hit[0] and "expected a date on or after the employee's hire_date" in hit[0]
+
+
+def test_termination_reason_required_with_termination_date(data_copy):
+    emp = read_raw(data_copy, "employees")
+    row = int(emp.index[emp["termination_date"].notna()][0])
+    emp.loc[row, "termination_reason"] = None
+    write_raw(data_copy, "employees", emp)
+    hit = [p for p in _problems(data_copy) if "column termination_reason" in p]
+    assert hit and f"row {row + 2}: empty" in hit[0]
+
+
+def test_all_problems_are_collected_in_one_error(data_copy):
+    _break(data_copy, "enrollments", "role", 0, "boss")
+    _break(data_copy, "employees", "hire_date", 1, "yesterday")
+    _break(data_copy, "meetings", "duration_minutes", 2, "-5")
+    problems = _problems(data_copy)
+    files = {p.split(",")[0] for p in problems}
+    assert {"enrollments.csv", "employees.csv", "meetings.csv"} <= files
+
+
+def test_examples_are_capped_at_five_with_a_count(data_copy):
+    enr = read_raw(data_copy, "enrollments")
+    enr.loc[:7, "role"] = "lead"
+    write_raw(data_copy, "enrollments", enr)
+    hit = [p for p in _problems(data_copy) if "column role" in p][0]
+    assert hit.startswith("enrollments.csv, column role, 8 rows (row 2: 'lead'")
+    assert hit.count("'lead'") == 5 and "and 3 more" in hit
+
+
+def test_parquet_tables_and_extra_columns(data_copy):
+    emp = read_raw(data_copy, "employees")
+    emp["badge_colour"] = "blue"
+    emp.to_parquet(data_copy / "employees.parquet", index=False)
+    (data_copy / "employees.csv").unlink()
+    ds = me.load(data_copy)
+    assert ds.files["employees"] == "employees.parquet"
+    assert (ds.employees["badge_colour"] == "blue").all()
+    assert len(ds.employees) == len(emp)
+
+
+def test_absent_optional_table_is_named_when_needed(data_copy):
+    (data_copy / "meetings.csv").unlink()
+    ds = me.load(data_copy)
+    assert not ds.has("meetings")
+    with pytest.raises(me.MissingTableError, match="no meetings.csv or meetings.parquet; it is needed for meeting frequency"):
+        ds.require("meetings", "meeting frequency")
+
+
+def test_quality_notes_count_real_oddities(data_copy):
+    enr = read_raw(data_copy, "enrollments")
+    done = enr.index[enr["status"] == "completed"][:4]
+    enr.loc[done, "withdrawal_date"] = "2025-12-01"
+    write_raw(data_copy, "enrollments", enr)
+    notes = quality_notes(me.load(data_copy)).set_index("check")["rows_affected"]
+    assert notes["withdrawal_date on enrollments not marked withdrawn"] == 4
+    assert notes["enrollments of people not employed at cohort start"] == 0
+
+
+def test_readme_documents_every_table_and_column():
+    from tests.conftest import ROOT
+
+    readme = (ROOT / "README.md").read_text()
+    section = readme.split("## Data contract", 1)[1].split("\n## ", 1)[0]
+    for table in TABLES.values():
+        assert f"**{table.name}** ({'required' if table.required else 'optional'}" in section
+        block = section.split(f"**{table.name}** (", 1)[1].split("\n**", 1)[0]
+        for col in table.columns:
+            assert f"| {col.name} | {col.kind} |" in block, (table.name, col.name)

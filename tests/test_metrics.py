@@ -1,0 +1,94 @@
+"""Workforce metrics and small-cell suppression, checked against answers worked out by hand."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+
+import mentoring_eval as me
+from mentoring_eval.metrics import cohort_sizes, headcount_by_period
+from mentoring_eval.privacy import suppress
+
+TINY = {
+    "employees": """employee_id,hire_date,termination_date,termination_reason,department,location
+E1,2020-01-10,,,Sales,Berlin
+E2,2020-05-01,2022-02-15,voluntary,Sales,Berlin
+E3,2022-01-20,2022-03-05,involuntary,HR,Berlin
+E4,2022-02-01,,,HR,London
+E5,2019-03-01,2022-01-31,voluntary,Sales,London
+""",
+    "job_history": """employee_id,effective_date,job_level,department
+E1,2020-01-10,1,Sales
+E2,2020-05-01,2,Sales
+E3,2022-01-20,1,HR
+E4,2022-02-01,4,HR
+E5,2019-03-01,3,Sales
+""",
+    "cohorts": "cohort_id,name,start_date,end_date\nC1,First,2022-02-01,2022-06-30\n",
+    "enrollments": """employee_id,cohort_id,role,signup_date,status,withdrawal_date
+E1,C1,mentee,2022-01-15,applied,
+E2,C1,mentee,2022-01-16,withdrawn,2022-02-15
+E4,C1,mentor,2022-01-20,completed,
+""",
+}
+
+
+@pytest.fixture
+def tiny(tmp_path):
+    for name, text in TINY.items():
+        (tmp_path / f"{name}.csv").write_text(text)
+    return me.load(tmp_path)
+
+
+def test_monthly_headcount_exits_and_turnover_by_hand(tiny):
+    h = headcount_by_period(tiny, "month").set_index("period")
+    assert list(h.index) == ["2022-01", "2022-02", "2022-03"]
+    assert h["headcount_start"].tolist() == [3, 3, 3]
+    assert h["hires"].tolist() == [1, 1, 0]
+    assert h["exits_voluntary"].tolist() == [1, 1, 0]
+    assert h["exits_involuntary"].tolist() == [0, 0, 1]
+    assert h["headcount_end"].tolist() == [3, 3, 2]
+    # SHRM: separations / average headcount, in percent
+    assert h.loc["2022-01", "turnover_rate"] == pytest.approx(100 * 1 / 3)
+    assert h.loc["2022-03", "turnover_rate"] == pytest.approx(100 * 1 / 2.5)
+
+
+def test_quarterly_headcount_by_hand(tiny):
+    q = headcount_by_period(tiny, "quarter").iloc[0]
+    assert (q["period"], q["headcount_start"], q["hires"], q["headcount_end"]) == ("2022Q1", 3, 2, 2)
+    assert q["turnover_rate"] == pytest.approx(100 * 3 / 2.5)
+    assert q["voluntary_turnover_rate"] == pytest.approx(100 * 2 / 2.5)
+
+
+def test_unknown_period_is_a_clear_error(tiny):
+    with pytest.raises(ValueError, match="period must be one of month, quarter, got 'week'"):
+        headcount_by_period(tiny, "week")
+
+
+def test_cohort_sizes_by_hand(tiny):
+    sizes = cohort_sizes(tiny, "C1").set_index("role")
+    assert sizes.loc["mentee", ["applied", "withdrawn", "completed", "enrolled"]].tolist() == [1, 1, 0, 2]
+    assert sizes.loc["mentor", ["completed", "enrolled"]].tolist() == [1, 1]
+
+
+def test_suppression_on_a_worked_example():
+    table = pd.DataFrame({"a": [10, 8, 15], "b": [3, 9, 1], "c": [12, 20, 30]})
+    out = suppress(table, ["a", "b", "c"], 5)
+    hidden = out[["a", "b", "c"]].isna().to_numpy()
+    # primary: 3 and 1; complementary: the smallest other cell in rows 0 and 2 (10 and 15)
+    assert hidden.tolist() == [[True, True, False], [False, False, False], [True, True, False]]
+    assert out.loc[1, ["a", "b", "c"]].tolist() == [8, 9, 20]
+
+
+@pytest.mark.parametrize("seed", range(25))
+def test_no_suppressed_cell_is_alone_in_its_row_or_column(seed):
+    rng = np.random.default_rng(seed)
+    table = pd.DataFrame(rng.integers(0, 14, size=(rng.integers(2, 6), rng.integers(2, 6))))
+    table.columns = [f"c{i}" for i in table.columns]
+    out = suppress(table, list(table.columns), 5)
+    hidden = out.isna().to_numpy()
+    values = table.to_numpy()
+    assert hidden[(values > 0) & (values < 5)].all()  # every small cell is blank
+    assert (out.to_numpy()[~hidden] == values[~hidden]).all()  # shown cells are unchanged
+    assert not (hidden.sum(axis=1) == 1).any() and not (hidden.sum(axis=0) == 1).any()

@@ -1,0 +1,90 @@
+"""Cohort params: the demo files load, and every kind of mistake is named by file and key."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+import mentoring_eval as me
+from mentoring_eval.params import check_against, load_params
+from tests.conftest import ROOT
+
+GOOD = """cohort_id: 2023-spring
+data_dir: ../data
+period: quarter
+"""
+
+
+def _write(tmp_path: Path, text: str) -> Path:
+    path = tmp_path / "params" / "c.yaml"
+    path.parent.mkdir(exist_ok=True)
+    path.write_text(text)
+    return path
+
+
+def test_every_demo_params_file_loads():
+    files = sorted((ROOT / "params").glob("*.yaml"))
+    assert len(files) == 4
+    for f in files:
+        p = load_params(f)
+        assert p.cohort_id == f.stem
+        assert p.data_dir == (ROOT / "data" / "demo").resolve()
+        assert p.min_cell_size == 5 and p.turnover_cost_multiplier == (0.5, 2.0)
+
+
+def test_defaults_and_relative_data_dir(tmp_path):
+    p = load_params(_write(tmp_path, GOOD))
+    assert p.data_dir == (tmp_path / "data").resolve()
+    assert p.period == "quarter" and p.pre_periods == 12 and p.comparison == "matched"
+    assert p.audience == "stakeholder" and p.mentor_hourly_cost is None and p.goals == ()
+
+
+def test_overrides_replace_keys_and_none_keeps_them(tmp_path):
+    p = load_params(_write(tmp_path, GOOD), audience="analyst", cohort_id=None)
+    assert p.audience == "analyst" and p.cohort_id == "2023-spring"
+
+
+@pytest.mark.parametrize(
+    "extra, message",
+    [
+        ("colour: blue\n", "key colour: unknown key"),
+        ("pre_periods: twelve\n", "key pre_periods: Input should be a valid integer"),
+        ("period: week\n", "key period: Input should be 'month' or 'quarter'"),
+        ("min_cell_size: 0\n", "key min_cell_size: Input should be greater than or equal to 1"),
+        ("turnover_cost_multiplier: [2.0, 0.5]\n", "key turnover_cost_multiplier: Value error, must be [low, high]"),
+        ("goals:\n  - metric: nps\n    deadline: someday\n", "key goals.0.deadline: Input should be a valid date"),
+        ("mentee_eligibility:\n  level: [1]\n", "key mentee_eligibility.level: unknown key"),
+    ],
+)
+def test_mistakes_name_the_file_and_key(tmp_path, extra, message):
+    path = _write(tmp_path, GOOD + extra)
+    with pytest.raises(me.ParamsError) as info:
+        load_params(path)
+    assert str(info.value).startswith(f"{path}, key")
+    assert message in str(info.value)
+
+
+def test_missing_cohort_id_and_bad_yaml(tmp_path):
+    with pytest.raises(me.ParamsError, match="key cohort_id: required but missing"):
+        load_params(_write(tmp_path, "period: month\n"))
+    with pytest.raises(me.ParamsError, match="not valid YAML"):
+        load_params(_write(tmp_path, "cohort_id: [unclosed\n"))
+    with pytest.raises(me.ParamsError, match="params file not found"):
+        load_params(tmp_path / "nope.yaml")
+
+
+def test_cohort_missing_from_the_data(tmp_path, demo_dir):
+    path = _write(tmp_path, "cohort_id: 2031-autumn\n")
+    with pytest.raises(me.ParamsError) as info:
+        check_against(load_params(path), me.load(demo_dir), path)
+    text = str(info.value)
+    assert text.startswith(f"{path}, key cohort_id: '2031-autumn' is not in ")
+    assert "cohorts.csv (known: 2023-autumn, 2023-spring, 2024-autumn, 2024-spring)" in text
+
+
+def test_readme_documents_every_params_key():
+    readme = (ROOT / "README.md").read_text()
+    section = readme.split("## Params reference", 1)[1].split("\n## ", 1)[0]
+    for key in me.CohortParams.model_fields:
+        assert f"| {key} |" in section, key

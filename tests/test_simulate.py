@@ -1,0 +1,129 @@
+"""The simulator is the ground truth every estimator is judged against: it must be reproducible,
+plant exactly what it says, and plant self-selection that fools naive comparisons."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+
+import numpy as np
+import pandas as pd
+import pytest
+
+import mentoring_eval as me
+
+ESTIMANDS = {"retention_12m", "exit_rate", "promotion_12m", "skills_change", "performance_rating"}
+
+
+def _digest(directory) -> dict[str, str]:
+    return {p.name: hashlib.sha256(p.read_bytes()).hexdigest() for p in sorted(directory.iterdir())}
+
+
+def test_same_seed_gives_byte_identical_files(tmp_path, demo_dir):
+    me.simulate(tmp_path / "again", n_employees=1000, seed=11)
+    assert _digest(tmp_path / "again") == _digest(demo_dir)
+    me.simulate(tmp_path / "other", n_employees=1000, seed=12)
+    assert _digest(tmp_path / "other")["employees.csv"] != _digest(demo_dir)["employees.csv"]
+
+
+@pytest.fixture(scope="module")
+def null_world(tmp_path_factory):
+    out = tmp_path_factory.mktemp("null")
+    return me.simulate(out, n_employees=5000, seed=0, effects=me.Effects.null()), out
+
+
+def test_null_effects_plant_exactly_zero(null_world):
+    truth, out = null_world
+    att = truth.table[truth.table["kind"] == "att"]
+    assert set(att["estimand"]) == ESTIMANDS
+    assert len(att) == 4 * 2 * len(ESTIMANDS)  # four cohorts, two roles
+    assert (att["value"] == 0.0).all()
+    written = json.loads((out / "truth.json").read_text())
+    assert all(r["value"] == 0.0 for r in written["estimates"] if r["kind"] == "att")
+
+
+def test_null_effects_still_show_naive_gaps_from_self_selection(null_world):
+    truth, _ = null_world
+    naive = truth.table[(truth.table["kind"] == "naive") & (truth.table["role"] == "mentee")]
+    pooled = naive.groupby("estimand").apply(lambda g: np.average(g["value"], weights=g["n_participants"]))
+    # participant-weighted over the four cohorts, in percentage points
+    assert pooled["retention_12m"] > 3.0
+    assert pooled["promotion_12m"] > 3.0
+
+
+def test_participants_self_select_on_engagement(null_world):
+    _, out = null_world
+    ds = me.load(out)
+    pulses = ds.engagement_surveys
+    before = pulses[pulses["survey_date"] < "2023-04-01"].groupby("employee_id")["score"].mean()
+    spring = ds.enrollments[(ds.enrollments["cohort_id"] == "2023-spring") & (ds.enrollments["role"] == "mentee")]
+    eligible = ds.job_history.sort_values("effective_date").groupby("employee_id").last()
+    eng_sales = eligible.index[eligible["department"].isin(["Engineering", "Sales"]) & (eligible["job_level"] <= 3)]
+    others = before.index.intersection(eng_sales).difference(spring["employee_id"])
+    gap = before.reindex(spring["employee_id"]).mean() - before.reindex(others).mean()
+    assert gap > 0.3  # points on the 1-5 engagement scale
+
+
+@pytest.fixture(scope="module")
+def planted(tmp_path_factory):
+    out = tmp_path_factory.mktemp("planted")
+    return me.simulate(out, n_employees=20000, seed=3), out
+
+
+def test_planted_effects_have_the_planted_sign_and_size(planted):
+    truth, _ = planted
+    t = truth.table
+    mentee_att = t[(t.role == "mentee") & (t.kind == "att")].pivot(index="cohort_id", columns="estimand", values="value")
+    assert (mentee_att["exit_rate"] < 0).all()
+    assert (mentee_att["retention_12m"] > 0).all()
+    assert (mentee_att["promotion_12m"] > 0).all()
+    # skills: gain 0.5 points for a full dose, 0.25 for withdrawers, 0 for the unmatched
+    assert mentee_att["skills_change"].between(0.25, 0.5).all()
+    assert mentee_att["performance_rating"].between(0.05, 0.25).all()
+
+
+def test_exit_rate_truth_scales_with_the_planted_hazard_multiplier(tmp_path):
+    """The exit-rate ATT is (multiplier - 1) x the treated months' untreated hazard: halving the
+    multiplier from 0.7 to 0.4 doubles the effect (the at-risk sets differ only slightly)."""
+    def pooled(multiplier):
+        truth = me.simulate(tmp_path / str(multiplier), n_employees=5000, seed=5,
+                            effects=me.Effects(mentee_exit_hazard=multiplier))
+        t = truth.table
+        rows = t[(t.role == "mentee") & (t.kind == "att") & (t.estimand == "exit_rate")]
+        return np.average(rows["value"], weights=rows["n_participants"])
+
+    mild, strong = pooled(0.7), pooled(0.4)
+    assert mild < 0 and strong < 0
+    assert strong / mild == pytest.approx(2.0, rel=0.1)
+
+
+def test_truth_json_names_the_estimands_and_definitions(planted):
+    _, out = planted
+    payload = json.loads((out / "truth.json").read_text())
+    assert ESTIMANDS <= set(payload["definitions"])
+    assert payload["effects"]["mentee_exit_hazard"] == 0.70
+    assert {r["estimand"] for r in payload["estimates"]} == ESTIMANDS
+
+
+def test_demo_has_the_structure_later_analyses_need(demo_dir):
+    ds = me.load(demo_dir)
+    cohorts = ds.cohorts.sort_values("start_date")
+    assert len(cohorts) >= 4 and cohorts["start_date"].is_unique  # staggered
+    depts = set(ds.job_history["department"])
+    invited = {"Engineering", "Sales", "Operations", "Finance", "Marketing", "Customer Support", "Product"}
+    assert depts - invited  # never-treated departments exist (HR, Legal)
+    assert {"withdrawn", "completed", "applied"} <= set(ds.enrollments["status"])
+    mentors = ds.enrollments[ds.enrollments["role"] == "mentor"]["employee_id"]
+    levels = ds.job_history.groupby("employee_id")["job_level"].max()
+    assert (levels.reindex(mentors) >= 4).all()
+    per_mentee = ds.goals[ds.goals["owner_role"] == "mentee"].groupby("owner_id").size()
+    assert per_mentee.between(2, 3).mean() > 0.6 and (~per_mentee.between(2, 3)).any()
+    assert ds.goals["parent_goal_id"].notna().any()
+    assert set(ds.surveys["respondent_role"]) == {"mentee", "mentor", "manager"}
+    assert {"skills", "satisfaction", "nps", "participate_again"} <= set(ds.surveys["instrument"])
+    assert set(ds.program_costs["category"]) == {"software", "administration", "training", "mentor_time", "other"}
+
+
+def test_too_small_a_company_is_refused(tmp_path):
+    with pytest.raises(ValueError, match="n_employees must be at least 200"):
+        me.simulate(tmp_path, n_employees=50)
