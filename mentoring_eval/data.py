@@ -410,6 +410,12 @@ def _validate_table(spec: Table, raw: pd.DataFrame, src: _Source) -> tuple[pd.Da
     return df, problems
 
 
+def _member(values: pd.Series, reference: pd.Series) -> pd.Series:
+    """values.isin(reference) by hashing: Series.isin on large string columns is several times slower."""
+    index = pd.Index(reference.dropna().unique())
+    return pd.Series(index.get_indexer(values) >= 0, index=values.index)
+
+
 def _foreign_keys(tables: dict[str, pd.DataFrame], sources: dict[str, _Source]) -> list[Problem]:
     problems = []
     for name, df in tables.items():
@@ -423,7 +429,7 @@ def _foreign_keys(tables: dict[str, pd.DataFrame], sources: dict[str, _Source]) 
                                         f"to check that every {col.name} exists"))
                 continue
             values = df[col.name]
-            orphan = values.notna() & ~values.isin(tables[ref_table][ref_col].dropna())
+            orphan = values.notna() & ~_member(values, tables[ref_table][ref_col])
             p = _problem(src.file, src.row_offset, col.name,
                          f"{ref_col} present in {sources[ref_table].file}", orphan, values)
             if p:
@@ -467,7 +473,7 @@ def _cross_checks(tables: dict[str, pd.DataFrame], sources: dict[str, _Source]) 
         g, gsrc = tables["goals"], sources["goals"]
         if {"owner_id", "owner_role"} <= set(g):
             personal = g["owner_role"].isin(["mentor", "mentee"])
-            unknown = personal & ~g["owner_id"].isin(emp["employee_id"])
+            unknown = personal & ~_member(g["owner_id"], emp["employee_id"])
             problems.append(_problem(gsrc.file, gsrc.row_offset, "owner_id",
                                      f"an employee_id from {src.file} for mentor and mentee goals", unknown, g["owner_id"]))
 

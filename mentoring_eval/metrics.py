@@ -7,7 +7,7 @@ import pandas as pd
 
 from .data import Dataset
 
-PERIOD_FREQ = {"month": "M", "quarter": "Q"}
+PERIOD_FREQ = {"month": "M", "quarter": "Q", "year": "Y"}
 STATUSES = ("applied", "matched", "active", "completed", "withdrawn")
 
 

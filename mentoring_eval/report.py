@@ -62,7 +62,11 @@ def table(frame: pd.DataFrame, params: CohortParams, count_cols: Sequence[str] =
         frame = suppress(frame, list(count_cols), params.min_cell_size)
     dates = {c: (lambda v: "" if pd.isna(v) else pd.Timestamp(v).strftime("%Y-%m-%d"))
              for c in frame.columns if pd.api.types.is_datetime64_any_dtype(frame[c])}
-    return frame.style.hide(axis="index").format(precision=precision, na_rep="—", thousands=",").format(dates)
+    styler = frame.style.hide(axis="index").format(precision=precision, na_rep="\u2014", thousands=",")
+    if dates:
+        styler = styler.format(dates, subset=list(dates))
+    text = [c for c in frame.columns if pd.api.types.is_string_dtype(frame[c])]
+    return styler.set_properties(subset=text, **{"text-align": "left"}) if text else styler
 
 
 # ---------------------------------------------------------------- HTML

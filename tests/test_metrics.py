@@ -62,7 +62,7 @@ def test_quarterly_headcount_by_hand(tiny):
 
 
 def test_unknown_period_is_a_clear_error(tiny):
-    with pytest.raises(ValueError, match="period must be one of month, quarter, got 'week'"):
+    with pytest.raises(ValueError, match="period must be one of month, quarter, year, got 'week'"):
         headcount_by_period(tiny, "week")
 
 
