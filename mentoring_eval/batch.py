@@ -88,10 +88,12 @@ def _execute(job: Job) -> dict:
 
 
 def _last_line(exc: BaseException) -> str:
-    text = str(exc).strip().splitlines()
-    lines = [ln for ln in text if ln.strip()]
-    tail = next((ln for ln in reversed(lines) if "Error" in ln or "error" in ln), lines[-1] if lines else "")
-    return f"{type(exc).__name__}: {tail}"[:300] if tail else type(exc).__name__
+    """One line for the index and the terminal: the notebook's own error (name, message and, for
+    data problems, the first of them), not the executor's wrapper."""
+    name = getattr(exc, "ename", None) or type(exc).__name__
+    value = getattr(exc, "evalue", None) if hasattr(exc, "ename") else str(exc)
+    lines = [ln.strip() for ln in str(value or "").splitlines() if ln.strip()]
+    return f"{name}: {' '.join(lines[:2])}"[:400] if lines else name
 
 
 def run(params: Path | str | list = "params", notebooks: Path | str | list | None = None, out: Path | str = "reports",

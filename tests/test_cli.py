@@ -52,11 +52,15 @@ def test_simulate_writes_data_and_rejects_nonsense(tmp_path):
     assert bad.stderr.strip().splitlines() == ["mentoring-eval: error: n_employees must be at least 200 for a usable demo (got 10)"]
 
 
-def test_run_isolates_a_bad_params_file(tmp_path, demo_dir):
+def test_run_isolates_a_bad_params_file_and_bad_data(tmp_path, demo_dir, data_copy):
+    enr = read_raw(data_copy, "enrollments")
+    enr.loc[0, "role"] = "mentorr"
+    write_raw(data_copy, "enrollments", enr)
     params = tmp_path / "params"
     params.mkdir()
     (params / "good.yaml").write_text(f"cohort_id: 2023-spring\ndata_dir: {demo_dir}\n")
     (params / "bad.yaml").write_text("cohort_id: 2023-spring\nperiod: fortnight\n")
+    (params / "broken-data.yaml").write_text(f"cohort_id: 2024-spring\ndata_dir: {data_copy}\n")
     out = tmp_path / "reports"
     r = _cli("run", "--params", params, "--out", out, "--jobs", 1,
              "--notebooks", ROOT / "notebooks" / "00_data_overview.ipynb")
@@ -71,3 +75,5 @@ def test_run_isolates_a_bad_params_file(tmp_path, demo_dir):
     assert "with <strong>" in page and "mentees</strong>" in page
     index = (out / "index.html").read_text()
     assert "2023-spring/00_data_overview.html" in index and "fortnight" in index
+    assert "DataValidationError" in index and "column role, 1 row (row 2: &#x27;mentorr&#x27;)" in index
+    assert "2024-spring / 00_data_overview: DataValidationError" in r.stderr
