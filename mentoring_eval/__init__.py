@@ -13,5 +13,5 @@ try:
 except PackageNotFoundError:  # running from a source tree that is not installed
     __version__ = "0+unknown"
 
-__all__ = ["CohortParams", "DataValidationError", "Dataset", "Effects", "load_params", "open_cohort", "MentoringEvalError", "MissingTableError", "ParamsError",
+__all__ = ["data", "metrics", "params", "privacy", "report", "CohortParams", "DataValidationError", "Dataset", "Effects", "load_params", "open_cohort", "MentoringEvalError", "MissingTableError", "ParamsError",
            "Truth", "load", "simulate", "__version__"]

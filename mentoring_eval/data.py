@@ -213,7 +213,7 @@ class Problem:
         where = f"{self.file}, column {self.column}"
         if not self.n_rows:
             return f"{where}: {self.expected}"
-        examples = ", ".join(f"row {r}: {v}" for r, v in zip(self.rows, self.values))
+        examples = ", ".join(f"row {r}: {v}" for r, v in zip(self.rows, self.values, strict=True))
         more = f", and {self.n_rows - len(self.rows)} more" if self.n_rows > len(self.rows) else ""
         noun = "row" if self.n_rows == 1 else "rows"
         return f"{where}, {self.n_rows} {noun} ({examples}{more}): expected {self.expected}"

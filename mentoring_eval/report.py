@@ -120,7 +120,7 @@ def write_index(out_dir: Path, results: pd.DataFrame) -> Path:
             if r["status"] == "done":
                 tds.append(f'<td class="ok"><a href="{html.escape(r["html"])}">report</a> ({r["seconds"]:.0f} s)</td>')
             else:
-                tds.append(f'<td class="fail">failed</td>')
+                tds.append('<td class="fail">failed</td>')
         rows.append(f"<tr><th>{html.escape(c)}</th>{''.join(tds)}</tr>")
     failures = results[results["status"] != "done"]
     fail_html = "".join(f"<li><b>{html.escape(f.cohort_id)} / {html.escape(f.notebook)}</b>: {html.escape(str(f.message))}</li>"

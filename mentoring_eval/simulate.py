@@ -14,7 +14,6 @@ Python); the counterfactual replays reuse the same step function on the particip
 
 from __future__ import annotations
 
-import hashlib
 import json
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -307,8 +306,8 @@ def simulate(out_dir: str | Path, n_employees: int = 5000, seed: int = 0, effect
             pulses.append((t, np.flatnonzero(state.employed)))
 
     tables, truth_rows = _assemble(
-        seed, people, n0, level0, department0, department, location, gender, ethnicity, pay_factor, hire_day_u,
-        state, grade_step, term_month, term_reason, term_u, job_events,
+        seed, people, level0, department0, department, location, gender, ethnicity, pay_factor, hire_day_u,
+        state, term_month, term_reason, term_u, job_events,
         (np.concatenate(promo_months), np.concatenate(promo_people)), enrol, snapshots, cohort_meta, reviews,
         pulses, effects,
     )
@@ -457,8 +456,8 @@ def _fmt(dates: np.ndarray) -> pd.Series:
     return s.dt.strftime("%Y-%m-%d").astype("str")
 
 
-def _assemble(seed, people, n0, level0, department0, department, location, gender, ethnicity, pay_factor,
-              hire_day_u, state, grade_step, term_month, term_reason, term_u, job_events, promotions, enrol,
+def _assemble(seed, people, level0, department0, department, location, gender, ethnicity, pay_factor,
+              hire_day_u, state, term_month, term_reason, term_u, job_events, promotions, enrol,
               snapshots, cohort_meta, reviews, pulses, effects):
     rng = np.random.default_rng([seed, 5])
     n = people.ability.size
@@ -498,7 +497,7 @@ def _assemble(seed, people, n0, level0, department0, department, location, gende
     })
 
     # performance reviews (semi-annual) with the planted rating shift
-    dose = _dose(enrol, cohort_meta, term_month)
+    dose = _dose(enrol)
     rev_frames = []
     review_noise = {t: np.random.default_rng([seed, 3, t]).normal(0, 0.6, n) for t, _ in reviews}
     for t, idx in reviews:
@@ -518,24 +517,23 @@ def _assemble(seed, people, n0, level0, department0, department, location, gende
                                           "score": score}))
     tables["engagement_surveys"] = pd.concat(pulse_frames, ignore_index=True)
 
-    program, truth_rows = _program_tables(seed, people, emp_ids, hire_date, term_date, term_month, salary, department0,
+    program, truth_rows = _program_tables(seed, people, emp_ids, hire_date, term_date, term_month, salary,
                                           enrol, dose, snapshots, cohort_meta, promotions, review_noise, effects)
     tables.update(program)
     return tables, truth_rows
 
 
-def _dose(enrol: _Enrollments, cohort_meta, term_month) -> np.ndarray:
+def _dose(enrol: _Enrollments) -> np.ndarray:
     """Share of the programme each enrollment received: 1 if matched and stayed, 0.5 if withdrew, 0 if never matched."""
     matched = enrol.on_from < 10**6
     withdrew = enrol.on_until < 10**6
     return np.where(matched, np.where(withdrew, 0.5, 1.0), 0.0)
 
 
-def _program_tables(seed, people, emp_ids, hire_date, term_date, term_month, salary, department0, enrol, dose,
+def _program_tables(seed, people, emp_ids, hire_date, term_date, term_month, salary, enrol, dose,
                     snapshots, cohort_meta, promotions, review_noise, effects):
     rng = np.random.default_rng([seed, 7])
     n = emp_ids.size
-    promo_month_first = {}
     cohorts, enrollments, matches, meetings, goals, surveys, costs, truth = [], [], [], [], [], [], [], []
     match_counter = 0
     goal_counter = 0
@@ -611,11 +609,12 @@ def _program_tables(seed, people, emp_ids, hire_date, term_date, term_month, sal
                                          "signup_date": _fmt(signup), "status": status,
                                          "withdrawal_date": _fmt(withdrawal)}))
 
-        goals_df, goal_counter = _goals(rng, cid, start, person, role, matched, withdrawn, dose[rows], emp_ids, goal_counter)
+        matched_for_real = np.where(really_matched[person], matched, np.datetime64("NaT"))
+        goals_df, goal_counter = _goals(rng, cid, start, person, role, matched_for_real, withdrawn, dose[rows], emp_ids,
+                                        goal_counter)
         goals.append(goals_df)
-        survey_df, skill_truth = _surveys(rng, seed, ci, cid, people, emp_ids, person, role, signup, start, end,
-                                          really_matched, dose[rows], z_person, employed_on, snapshots[ci], department0,
-                                          effects)
+        survey_df, skill_truth = _surveys(seed, ci, cid, people, emp_ids, person, role, start, end,
+                                          really_matched, dose[rows], z_person, employed_on, snapshots[ci], effects)
         surveys.append(survey_df)
 
         mentor_hours = np.bincount(pair_of, weights=duration / 60, minlength=pm.size)
@@ -689,8 +688,8 @@ SKILL_ITEMS = {"mentee": ("communication", "leadership", "career_clarity", "tech
                "mentor": ("coaching", "giving_feedback", "leadership")}
 
 
-def _surveys(rng, seed, ci, cid, people, emp_ids, person, role, signup, start, end, really_matched, dose, z_person,
-             employed_on, snapshot, department0, effects):
+def _surveys(seed, ci, cid, people, emp_ids, person, role, start, end, really_matched, dose, z_person,
+             employed_on, snapshot, effects):
     """Skills (self and manager; baseline, mid, end), satisfaction, NPS and would-participate-again answers.
 
     Returns the long survey frame and, per participant, the true skills effect (points) computed from
@@ -717,7 +716,6 @@ def _surveys(rng, seed, ci, cid, people, emp_ids, person, role, signup, start, e
             "mid": (srng.random(p.size) < 0.75) & really_matched[p] & employed_on(p, mid_date),
             "end": (srng.random(p.size) < 0.65) & really_matched[p] & employed_on(p, end_date) & (end_date <= EXTRACTION_DATE),
         }
-        dates = {"baseline": signup[sel], "mid": np.full(p.size, mid_date), "end": np.full(p.size, end_date)}
         for wave in ("baseline", "mid", "end"):
             who = np.flatnonzero(responds[wave])
             scores = _skill_scores(latent[wave][who], noise[wave][who])

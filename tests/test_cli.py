@@ -7,7 +7,6 @@ import subprocess
 import sys
 from pathlib import Path
 
-import pytest
 
 from mentoring_eval.cli import main
 from tests.conftest import ROOT, read_raw, write_raw

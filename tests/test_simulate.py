@@ -7,7 +7,6 @@ import hashlib
 import json
 
 import numpy as np
-import pandas as pd
 import pytest
 
 import mentoring_eval as me
