@@ -1,0 +1,253 @@
+"""Regression difference-in-differences: the 2x2 design, two-way fixed effects and the event study.
+
+Clustered standard errors use the small-sample correction of R fixest's default
+(`ssc(adj = TRUE, fixef.K = "nested", cluster.adj = TRUE)`): V x G/(G-1) x (n-1)/(n-K), where K
+counts the slopes plus the fixed-effect levels not nested in the clusters, and p-values and
+intervals use Student t with G-1 degrees of freedom.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+
+import numpy as np
+import pandas as pd
+from scipy import stats
+
+from ._linear import check_columns, demean, group_codes, sandwich, solve_wls, weights_of
+
+
+@dataclass(frozen=True)
+class DiDEstimate:
+    """One difference-in-differences estimate with its uncertainty (units of the outcome)."""
+
+    method: str
+    estimate: float
+    std_error: float
+    ci_low: float
+    ci_high: float
+    pvalue: float
+    n_obs: int
+    n_clusters: int | None = None
+    vcov: str = ""
+    alpha: float = 0.05
+
+    def summary(self) -> str:
+        level = round(100 * (1 - self.alpha))
+        clusters = f", {self.n_clusters:,} clusters" if self.n_clusters else ""
+        return (f"{self.method}: {self.estimate:.4g} (SE {self.std_error:.3g}; {level}% CI {self.ci_low:.4g} to "
+                f"{self.ci_high:.4g}; p = {self.pvalue:.3g}; {self.n_obs:,} observations{clusters}; {self.vcov})")
+
+    def to_frame(self) -> pd.DataFrame:
+        return pd.DataFrame([{k: getattr(self, k) for k in
+                              ("method", "estimate", "std_error", "ci_low", "ci_high", "pvalue", "n_obs", "n_clusters")}])
+
+
+def _inference(estimate: float, se: float, df: float | None, alpha: float) -> tuple[float, float, float]:
+    dist = stats.t(df) if df else stats.norm()
+    crit = dist.ppf(1 - alpha / 2)
+    p = 2 * dist.sf(abs(estimate / se)) if se > 0 else float("nan")
+    return estimate - crit * se, estimate + crit * se, float(p)
+
+
+def did_2x2(data: pd.DataFrame, outcome: str, treated: str, post: str, covariates: Sequence[str] = (),
+            weights: str | None = None, cov_type: str = "HC1", cluster: str | None = None,
+            alpha: float = 0.05) -> DiDEstimate:
+    """OLS of outcome on treated, post and treated x post (plus covariates); the estimate is the
+    interaction. cov_type: "nonrobust" (t with n-k df), "HC1" or "cluster" (normal, as statsmodels)."""
+    covariates = list(covariates)
+    if cov_type not in ("nonrobust", "HC1", "cluster"):
+        raise ValueError(f"cov_type must be 'nonrobust', 'HC1' or 'cluster', got {cov_type!r}")
+    if cov_type == "cluster" and cluster is None:
+        raise ValueError("cov_type='cluster' needs cluster=<column>")
+    check_columns(data, numeric=[outcome, *covariates], binary=[treated, post],
+                  present=[cluster] if cluster else [])
+    d, p = data[treated].to_numpy(float), data[post].to_numpy(float)
+    for dv, pv, label in ((1, 0, "treated before"), (1, 1, "treated after"), (0, 0, "comparison before"),
+                          (0, 1, "comparison after")):
+        if not ((d == dv) & (p == pv)).any():
+            raise ValueError(f"no {label} observations ({treated}={dv}, {post}={pv}): a 2x2 DiD needs all four cells")
+    names = ["const", treated, post, f"{treated}:{post}", *covariates]
+    x = np.column_stack([np.ones(len(d)), d, p, d * p, *(data[c].to_numpy(float) for c in covariates)])
+    y = data[outcome].to_numpy(float)
+    w = weights_of(data, weights)
+    beta, bread = solve_wls(x, y, w, names)
+    resid = y - x @ beta
+    n, k = x.shape
+    if cov_type == "nonrobust":
+        vcov = bread * float((w * resid**2).sum()) / (n - k)
+        df, n_clusters = n - k, None
+    elif cov_type == "HC1":
+        vcov = sandwich(x, resid, w, bread, None) * n / (n - k)
+        df, n_clusters = None, None
+    else:
+        clusters = data[cluster].to_numpy()
+        n_clusters = int(pd.Series(clusters).nunique())
+        vcov = sandwich(x, resid, w, bread, clusters) * n_clusters / (n_clusters - 1) * (n - 1) / (n - k)
+        df = None
+    se = float(np.sqrt(vcov[3, 3]))
+    lo, hi, pv = _inference(float(beta[3]), se, df, alpha)
+    return DiDEstimate("2x2 DiD", float(beta[3]), se, lo, hi, pv, n, n_clusters, cov_type, alpha)
+
+
+def _nested_levels(fe_codes: np.ndarray, fe_size: int, cluster_codes: np.ndarray) -> bool:
+    """True when every level of a fixed effect lies within a single cluster."""
+    first = np.full(fe_size, -1)
+    first[fe_codes] = cluster_codes
+    return bool((first[fe_codes] == cluster_codes).all())
+
+
+def _fe_fit(data: pd.DataFrame, outcome: str, regressors: np.ndarray, names: list[str], unit: str, time: str,
+            weights: str | None, cluster: str | None):
+    """Two-way fixed-effects OLS with clustered vcov (fixest's default small-sample correction)."""
+    u, nu = group_codes(data[unit])
+    t, nt = group_codes(data[time])
+    w = weights_of(data, weights)
+    both = demean(np.column_stack([data[outcome].to_numpy(float), regressors]), [u, t], [nu, nt], w)
+    y, x = both[:, 0], both[:, 1:]
+    if (np.abs(x).max(axis=0) < 1e-12).any():
+        bad = names[int(np.argmax(np.abs(x).max(axis=0) < 1e-12))]
+        raise ValueError(f"singular design: {bad!r} does not vary once unit and period effects are removed "
+                         "(no comparison units, or treated in every period)")
+    beta, bread = solve_wls(x, y, w, names)
+    resid = y - x @ beta
+    cl_col = cluster or unit
+    c, g = group_codes(data[cl_col])
+    if g < 2:
+        raise ValueError(f"cluster column {cl_col!r} has a single value; cannot cluster")
+    nested = [(nu, _nested_levels(u, nu, c)), (nt, _nested_levels(t, nt, c))]
+    k_fe = nu + nt - 1  # one level is redundant between the two effects
+    if any(is_nested for _, is_nested in nested):
+        k_fe = k_fe - sum(size for size, is_nested in nested if is_nested) + sum(is_nested for _, is_nested in nested)
+    n = len(y)
+    big_k = x.shape[1] + k_fe
+    vcov = sandwich(x, resid, w, bread, c) * g / (g - 1) * (n - 1) / (n - big_k)
+    return beta, vcov, n, g
+
+
+def twfe(data: pd.DataFrame, outcome: str, unit: str, time: str, treatment: str, weights: str | None = None,
+         cluster: str | None = None, alpha: float = 0.05) -> DiDEstimate:
+    """Two-way fixed-effects DiD: outcome on the 0/1 treatment with unit and period effects,
+    standard errors clustered by unit (or `cluster`). Biased under staggered adoption with
+    effects that vary by cohort or over time: use att_gt there."""
+    check_columns(data, numeric=[outcome], binary=[treatment], present=[unit, time] + ([cluster] if cluster else []))
+    if not data[treatment].astype(bool).any() or data[treatment].astype(bool).all():
+        raise ValueError(f"treatment column {treatment!r} must have both treated (1) and untreated (0) observations")
+    beta, vcov, n, g = _fe_fit(data, outcome, data[[treatment]].to_numpy(float), [treatment], unit, time, weights, cluster)
+    se = float(np.sqrt(vcov[0, 0]))
+    lo, hi, pv = _inference(float(beta[0]), se, g - 1, alpha)
+    return DiDEstimate("TWFE DiD", float(beta[0]), se, lo, hi, pv, n, g, f"clustered by {cluster or unit}", alpha)
+
+
+@dataclass(frozen=True)
+class WaldTest:
+    """Joint test that a set of coefficients are all zero (F form, as fixest::wald)."""
+
+    statistic: float
+    df: int
+    df_denominator: int | None
+    pvalue: float
+    hypothesis: str = ""
+
+    def summary(self) -> str:
+        dfs = f"F({self.df}, {self.df_denominator})" if self.df_denominator else f"chi2({self.df})"
+        return f"{self.hypothesis}: {dfs} = {self.statistic:.3f}, p = {self.pvalue:.3g}"
+
+    def to_frame(self) -> pd.DataFrame:
+        return pd.DataFrame([{"statistic": self.statistic, "df": self.df, "df_denominator": self.df_denominator,
+                              "pvalue": self.pvalue, "hypothesis": self.hypothesis}])
+
+
+@dataclass(frozen=True)
+class EventStudy:
+    """Relative-period effects of an event study (reference period fixed at 0)."""
+
+    table: pd.DataFrame  # rel_time, estimate, std_error, ci_low, ci_high
+    vcov: np.ndarray = field(repr=False)
+    reference: int
+    n_obs: int
+    n_clusters: int
+    alpha: float = 0.05
+
+    def pretrend_test(self) -> WaldTest:
+        """Joint Wald test that every pre-period coefficient is zero (parallel pre-trends)."""
+        pre = (self.table["rel_time"] < 0) & (self.table["rel_time"] != self.reference)
+        idx = np.flatnonzero(pre.to_numpy())
+        if idx.size == 0:
+            raise ValueError("no pre-period coefficients in the window; widen it to test pre-trends")
+        b = self.table["estimate"].to_numpy()[idx]
+        v = self.vcov[np.ix_(idx, idx)]
+        q = idx.size
+        f_stat = float(b @ np.linalg.solve(v, b)) / q
+        p = float(stats.f.sf(f_stat, q, self.n_clusters - 1))
+        return WaldTest(f_stat, q, self.n_clusters - 1, p, "all pre-period effects are zero")
+
+    def summary(self) -> str:
+        t = self.table.round(4).to_string(index=False)
+        return f"Event study ({self.n_obs:,} observations, {self.n_clusters:,} clusters; reference {self.reference})\n{t}\n" \
+               f"{self.pretrend_test().summary() if (self.table['rel_time'] < self.reference).any() else ''}"
+
+    def to_frame(self) -> pd.DataFrame:
+        return self.table.copy()
+
+    def plot(self, ax=None, label: str = "effect"):
+        """Coefficients with their confidence intervals by period relative to the event."""
+        import matplotlib.pyplot as plt
+
+        if ax is None:
+            _, ax = plt.subplots(figsize=(8, 3.6))
+        t = pd.concat([self.table, pd.DataFrame([{"rel_time": self.reference, "estimate": 0.0, "std_error": 0.0,
+                                                  "ci_low": 0.0, "ci_high": 0.0}])]).sort_values("rel_time")
+        pre = t["rel_time"] < 0
+        for mask, colour, name in ((pre, "#999999", "before"), (~pre, "#0072B2", "after")):
+            s = t[mask]
+            ax.errorbar(s["rel_time"], s["estimate"], yerr=[s["estimate"] - s["ci_low"], s["ci_high"] - s["estimate"]],
+                        fmt="o", color=colour, capsize=2, label=name)
+        ax.axhline(0, color="black", lw=0.8)
+        ax.axvline(-0.5, color="#999999", ls="--", lw=0.8)
+        ax.set_xlabel("periods relative to start (reference period fixed at 0)")
+        ax.set_ylabel(label)
+        ax.legend(frameon=False)
+        ax.spines[["top", "right"]].set_visible(False)
+        return ax
+
+
+def _never_treated(cohort: pd.Series) -> np.ndarray:
+    c = cohort.to_numpy(dtype=float)
+    return np.isnan(c) | (c == 0)
+
+
+def event_study(data: pd.DataFrame, outcome: str, unit: str, time: str, cohort: str, window: tuple[int, int] = (-6, 12),
+                reference: int = -1, weights: str | None = None, cluster: str | None = None,
+                alpha: float = 0.05) -> EventStudy:
+    """Event study by two-way fixed effects with a dummy for each period relative to the first
+    treated period (`cohort`; 0 or missing = never treated) inside `window`, the `reference`
+    period left out. Treated unit-periods outside the window are dropped so that they do not
+    blend into the reference; never-treated units are kept in every period."""
+    lo, hi = window
+    if not lo <= reference <= hi or lo >= hi:
+        raise ValueError(f"window {window} must contain the reference period {reference}")
+    check_columns(data, numeric=[outcome, time], present=[unit, cohort] + ([cluster] if cluster else []))
+    if not pd.api.types.is_numeric_dtype(data[cohort]):
+        raise ValueError(f"column {cohort!r} must hold the first treated period as a number (0 or missing = never)")
+    never = _never_treated(data[cohort])
+    if never.all():
+        raise ValueError(f"no treated units: every {cohort!r} is 0 or missing")
+    rel = data[time].to_numpy(float) - data[cohort].to_numpy(float)
+    keep = never | ((rel >= lo) & (rel <= hi))
+    sub = data.loc[keep]
+    rel, never = rel[keep], never[keep]
+    periods = [r for r in range(lo, hi + 1) if r != reference]
+    observed = set(np.unique(rel[~never]).astype(int))
+    absent = [r for r in periods if r not in observed]
+    if absent:
+        raise ValueError(f"no treated unit is observed at relative period(s) {absent}; narrow the window {window}")
+    dummies = np.column_stack([(~never & (rel == r)).astype(float) for r in periods])
+    names = [f"rel_{r}" for r in periods]
+    beta, vcov, n, g = _fe_fit(sub, outcome, dummies, names, unit, time, weights, cluster)
+    se = np.sqrt(np.diag(vcov))
+    crit = stats.t(g - 1).ppf(1 - alpha / 2)
+    table = pd.DataFrame({"rel_time": periods, "estimate": beta, "std_error": se,
+                          "ci_low": beta - crit * se, "ci_high": beta + crit * se})
+    return EventStudy(table, vcov, reference, n, g, alpha)
