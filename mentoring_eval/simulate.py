@@ -792,3 +792,31 @@ def _truth_rows(seed, people, ci, cid, spec, person, role, enrol, snapshot, term
             rows.append({"cohort_id": cid, "role": r, "estimand": estimand, "kind": "naive", "value": float(v),
                          "n_participants": int(p.size)})
     return rows
+
+
+def staggered_panel(n_units: int = 1000, n_periods: int = 10, cohorts: tuple[int, ...] = (4, 6, 8),
+                    never_share: float = 0.3, effect_slope: float = 0.5, cohort_gain: float = 0.5,
+                    pretrend: float = 0.0, seed: int = 0) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """A unit-period panel with staggered adoption and known, heterogeneous effects, for checking
+    the DiD estimators. Periods are 1..n_periods; a unit of cohort g is treated from period g.
+    The effect at e = t - g >= 0 periods since adoption is (1 + effect_slope * e) x (1 + cohort_gain
+    x the cohort's position), so later cohorts gain more and effects grow with exposure: the setting
+    in which two-way fixed effects is biased (cohort_gain=0 makes effects equal across cohorts). pretrend adds pretrend x (t - g) to treated units
+    before adoption (a parallel-trends violation). Returns (panel, truth) where truth lists the
+    true ATT(g, t) of every post-treatment cell."""
+    rng = np.random.default_rng([seed, 9])
+    periods = np.arange(1, n_periods + 1)
+    cohort_of = np.where(rng.random(n_units) < never_share, 0, rng.choice(np.asarray(cohorts), n_units))
+    unit_fe = rng.normal(0, 1, n_units)
+    time_fe = np.cumsum(rng.normal(0.1, 0.3, n_periods))
+    g = np.repeat(cohort_of, n_periods)
+    t = np.tile(periods, n_units)
+    treated = (g > 0) & (t >= g)
+    position = np.searchsorted(np.asarray(cohorts), g)
+    tau = np.where(treated, (1 + effect_slope * (t - g)) * (1 + cohort_gain * position), 0.0)
+    trend = np.where((g > 0) & (t < g), pretrend * (t - g), 0.0)
+    y = np.repeat(unit_fe, n_periods) + time_fe[t - 1] + tau + trend + rng.normal(0, 1, g.size)
+    panel = pd.DataFrame({"unit": np.repeat(np.arange(n_units), n_periods), "time": t, "cohort": g,
+                          "treated": treated.astype(np.int64), "y": y})
+    truth = (panel[treated].assign(att=tau[treated]).groupby(["cohort", "time"], as_index=False)["att"].mean())
+    return panel, truth

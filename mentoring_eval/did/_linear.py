@@ -54,13 +54,18 @@ def group_codes(values: pd.Series) -> tuple[np.ndarray, int]:
 
 def demean(matrix: np.ndarray, groups: Sequence[np.ndarray], sizes: Sequence[int], w: np.ndarray,
            tol: float = 1e-10, max_iter: int = 10_000) -> np.ndarray:
-    """Project out one or more sets of fixed effects (weighted) by alternating projections.
+    """Project out one or two sets of fixed effects (weighted), without dummy matrices.
 
-    Each sweep subtracts the weighted group means of every fixed effect in turn; a balanced
-    two-way panel converges in one sweep, an unbalanced one in a few. No dummy matrices."""
-    x = np.array(matrix, dtype=float, copy=True)
+    Two-way with a short second dimension (periods): exact, by removing unit means and then
+    solving the small periods x periods normal equations of the unit-demeaned period effects
+    (Frisch-Waugh-Lovell), so unbalanced panels need no iteration. Otherwise alternating
+    projections until the largest correction falls below `tol`."""
+    x = np.array(matrix, dtype=float, copy=True, order="F")  # column operations on contiguous memory
     if x.ndim == 1:
         x = x[:, None]
+    if len(groups) == 2 and min(sizes) <= 5000:
+        first = int(np.argmax(sizes))  # demean by the long dimension, solve for the short one
+        return _two_way_exact(x, groups[first], sizes[first], groups[1 - first], sizes[1 - first], w)
     group_weight = [np.bincount(g, weights=w, minlength=s) for g, s in zip(groups, sizes, strict=True)]
     scale = np.maximum(np.abs(x).max(axis=0), 1.0)
     for _ in range(max_iter):
@@ -74,6 +79,31 @@ def demean(matrix: np.ndarray, groups: Sequence[np.ndarray], sizes: Sequence[int
         if change < tol or len(groups) == 1:
             return x
     raise ValueError("fixed effects did not converge; check for units observed only once or disconnected panels")
+
+
+def _two_way_exact(x: np.ndarray, unit: np.ndarray, n_units: int, period: np.ndarray, n_periods: int,
+                   w: np.ndarray) -> np.ndarray:
+    unit_w = np.bincount(unit, weights=w, minlength=n_units)
+    safe = np.where(unit_w > 0, unit_w, 1.0)
+    for j in range(x.shape[1]):  # remove unit means
+        x[:, j] -= (np.bincount(unit, weights=w * x[:, j], minlength=n_units) / safe)[unit]
+    # unit-by-period weight table, and the normal equations of the unit-demeaned period dummies
+    cell = np.bincount(unit * n_periods + period, weights=w, minlength=n_units * n_periods).reshape(n_units, n_periods)
+    gram = np.diag(cell.sum(axis=0)) - (cell / safe[:, None]).T @ cell
+    rhs = _group_sums(period, n_periods, x * w[:, None])
+    gamma = np.linalg.lstsq(gram, rhs, rcond=None)[0]  # periods x columns (one period is redundant)
+    unit_mean_gamma = (cell / safe[:, None]) @ gamma  # each unit's weighted average of its period effects
+    for j in range(x.shape[1]):
+        x[:, j] -= gamma[period, j] - unit_mean_gamma[unit, j]
+    return x
+
+
+def _group_sums(codes: np.ndarray, size: int, values: np.ndarray) -> np.ndarray:
+    """Column sums of values within each group (groups x columns), by a sparse indicator product."""
+    from scipy import sparse
+
+    indicator = sparse.csr_matrix((np.ones(codes.size), (codes, np.arange(codes.size))), shape=(size, codes.size))
+    return np.asarray(indicator @ values)
 
 
 def solve_wls(x: np.ndarray, y: np.ndarray, w: np.ndarray, names: Sequence[str]) -> tuple[np.ndarray, np.ndarray]:
@@ -97,6 +127,5 @@ def sandwich(x: np.ndarray, resid: np.ndarray, w: np.ndarray, bread: np.ndarray,
     scores = x * (w * resid)[:, None]
     if clusters is not None:
         g, size = group_codes(pd.Series(clusters))
-        scores = np.column_stack([np.bincount(g, weights=scores[:, j], minlength=size)
-                                  for j in range(scores.shape[1])])
+        scores = _group_sums(g, size, scores)
     return bread @ (scores.T @ scores) @ bread

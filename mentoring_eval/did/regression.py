@@ -243,7 +243,10 @@ def event_study(data: pd.DataFrame, outcome: str, unit: str, time: str, cohort: 
     absent = [r for r in periods if r not in observed]
     if absent:
         raise ValueError(f"no treated unit is observed at relative period(s) {absent}; narrow the window {window}")
-    dummies = np.column_stack([(~never & (rel == r)).astype(float) for r in periods])
+    dummies = np.zeros((rel.size, len(periods)), order="F")
+    rows = np.flatnonzero(~never & (rel != reference))
+    col = (rel[rows] - lo).astype(np.int64)
+    dummies[rows, col - (rel[rows] > reference)] = 1.0  # the reference period has no column
     names = [f"rel_{r}" for r in periods]
     beta, vcov, n, g = _fe_fit(sub, outcome, dummies, names, unit, time, weights, cluster)
     se = np.sqrt(np.diag(vcov))

@@ -274,27 +274,27 @@ def att_gt(data: pd.DataFrame, outcome: str, unit: str, time: str, cohort: str, 
     if not pd.api.types.is_numeric_dtype(data[cohort]):
         raise ValueError(f"column {cohort!r} must hold the first treated period as a number (0 or missing = never)")
 
-    frame = pd.DataFrame({"u": data[unit].to_numpy(), "t": data[time].to_numpy(float),
-                          "g": data[cohort].fillna(0).to_numpy(float), "y": data[outcome].to_numpy(float),
-                          "w": data[weights].to_numpy(float) if weights else 1.0})
-    for c in covariates:
-        frame[f"x_{c}"] = data[c].to_numpy(float)
-    if frame.duplicated(["u", "t"]).any():
-        dup = frame.loc[frame.duplicated(["u", "t"], keep=False), ["u", "t"]].head(3).to_dict("records")
-        raise ValueError(f"more than one row per {unit} and {time} (e.g. {dup}); aggregate to one row first")
-    per_unit = frame.groupby("u", sort=True)
-    if (per_unit["g"].nunique() > 1).any():
-        raise ValueError(f"{cohort!r} must be constant within each {unit}")
-    if weights and (per_unit["w"].nunique() > 1).any():
-        raise ValueError(f"weights {weights!r} must be constant within each {unit}")
-
-    periods = np.sort(frame["t"].unique())
+    unit_ids, u_all = np.unique(data[unit].to_numpy(), return_inverse=True)
+    periods, t_all = np.unique(data[time].to_numpy(float), return_inverse=True)
     if periods.size < 2:
         raise ValueError(f"need at least two periods of {time!r}")
-    units = per_unit["g"].first()
-    unit_w = per_unit["w"].first().to_numpy()
+    per_cell = np.bincount(u_all * periods.size + t_all, minlength=unit_ids.size * periods.size)
+    if (per_cell > 1).any():
+        first = np.flatnonzero(per_cell > 1)[:3]
+        dup = [(unit_ids[i // periods.size], periods_value(periods[i % periods.size])) for i in first]
+        raise ValueError(f"more than one row per {unit} and {time} (e.g. {dup}); aggregate to one row first")
+    g_all = data[cohort].fillna(0).to_numpy(float)
+    w_all = data[weights].to_numpy(float) if weights else np.ones(len(data))
+    unit_g = np.zeros(unit_ids.size)
+    unit_g[u_all] = g_all
+    if (unit_g[u_all] != g_all).any():
+        raise ValueError(f"{cohort!r} must be constant within each {unit}")
+    unit_w = np.zeros(unit_ids.size)
+    unit_w[u_all] = w_all
+    if (unit_w[u_all] != w_all).any():
+        raise ValueError(f"weights {weights!r} must be constant within each {unit}")
+
     notes: list[str] = []
-    unit_g = units.to_numpy()
     early = (unit_g > 0) & (unit_g <= periods[0] + anticipation)
     if early.any():
         notes.append(f"{int(early.sum())} units already treated in the first period were dropped (no pre-period).")
@@ -302,9 +302,10 @@ def att_gt(data: pd.DataFrame, outcome: str, unit: str, time: str, cohort: str, 
     if late.any():
         notes.append(f"{int(late.sum())} units first treated after the last period are used as never treated.")
         unit_g = np.where(late, 0.0, unit_g)
-    keep_units = units.index[~early]
-    frame = frame[frame["u"].isin(keep_units)]
-    unit_g, unit_w = unit_g[~early], unit_w[~early]
+    renumber = np.cumsum(~early) - 1  # unit code after dropping the early-treated
+    rows = ~early[u_all]
+    u_code, t_code = renumber[u_all[rows]], t_all[rows]
+    unit_ids, unit_g, unit_w = unit_ids[~early], unit_g[~early], unit_w[~early]
     unit_w = unit_w / unit_w.mean()
     n_units = unit_g.size
     if not (unit_g == 0).any() and control_group == "never_treated":
@@ -313,13 +314,10 @@ def att_gt(data: pd.DataFrame, outcome: str, unit: str, time: str, cohort: str, 
     if cohorts.size == 0:
         raise ValueError(f"no treated units: every {cohort!r} is 0 or missing (or all treated before the first period)")
 
-    u_code = np.searchsorted(np.asarray(keep_units), frame["u"].to_numpy()) if keep_units.is_monotonic_increasing \
-        else pd.Index(keep_units).get_indexer(frame["u"])
-    t_code = np.searchsorted(periods, frame["t"].to_numpy())
-    balanced = len(frame) == n_units * periods.size
+    balanced = u_code.size == n_units * periods.size
     if not balanced and not allow_unbalanced:
         counts = np.bincount(u_code, minlength=n_units)
-        short = np.asarray(keep_units)[counts < periods.size][:3]
+        short = unit_ids[counts < periods.size][:3]
         raise ValueError(f"unbalanced panel: {int((counts < periods.size).sum())} units are not observed in all "
                          f"{periods.size} periods (e.g. {list(short)}); balance it, or pass allow_unbalanced=True "
                          "to treat the data as repeated cross-sections")
@@ -329,18 +327,19 @@ def att_gt(data: pd.DataFrame, outcome: str, unit: str, time: str, cohort: str, 
     cells = _cells(periods, cohorts, anticipation, base_period, control_group, unit_g)
     if not cells:
         raise ValueError("no estimable ATT(g,t): every cohort lacks a pre-period or a control group")
+    y_obs = data[outcome].to_numpy(float)[rows]
     if balanced:
-        y = np.full((n_units, periods.size), np.nan)
-        y[u_code, t_code] = frame["y"].to_numpy()
+        y = np.empty((n_units, periods.size))
+        y[u_code, t_code] = y_obs
         if covariates:
             x = np.zeros((len(covariates), n_units, periods.size))
             for j, c in enumerate(covariates):
-                x[j][u_code, t_code] = frame[f"x_{c}"].to_numpy()
+                x[j][u_code, t_code] = data[c].to_numpy(float)[rows]
             att, inf, n_t, n_c = _panel_covariates(y, x, unit_g, unit_w, cells, est_method)
         else:
             att, inf, n_t, n_c = _panel_means(y, unit_g, unit_w, cells)
     else:
-        att, inf, n_t, n_c = _repeated_cross_sections(frame["y"].to_numpy(), u_code, t_code, n_units, unit_g, unit_w, cells)
+        att, inf, n_t, n_c = _repeated_cross_sections(y_obs, u_code, t_code, n_units, unit_g, unit_w, cells)
 
     table = pd.DataFrame({
         "cohort": [periods_value(c["g"]) for c in cells],
@@ -390,20 +389,25 @@ def _cells(periods: np.ndarray, cohorts: np.ndarray, anticipation: int, base_per
     return cells
 
 
-def _panel_means(y: np.ndarray, unit_g: np.ndarray, w: np.ndarray, cells: list[dict]):
-    """No covariates: ATT(g,t) as a weighted difference of mean changes, for every cell at once."""
-    n = y.shape[0]
-    cur = np.array([c["t"] for c in cells])
-    base = np.array([c["base"] for c in cells])
-    gs = np.array([c["g"] for c in cells])
-    dy = y[:, cur] - y[:, base]  # units x cells
-    treat = (unit_g[:, None] == gs[None, :]) * w[:, None]
-    ctrl = np.column_stack([c["control"] for c in cells]) * w[:, None]
-    s1, s0 = treat.sum(axis=0), ctrl.sum(axis=0)
-    mu1 = (treat * dy).sum(axis=0) / s1
-    mu0 = (ctrl * dy).sum(axis=0) / s0
-    inf = n * (treat * (dy - mu1) / s1 - ctrl * (dy - mu0) / s0)
-    return mu1 - mu0, inf, (treat > 0).sum(axis=0), (ctrl > 0).sum(axis=0)
+def _panel_means(y: np.ndarray, unit_g: np.ndarray, w: np.ndarray, cells: list[dict], chunk: int = 16):
+    """No covariates: ATT(g,t) as a weighted difference of mean changes, vectorized over blocks of
+    cells (the block size bounds memory on large panels)."""
+    n, k = y.shape[0], len(cells)
+    att, inf = np.empty(k), np.empty((n, k), order="F")
+    n_t, n_c = np.empty(k, dtype=np.int64), np.empty(k, dtype=np.int64)
+    for start in range(0, k, chunk):
+        block = cells[start:start + chunk]
+        cols = slice(start, start + len(block))
+        dy = y[:, [c["t"] for c in block]] - y[:, [c["base"] for c in block]]
+        treat = (unit_g[:, None] == np.array([c["g"] for c in block])[None, :]) * w[:, None]
+        ctrl = np.column_stack([c["control"] for c in block]) * w[:, None]
+        s1, s0 = treat.sum(axis=0), ctrl.sum(axis=0)
+        mu1 = (treat * dy).sum(axis=0) / s1
+        mu0 = (ctrl * dy).sum(axis=0) / s0
+        att[cols] = mu1 - mu0
+        inf[:, cols] = n * (treat * (dy - mu1) / s1 - ctrl * (dy - mu0) / s0)
+        n_t[cols], n_c[cols] = (treat > 0).sum(axis=0), (ctrl > 0).sum(axis=0)
+    return att, inf, n_t, n_c
 
 
 def _repeated_cross_sections(y, u_code, t_code, n_units, unit_g, w, cells):
