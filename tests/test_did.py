@@ -177,10 +177,14 @@ def test_twfe_matches_pyfixest_on_an_unbalanced_weighted_panel(mpdta):
     assert mine.std_error == pytest.approx(ref.se().iloc[0], abs=TOL)
 
 
-def test_event_study_matches_pyfixest(mpdta):
+@pytest.mark.parametrize("weighted", [False, True])
+def test_event_study_matches_pyfixest(mpdta, weighted):
     import pyfixest as pf
 
-    es = event_study(mpdta, "lemp", "countyreal", "year", "first.treat", window=(-3, 3))
+    mpdta = mpdta.assign(w=np.random.default_rng(5).uniform(0.5, 2, mpdta["countyreal"].nunique())[
+        pd.factorize(mpdta["countyreal"])[0]])
+    weights = "w" if weighted else None
+    es = event_study(mpdta, "lemp", "countyreal", "year", "first.treat", window=(-3, 3), weights=weights)
     g = mpdta["first.treat"]
     rel = mpdta["year"] - g
     d = mpdta[(g == 0) | rel.between(-3, 3)].copy()
@@ -189,7 +193,7 @@ def test_event_study_matches_pyfixest(mpdta):
     for r in periods:
         d[f"r{r + 10}"] = ((d["first.treat"] > 0) & (rel == r)).astype(float)
     ref = pf.feols("lemp ~ " + " + ".join(f"r{r + 10}" for r in periods) + " | countyreal + year", data=d,
-                   vcov={"CRV1": "countyreal"})
+                   vcov={"CRV1": "countyreal"}, weights=weights)
     assert es.table["rel_time"].tolist() == periods
     np.testing.assert_allclose(es.table["estimate"], ref.coef().to_numpy(), atol=TOL)
     np.testing.assert_allclose(es.table["std_error"], ref.se().to_numpy(), atol=TOL)

@@ -53,14 +53,14 @@ def group_codes(values: pd.Series) -> tuple[np.ndarray, int]:
 
 
 def demean(matrix: np.ndarray, groups: Sequence[np.ndarray], sizes: Sequence[int], w: np.ndarray,
-           tol: float = 1e-10, max_iter: int = 10_000) -> np.ndarray:
+           tol: float = 1e-10, max_iter: int = 10_000, copy: bool = True) -> np.ndarray:
     """Project out one or two sets of fixed effects (weighted), without dummy matrices.
 
     Two-way with a short second dimension (periods): exact, by removing unit means and then
     solving the small periods x periods normal equations of the unit-demeaned period effects
     (Frisch-Waugh-Lovell), so unbalanced panels need no iteration. Otherwise alternating
     projections until the largest correction falls below `tol`."""
-    x = np.array(matrix, dtype=float, copy=True, order="F")  # column operations on contiguous memory
+    x = np.array(matrix, dtype=float, copy=copy, order="F")  # column operations on contiguous memory
     if x.ndim == 1:
         x = x[:, None]
     if len(groups) == 2 and min(sizes) <= 5000:
@@ -81,20 +81,46 @@ def demean(matrix: np.ndarray, groups: Sequence[np.ndarray], sizes: Sequence[int
     raise ValueError("fixed effects did not converge; check for units observed only once or disconnected panels")
 
 
+class TwoWayDemeaner:
+    """Exact removal of unit and period effects from one column at a time (weighted), for a
+    unit x period layout that may be unbalanced: unit means out, then the period effects of the
+    unit-demeaned data from the small periods x periods normal equations (computed once)."""
+
+    def __init__(self, unit: np.ndarray, n_units: int, period: np.ndarray, n_periods: int, w: np.ndarray):
+        self.unit, self.period, self.w = unit, period, w
+        self.n_units, self.n_periods = n_units, n_periods
+        self.unweighted = bool((w == 1).all())
+        unit_w = np.bincount(unit, weights=w, minlength=n_units)
+        self.safe = np.where(unit_w > 0, unit_w, 1.0)
+        cell = np.bincount(unit * n_periods + period, weights=w, minlength=n_units * n_periods)
+        cell = cell.reshape(n_units, n_periods)
+        self.share = cell / self.safe[:, None]  # each unit's weight share in each period
+        gram = np.diag(cell.sum(axis=0)) - self.share.T @ cell
+        # one period effect is redundant with the unit effects: fix the first at zero
+        try:
+            self.reduced_inv = np.linalg.inv(gram[1:, 1:])
+        except np.linalg.LinAlgError:
+            raise ValueError("the periods are not connected through the units (some periods share no unit "
+                             "with the others); fixed effects are not identified") from None
+
+    def __call__(self, col: np.ndarray, out: np.ndarray | None = None) -> np.ndarray:
+        x = np.array(col, dtype=float, copy=True) if out is None else out
+        if out is not None:
+            x[:] = col
+        wx = x if self.unweighted else self.w * x
+        x -= (np.bincount(self.unit, weights=wx, minlength=self.n_units) / self.safe)[self.unit]
+        wx = x if self.unweighted else self.w * x
+        gamma = np.zeros(self.n_periods)
+        gamma[1:] = self.reduced_inv @ np.bincount(self.period, weights=wx, minlength=self.n_periods)[1:]
+        x -= gamma[self.period] - (self.share @ gamma)[self.unit]
+        return x
+
+
 def _two_way_exact(x: np.ndarray, unit: np.ndarray, n_units: int, period: np.ndarray, n_periods: int,
                    w: np.ndarray) -> np.ndarray:
-    unit_w = np.bincount(unit, weights=w, minlength=n_units)
-    safe = np.where(unit_w > 0, unit_w, 1.0)
-    for j in range(x.shape[1]):  # remove unit means
-        x[:, j] -= (np.bincount(unit, weights=w * x[:, j], minlength=n_units) / safe)[unit]
-    # unit-by-period weight table, and the normal equations of the unit-demeaned period dummies
-    cell = np.bincount(unit * n_periods + period, weights=w, minlength=n_units * n_periods).reshape(n_units, n_periods)
-    gram = np.diag(cell.sum(axis=0)) - (cell / safe[:, None]).T @ cell
-    rhs = _group_sums(period, n_periods, x * w[:, None])
-    gamma = np.linalg.lstsq(gram, rhs, rcond=None)[0]  # periods x columns (one period is redundant)
-    unit_mean_gamma = (cell / safe[:, None]) @ gamma  # each unit's weighted average of its period effects
+    within = TwoWayDemeaner(unit, n_units, period, n_periods, w)
     for j in range(x.shape[1]):
-        x[:, j] -= gamma[period, j] - unit_mean_gamma[unit, j]
+        within(x[:, j], out=x[:, j])
     return x
 
 
@@ -108,7 +134,8 @@ def _group_sums(codes: np.ndarray, size: int, values: np.ndarray) -> np.ndarray:
 
 def solve_wls(x: np.ndarray, y: np.ndarray, w: np.ndarray, names: Sequence[str]) -> tuple[np.ndarray, np.ndarray]:
     """Weighted least squares: coefficients and (X'WX)^-1. A singular design is a clear error."""
-    xtwx = x.T @ (x * w[:, None])
+    unweighted = bool((w == 1).all())
+    xtwx = x.T @ (x if unweighted else x * w[:, None])
     rank = np.linalg.matrix_rank(xtwx)
     if rank < x.shape[1]:
         # find the culprit for the message: the first column that adds nothing

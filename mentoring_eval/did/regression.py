@@ -15,7 +15,7 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
-from ._linear import check_columns, demean, group_codes, sandwich, solve_wls, weights_of
+from ._linear import TwoWayDemeaner, check_columns, demean, group_codes, sandwich, solve_wls, weights_of
 
 
 @dataclass(frozen=True)
@@ -104,7 +104,10 @@ def _fe_fit(data: pd.DataFrame, outcome: str, regressors: np.ndarray, names: lis
     u, nu = group_codes(data[unit])
     t, nt = group_codes(data[time])
     w = weights_of(data, weights)
-    both = demean(np.column_stack([data[outcome].to_numpy(float), regressors]), [u, t], [nu, nt], w)
+    both = np.empty((len(data), regressors.shape[1] + 1), order="F")
+    both[:, 0] = data[outcome].to_numpy(float)
+    both[:, 1:] = regressors
+    both = demean(both, [u, t], [nu, nt], w, copy=False)
     y, x = both[:, 0], both[:, 1:]
     if (np.abs(x).max(axis=0) < 1e-12).any():
         bad = names[int(np.argmax(np.abs(x).max(axis=0) < 1e-12))]
@@ -116,13 +119,63 @@ def _fe_fit(data: pd.DataFrame, outcome: str, regressors: np.ndarray, names: lis
     c, g = group_codes(data[cl_col])
     if g < 2:
         raise ValueError(f"cluster column {cl_col!r} has a single value; cannot cluster")
+    n = len(y)
+    vcov = sandwich(x, resid, w, bread, c) * _small_sample(u, nu, t, nt, c, g, n, x.shape[1])
+    return beta, vcov, n, g
+
+
+def _small_sample(u, nu, t, nt, c, g, n, k) -> float:
+    """fixest's default: G/(G-1) x (n-1)/(n-K), K = slopes + fixed-effect levels not nested in clusters."""
     nested = [(nu, _nested_levels(u, nu, c)), (nt, _nested_levels(t, nt, c))]
     k_fe = nu + nt - 1  # one level is redundant between the two effects
     if any(is_nested for _, is_nested in nested):
         k_fe = k_fe - sum(size for size, is_nested in nested if is_nested) + sum(is_nested for _, is_nested in nested)
-    n = len(y)
-    big_k = x.shape[1] + k_fe
-    vcov = sandwich(x, resid, w, bread, c) * g / (g - 1) * (n - 1) / (n - big_k)
+    return g / (g - 1) * (n - 1) / (n - (k + k_fe))
+
+
+def _fe_fit_dummies(data: pd.DataFrame, outcome: str, codes: np.ndarray, names: list[str], unit: str, time: str,
+                    weights: str | None, cluster: str | None):
+    """Two-way fixed-effects OLS on 0/1 dummies given as codes (-1 = none), one demeaned column at a
+    time: memory stays a few columns whatever the number of dummies. Uses X~'WX~ = X'WX~."""
+    u, nu = group_codes(data[unit])
+    t, nt = group_codes(data[time])
+    w = weights_of(data, weights)
+    within = TwoWayDemeaner(u, nu, t, nt, w) if nu >= nt else TwoWayDemeaner(t, nt, u, nu, w)
+    p, n = len(names), len(data)
+    has = codes >= 0
+    code = codes[has]
+    column = np.empty(n)
+
+    def demeaned_dummy(j: int) -> np.ndarray:
+        column[:] = 0.0
+        column[codes == j] = 1.0
+        return within(column, out=column)
+
+    y = within(data[outcome].to_numpy(float))
+    xty = np.bincount(code, weights=(w * y)[has], minlength=p)
+    gram = np.empty((p, p))
+    for j in range(p):
+        gram[:, j] = np.bincount(code, weights=(w * demeaned_dummy(j))[has], minlength=p)
+    gram = (gram + gram.T) / 2
+    flat = np.diag(gram) < 1e-10 * max(1.0, float(np.abs(gram).max()))
+    if flat.any() or np.linalg.matrix_rank(gram) < p:
+        bad = names[int(np.argmax(flat))] if flat.any() else names[-1]
+        raise ValueError(f"singular design: {bad!r} does not vary once unit and period effects are removed "
+                         "(no comparison units, or collinear relative periods)")
+    bread = np.linalg.inv(gram)
+    beta = bread @ xty
+    resid = y
+    for j in range(p):
+        resid -= beta[j] * demeaned_dummy(j)
+    cl_col = cluster or unit
+    c, g = group_codes(data[cl_col])
+    if g < 2:
+        raise ValueError(f"cluster column {cl_col!r} has a single value; cannot cluster")
+    scores = np.empty((g, p))
+    wr = w * resid
+    for j in range(p):
+        scores[:, j] = np.bincount(c, weights=demeaned_dummy(j) * wr, minlength=g)
+    vcov = bread @ (scores.T @ scores) @ bread * _small_sample(u, nu, t, nt, c, g, n, p)
     return beta, vcov, n, g
 
 
@@ -243,12 +296,11 @@ def event_study(data: pd.DataFrame, outcome: str, unit: str, time: str, cohort: 
     absent = [r for r in periods if r not in observed]
     if absent:
         raise ValueError(f"no treated unit is observed at relative period(s) {absent}; narrow the window {window}")
-    dummies = np.zeros((rel.size, len(periods)), order="F")
+    codes = np.full(rel.size, -1, dtype=np.int64)
     rows = np.flatnonzero(~never & (rel != reference))
-    col = (rel[rows] - lo).astype(np.int64)
-    dummies[rows, col - (rel[rows] > reference)] = 1.0  # the reference period has no column
+    codes[rows] = (rel[rows] - lo).astype(np.int64) - (rel[rows] > reference)  # the reference has no column
     names = [f"rel_{r}" for r in periods]
-    beta, vcov, n, g = _fe_fit(sub, outcome, dummies, names, unit, time, weights, cluster)
+    beta, vcov, n, g = _fe_fit_dummies(sub, outcome, codes, names, unit, time, weights, cluster)
     se = np.sqrt(np.diag(vcov))
     crit = stats.t(g - 1).ppf(1 - alpha / 2)
     table = pd.DataFrame({"rel_time": periods, "estimate": beta, "std_error": se,

@@ -111,7 +111,7 @@ class ATTgtResult:
     def _se(self, inf: np.ndarray) -> tuple[np.ndarray, float]:
         """Standard errors of columns of an influence-function matrix and the critical value."""
         n = inf.shape[0]
-        analytic = np.sqrt((inf**2).sum(axis=0)) / n
+        analytic = np.sqrt(np.einsum("ij,ij->j", inf, inf)) / n
         if not self.bootstrap:
             return analytic, float(stats.norm.ppf(1 - self.alpha / 2))
         draws = _multiplier_draws(inf, self.bootstrap, self.seed)  # B x k, on the sqrt(n) scale
@@ -159,7 +159,7 @@ class ATTgtResult:
             est = float(weights @ att[cells])
             f = inf[:, cells] @ weights
             if with_wif:
-                f = f + self._weight_influence(cells, pg, g) @ att[cells]
+                f = f + self._weight_influence(g[cells], pg[cells], att[cells])
             return est, f
 
         labels, ests, infs = [], [], []
@@ -177,8 +177,7 @@ class ATTgtResult:
             weights = pg_cohort[np.isin(cohorts, labels)]
             comp_att, comp_inf = np.array(ests), np.column_stack(infs)
             overall = float(weights @ comp_att / weights.sum())
-            wif = self._weight_influence_groups(np.array(labels), weights)
-            f = comp_inf @ (weights / weights.sum()) + wif @ comp_att
+            f = comp_inf @ (weights / weights.sum()) + self._weight_influence(np.array(labels), weights, comp_att)
             return self._finish(kind, overall, f, comp_inf, labels, ests, "group")
         if kind == "dynamic":
             e_all = t - g
@@ -201,18 +200,22 @@ class ATTgtResult:
         overall = float(np.mean(ests))
         return self._finish(kind, overall, comp_inf.mean(axis=1), comp_inf, labels, ests, "time")
 
-    def _weight_influence(self, cells: np.ndarray, pg: np.ndarray, g: np.ndarray) -> np.ndarray:
-        """Influence of estimating the cohort-share weights pg[cells]/sum(pg[cells]) (R did's wif)."""
-        member = (self.unit_cohort[:, None] == g[cells][None, :]) * self.unit_weight[:, None]  # units x cells
-        centred = member - pg[cells][None, :]
-        total = pg[cells].sum()
-        return centred / total - centred.sum(axis=1, keepdims=True) * (pg[cells] / total**2)[None, :]
-
-    def _weight_influence_groups(self, groups: np.ndarray, pgg: np.ndarray) -> np.ndarray:
-        member = (self.unit_cohort[:, None] == groups[None, :]) * self.unit_weight[:, None]
-        centred = member - pgg[None, :]
-        total = pgg.sum()
-        return centred / total - centred.sum(axis=1, keepdims=True) * (pgg / total**2)[None, :]
+    def _weight_influence(self, cohorts_of_terms: np.ndarray, pg: np.ndarray, values: np.ndarray) -> np.ndarray:
+        """Influence of estimating the weights pg/sum(pg) of an average of `values` (one per term,
+        term k belonging to cohort cohorts_of_terms[k]), times the values: R did's wif %*% att,
+        computed per unit without a units x terms matrix."""
+        total = pg.sum()
+        cohorts, where = np.unique(cohorts_of_terms, return_inverse=True)
+        value_sum = np.bincount(where, weights=values, minlength=cohorts.size)
+        term_count = np.bincount(where, minlength=cohorts.size).astype(float)
+        pos = np.searchsorted(cohorts, self.unit_cohort)
+        member = (pos < cohorts.size) & (cohorts[np.minimum(pos, cohorts.size - 1)] == self.unit_cohort)
+        idx = np.minimum(pos, cohorts.size - 1)
+        a = np.where(member, value_sum[idx], 0.0) * self.unit_weight  # sum_k member_ik * value_k
+        b = np.where(member, term_count[idx], 0.0) * self.unit_weight  # sum_k member_ik
+        centred_dot_values = a - pg @ values
+        centred_rowsum = b - total
+        return centred_dot_values / total - centred_rowsum * (pg @ values) / total**2
 
     def _finish(self, kind, overall, overall_inf, comp_inf, labels, ests, label_name) -> AggregateResult:
         se_overall, crit_overall = self._se(overall_inf[:, None])
@@ -274,8 +277,8 @@ def att_gt(data: pd.DataFrame, outcome: str, unit: str, time: str, cohort: str, 
     if not pd.api.types.is_numeric_dtype(data[cohort]):
         raise ValueError(f"column {cohort!r} must hold the first treated period as a number (0 or missing = never)")
 
-    unit_ids, u_all = np.unique(data[unit].to_numpy(), return_inverse=True)
-    periods, t_all = np.unique(data[time].to_numpy(float), return_inverse=True)
+    u_all, unit_ids = _sorted_codes(data[unit])
+    t_all, periods = _sorted_codes(data[time].astype(float))
     if periods.size < 2:
         raise ValueError(f"need at least two periods of {time!r}")
     per_cell = np.bincount(u_all * periods.size + t_all, minlength=unit_ids.size * periods.size)
@@ -358,6 +361,12 @@ def att_gt(data: pd.DataFrame, outcome: str, unit: str, time: str, cohort: str, 
     return ATTgtResult(table, inf, unit_g, unit_w, control_group, anticipation, alpha, bootstrap, seed, crit, tuple(notes))
 
 
+def _sorted_codes(values: pd.Series) -> tuple[np.ndarray, np.ndarray]:
+    """Integer codes in sorted order of the values, and the sorted unique values (hash-based, fast)."""
+    codes, uniques = pd.factorize(values, sort=True)
+    return codes.astype(np.int64), np.asarray(uniques)
+
+
 def periods_value(v: float):
     return int(v) if float(v).is_integer() else float(v)
 
@@ -389,24 +398,24 @@ def _cells(periods: np.ndarray, cohorts: np.ndarray, anticipation: int, base_per
     return cells
 
 
-def _panel_means(y: np.ndarray, unit_g: np.ndarray, w: np.ndarray, cells: list[dict], chunk: int = 16):
-    """No covariates: ATT(g,t) as a weighted difference of mean changes, vectorized over blocks of
-    cells (the block size bounds memory on large panels)."""
+def _panel_means(y: np.ndarray, unit_g: np.ndarray, w: np.ndarray, cells: list[dict]):
+    """No covariates: ATT(g,t) as a weighted difference of mean changes; each cell's influence
+    function is one pass over the units (columns of y contiguous)."""
     n, k = y.shape[0], len(cells)
+    y = np.asfortranarray(y)
     att, inf = np.empty(k), np.empty((n, k), order="F")
     n_t, n_c = np.empty(k, dtype=np.int64), np.empty(k, dtype=np.int64)
-    for start in range(0, k, chunk):
-        block = cells[start:start + chunk]
-        cols = slice(start, start + len(block))
-        dy = y[:, [c["t"] for c in block]] - y[:, [c["base"] for c in block]]
-        treat = (unit_g[:, None] == np.array([c["g"] for c in block])[None, :]) * w[:, None]
-        ctrl = np.column_stack([c["control"] for c in block]) * w[:, None]
-        s1, s0 = treat.sum(axis=0), ctrl.sum(axis=0)
-        mu1 = (treat * dy).sum(axis=0) / s1
-        mu0 = (ctrl * dy).sum(axis=0) / s0
-        att[cols] = mu1 - mu0
-        inf[:, cols] = n * (treat * (dy - mu1) / s1 - ctrl * (dy - mu0) / s0)
-        n_t[cols], n_c[cols] = (treat > 0).sum(axis=0), (ctrl > 0).sum(axis=0)
+    treated_of = {g: unit_g == g for g in np.unique([c["g"] for c in cells])}
+    for j, c in enumerate(cells):
+        treat, ctrl = treated_of[c["g"]], c["control"]
+        dy = y[:, c["t"]] - y[:, c["base"]]
+        wt, wc = w * treat, w * ctrl
+        s1, s0 = wt.sum(), wc.sum()
+        mu1, mu0 = wt @ dy / s1, wc @ dy / s0
+        att[j] = mu1 - mu0
+        scale = (n / s1) * wt - (n / s0) * wc  # treated and controls never overlap
+        inf[:, j] = scale * (dy - np.where(treat, mu1, mu0))
+        n_t[j], n_c[j] = int(treat.sum()), int(ctrl.sum())
     return att, inf, n_t, n_c
 
 
