@@ -171,7 +171,8 @@ def test_twfe_matches_pyfixest_on_an_unbalanced_weighted_panel(mpdta):
 
     d = mpdta.sample(frac=0.85, random_state=3).copy()
     d["w"] = np.random.default_rng(1).uniform(0.5, 2, len(d))
-    ref = pf.feols("lemp ~ treated_now | countyreal + year", data=d, vcov={"CRV1": "countyreal"}, weights="w")
+    ref = pf.feols("lemp ~ treated_now | countyreal + year", data=d, vcov={"CRV1": "countyreal"}, weights="w",
+                   fixef_rm="none")  # keep singleton units, as twfe does
     mine = twfe(d, "lemp", "countyreal", "year", "treated_now", weights="w")
     assert mine.estimate == pytest.approx(ref.coef().iloc[0], abs=TOL)
     assert mine.std_error == pytest.approx(ref.se().iloc[0], abs=TOL)
@@ -243,3 +244,21 @@ def test_inputs_are_checked_with_clear_messages(mpdta):
         att_gt(pd.concat([mpdta, mpdta.head(1)]), "lemp", "countyreal", "year", "first.treat")
     with pytest.raises(ValueError, match="'treated_now' must be 0/1"):
         twfe(mpdta.assign(treated_now=mpdta["treated_now"] * 2), "lemp", "countyreal", "year", "treated_now")
+
+
+def test_results_present_themselves(mpdta):
+    import matplotlib
+
+    matplotlib.use("Agg")
+    r = att_gt(mpdta, "lemp", "countyreal", "year", "first.treat")
+    assert "chi2(5) = 7.79" in r.summary() and "-0.0105" in r.summary()
+    dyn = r.aggregate("dynamic")
+    assert dyn.summary().startswith("Callaway & Sant'Anna, dynamic aggregation: ATT = -0.0772")
+    frame = dyn.to_frame()
+    assert frame.loc[0, "component"] == "overall" and list(frame["component"][1:]) == ["-3", "-2", "-1", "0", "1", "2", "3"]
+    assert dyn.plot().get_xlabel() == "periods since first treated"
+    es = event_study(mpdta, "lemp", "countyreal", "year", "first.treat", window=(-3, 3))
+    assert es.plot(label="log employment").get_ylabel() == "log employment"
+    assert "F(2, 499)" in es.summary()
+    est = twfe(mpdta, "lemp", "countyreal", "year", "treated_now")
+    assert est.to_frame().loc[0, "estimate"] == est.estimate and "500 clusters" in est.summary()
