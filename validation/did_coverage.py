@@ -55,7 +55,7 @@ def main() -> None:
 
     print(f"{args.seeds} seeds, {args.units} units x {args.periods} periods, cohorts 4/6/8 and 30% never treated "
           f"({time.perf_counter() - start:.0f} s)")
-    print(f"| check | result |\n|---|---|")
+    print("| check | result |\n|---|---|")
     print(f"| coverage of 95% CIs, every ATT(g,t) ({len(cell_cover)} cells) | {share(cell_cover)} |")
     print(f"| coverage of 95% CI, simple aggregation | {share(simple_cover)} |")
     print(f"| TWFE: coverage of the same true ATT | {share(twfe_cover)} |")
