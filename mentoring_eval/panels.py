@@ -1,0 +1,135 @@
+"""Employee-period panels built from the effective-dated HRIS tables.
+
+The at-risk panel has one row per employee per period while employed (the period of hire and the
+period of exit included): whether the employee exited (voluntarily / involuntarily), was promoted
+or changed salary grade in the period, and their level, department, tenure, last rating and last
+engagement score as of the start of the period (or of their hire, if later). Everything is built
+with array operations: no per-employee Python loop.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from .data import Dataset
+
+PERIODS_PER_YEAR = {"month": 12, "quarter": 4}
+
+
+def period_index(dates: pd.Series | pd.DatetimeIndex, period: str = "month") -> np.ndarray:
+    """Integer period number of each date: months (or quarters) since year 0, so that consecutive
+    periods differ by 1 and event time is period - cohort start. NaT gives -1."""
+    if period not in PERIODS_PER_YEAR:
+        raise ValueError(f"period must be 'month' or 'quarter', got {period!r}")
+    d = pd.DatetimeIndex(dates)
+    idx = d.year.to_numpy() * 12 + d.month.to_numpy() - 1
+    if period == "quarter":
+        idx = idx // 3
+    return np.where(d.isna(), -1, idx).astype(np.int64)
+
+
+def period_start(index: np.ndarray, period: str = "month") -> np.ndarray:
+    """First day of each integer period (the inverse of period_index), as datetime64[ns]."""
+    months = np.asarray(index, dtype=np.int64) * (3 if period == "quarter" else 1)
+    return (months - 1970 * 12).astype("datetime64[M]").astype("datetime64[ns]")
+
+
+def _as_of(keys_emp: np.ndarray, keys_day: np.ndarray, rec_emp: np.ndarray, rec_day: np.ndarray,
+           strictly_before: bool = False) -> np.ndarray:
+    """For each (employee, day), the position of that employee's latest record dated on or before the
+    day (before it, if strictly_before), or -1. Records need not be sorted."""
+    order = np.lexsort((rec_day, rec_emp))
+    rec_key = rec_emp[order].astype(np.int64) * 10**6 + rec_day[order]
+    key = keys_emp.astype(np.int64) * 10**6 + keys_day
+    pos = np.searchsorted(rec_key, key, side="left" if strictly_before else "right") - 1
+    valid = pos >= 0
+    valid[valid] &= rec_emp[order][pos[valid]] == keys_emp[valid]
+    return np.where(valid, order[np.maximum(pos, 0)], -1)
+
+
+def _days(dates: pd.Series) -> np.ndarray:
+    """Days since 1970 (int); NaT as a large number so that it sorts last."""
+    values = dates.to_numpy(dtype="datetime64[D]")
+    out = values.astype(np.int64)
+    out[np.isnat(values)] = 10**6 - 1
+    return out
+
+
+def at_risk(ds: Dataset, period: str = "month", start=None, end=None) -> pd.DataFrame:
+    """One row per employee per period while employed, between start and end (dates; default: the
+    span of recorded exits). Columns: employee_id, period (integer), period_start, exited,
+    exited_voluntary, exited_involuntary, promoted, grade_changed, job_level, salary_grade,
+    department, location, tenure_months, last_rating, last_engagement."""
+    emp = ds.employees.reset_index(drop=True)
+    term = emp["termination_date"] if "termination_date" in emp else pd.Series(pd.NaT, index=emp.index)
+    first_date = pd.Timestamp(start) if start is not None else (term.min() if term.notna().any() else emp["hire_date"].min())
+    last_date = pd.Timestamp(end) if end is not None else max(emp["hire_date"].max(), term.max() if term.notna().any() else emp["hire_date"].max())
+    p0, p1 = period_index(pd.Series([first_date, last_date]), period)
+    hire_p = period_index(emp["hire_date"], period)
+    exit_p = period_index(term, period)
+    lo = np.maximum(hire_p, p0)
+    hi = np.where(exit_p >= 0, np.minimum(exit_p, p1), p1)
+    n_rows = np.maximum(hi - lo + 1, 0)
+    who = np.repeat(np.arange(len(emp)), n_rows)
+    offset = np.arange(who.size) - np.repeat(np.cumsum(n_rows) - n_rows, n_rows)
+    per = lo[who] + offset
+    starts = period_start(per, period)
+    exited = (exit_p[who] == per)
+    reason = emp["termination_reason"].to_numpy(dtype=object) if "termination_reason" in emp else np.full(len(emp), None)
+    panel = pd.DataFrame({
+        "employee_id": emp["employee_id"].to_numpy()[who],
+        "period": per,
+        "period_start": starts,
+        "exited": exited,
+        "exited_voluntary": exited & (reason[who] == "voluntary"),
+        "exited_involuntary": exited & (reason[who] == "involuntary"),
+    })
+    # job attributes as of the later of period start and hire date
+    emp_code = pd.Index(emp["employee_id"])
+    jobs = ds.job_history
+    j_emp = emp_code.get_indexer(jobs["employee_id"])
+    j_day = _days(jobs["effective_date"])
+    asof_day = np.maximum(_days(pd.Series(starts)), _days(emp["hire_date"])[who])
+    pos = _as_of(who, asof_day, j_emp, j_day)
+    has = pos >= 0
+    panel["job_level"] = pd.array(np.where(has, jobs["job_level"].to_numpy(dtype=float)[np.maximum(pos, 0)], np.nan)).astype("Int64")
+    if "salary_grade" in jobs:
+        grade = pd.to_numeric(jobs["salary_grade"]).to_numpy(dtype=float)
+        panel["salary_grade"] = pd.array(np.where(has, grade[np.maximum(pos, 0)], np.nan)).astype("Int64")
+    dept = np.where(has, jobs["department"].to_numpy(dtype=object)[np.maximum(pos, 0)], emp["department"].to_numpy(dtype=object)[who])
+    panel["department"] = pd.array(dept, dtype="str")
+    panel["location"] = pd.array(emp["location"].to_numpy(dtype=object)[who], dtype="str")
+    hire_days = _days(emp["hire_date"])[who]
+    panel["tenure_months"] = np.maximum((_days(pd.Series(starts)) - hire_days) / 30.4375, 0).round(1)
+    # promotions and grade changes: rises between consecutive records, placed in their period
+    order = np.lexsort((j_day, j_emp))
+    e_sorted, lvl = j_emp[order], jobs["job_level"].to_numpy(dtype=float)[order]
+    same = np.r_[False, e_sorted[1:] == e_sorted[:-1]]
+    rec_period = period_index(jobs["effective_date"].iloc[order], period)
+    panel["promoted"] = _flag_events(who, per, e_sorted[same & (np.r_[0, np.diff(lvl)] > 0)],
+                                     rec_period[same & (np.r_[0, np.diff(lvl)] > 0)])
+    if "salary_grade" in jobs:
+        g = pd.to_numeric(jobs["salary_grade"]).to_numpy(dtype=float)[order]
+        changed = same & (np.r_[0, np.diff(g)] != 0) & ~np.isnan(g) & ~np.isnan(np.r_[np.nan, g[:-1]])
+        panel["grade_changed"] = _flag_events(who, per, e_sorted[changed], rec_period[changed])
+    # last rating and last engagement strictly before the as-of day
+    for table, date_col, value_col, name in (("performance_reviews", "review_date", "rating", "last_rating"),
+                                             ("engagement_surveys", "survey_date", "score", "last_engagement")):
+        if ds.has(table):
+            t = ds.require(table)
+            pos = _as_of(who, asof_day, emp_code.get_indexer(t["employee_id"]), _days(t[date_col]), strictly_before=True)
+            panel[name] = np.where(pos >= 0, t[value_col].to_numpy(dtype=float)[np.maximum(pos, 0)], np.nan)
+        else:
+            panel[name] = np.nan
+    return panel
+
+
+def _flag_events(who: np.ndarray, per: np.ndarray, event_emp: np.ndarray, event_period: np.ndarray) -> np.ndarray:
+    """True for panel rows (employee, period) with at least one event."""
+    if event_emp.size == 0:
+        return np.zeros(who.size, dtype=bool)
+    span = int(max(per.max(), event_period.max())) + 1
+    events = np.unique(event_emp.astype(np.int64) * span + event_period)
+    rows = who.astype(np.int64) * span + per
+    return np.isin(rows, events)

@@ -1,0 +1,55 @@
+"""The at-risk panel, checked row by row on a hand-made company."""
+
+from __future__ import annotations
+
+import pandas as pd
+import pytest
+
+import mentoring_eval as me
+from mentoring_eval.panels import at_risk, period_index, period_start
+from tests.test_metrics import TINY
+
+
+@pytest.fixture
+def tiny(tmp_path):
+    for name, text in TINY.items():
+        if name == "job_history":
+            text += "E1,2022-02-10,2,Sales\n"  # E1 promoted in February 2022
+        (tmp_path / f"{name}.csv").write_text(text)
+    (tmp_path / "performance_reviews.csv").write_text("employee_id,review_date,rating\nE1,2022-01-15,4\nE4,2022-03-01,3\n")
+    return me.load(tmp_path)
+
+
+def test_period_numbers_round_trip():
+    dates = pd.Series(pd.to_datetime(["2022-01-31", "2022-02-01", "2023-12-15"]))
+    assert (period_index(dates) - period_index(dates)[0]).tolist() == [0, 1, 23]
+    assert period_index(dates, "quarter")[2] - period_index(dates, "quarter")[0] == 7
+    assert pd.DatetimeIndex(period_start(period_index(dates))).strftime("%Y-%m-%d").tolist() == [
+        "2022-01-01", "2022-02-01", "2023-12-01"]
+
+
+def test_at_risk_rows_by_hand(tiny):
+    p = at_risk(tiny)  # exits are recorded from January to March 2022
+    rows = p.groupby("employee_id")["period_start"].apply(lambda s: s.dt.month.tolist()).to_dict()
+    assert rows == {"E1": [1, 2, 3], "E2": [1, 2], "E3": [1, 2, 3], "E4": [2, 3], "E5": [1]}
+    exits = p[p["exited"]].set_index("employee_id")
+    assert exits["period_start"].dt.month.to_dict() == {"E2": 2, "E3": 3, "E5": 1}
+    assert exits["exited_voluntary"].to_dict() == {"E2": True, "E3": False, "E5": True}
+    e1 = p[p["employee_id"] == "E1"].set_index(p.loc[p["employee_id"] == "E1", "period_start"].dt.month)
+    assert e1["promoted"].tolist() == [False, True, False]
+    assert e1["job_level"].tolist() == [1, 1, 2]  # level as of each period's start
+    assert e1["last_rating"].tolist()[1:] == [4.0, 4.0] and pd.isna(e1["last_rating"].iloc[0])
+    e4 = p[p["employee_id"] == "E4"]
+    assert e4["tenure_months"].tolist() == [0.0, pytest.approx(28 / 30.4375, abs=0.05)]
+    assert pd.isna(e4["last_rating"]).all()  # the March 1 review is not before March 1
+
+
+def test_demo_panel_counts_agree_with_the_headcount_table(demo_dir):
+    ds = me.load(demo_dir)
+    p = at_risk(ds)
+    h = me.metrics.headcount_by_period(ds).set_index("period")
+    by_month = p.groupby(p["period_start"].dt.strftime("%Y-%m"))
+    assert (by_month["exited_voluntary"].sum() == h["exits_voluntary"]).all()
+    assert (by_month["exited_involuntary"].sum() == h["exits_involuntary"]).all()
+    # everyone employed at a month's start, plus that month's hires, is at risk in it
+    assert (by_month.size() == h["headcount_start"] + h["hires"]).all()
