@@ -1,0 +1,132 @@
+"""Populations of one cohort: who was eligible at the start, who took part in which role, and who
+forms the comparison group (eligible people not enrolled in any cohort near this one), with
+coarsened exact matching on the params' matching variables."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+import pandas as pd
+
+from .data import Dataset
+from .matching import BalanceResult, balance_table, cem
+from .panels import _as_of, _days, at_risk, period_index
+from .params import CohortParams, Eligibility
+
+ROLES = ("mentee", "mentor")
+TENURE_BANDS = (12, 24, 60)  # months: <1 year, 1-2, 2-5, 5+
+ENGAGEMENT_BANDS = (3.0, 3.5, 4.0)
+
+
+@dataclass(frozen=True)
+class Cohort:
+    """One cohort's people at its start date. `people` has one row per employee employed at the
+    start: attributes as of the start, eligibility per role, the role and status of participants
+    (withdrawn kept, flagged), and whether the person can serve as a comparison."""
+
+    params: CohortParams
+    cohort_id: str
+    name: str
+    start: pd.Timestamp
+    end: pd.Timestamp
+    start_period: int
+    people: pd.DataFrame = field(repr=False)
+    treated_departments: tuple[str, ...] = ()  # departments with anyone enrolled in a cohort starting by start + post
+
+    def participants(self, role: str) -> pd.DataFrame:
+        _check_role(role)
+        return self.people[self.people["role"] == role]
+
+    def comparison(self, role: str) -> pd.DataFrame:
+        _check_role(role)
+        return self.people[self.people[f"{role}_eligible"] & self.people["comparison"]]
+
+    def participation_share(self, role: str) -> tuple[float, int, int]:
+        """Participants among the eligible at the start: (share, participants, eligible)."""
+        eligible = self.people[f"{role}_eligible"]
+        n_elig = int(eligible.sum())
+        n_part = int((eligible & (self.people["role"] == role)).sum())
+        return (n_part / n_elig if n_elig else float("nan")), n_part, n_elig
+
+    def matched(self, role: str) -> tuple[pd.DataFrame, BalanceResult]:
+        """Participants and eligible comparisons with CEM weights on the params' matching variables,
+        and the balance table before and after (standardized mean differences)."""
+        part = self.participants(role)
+        comp = self.comparison(role)
+        if part.empty:
+            raise ValueError(f"cohort {self.cohort_id} has no {role}s")
+        if comp.empty:
+            raise ValueError(f"cohort {self.cohort_id}: no eligible {role} comparison group (everyone eligible took part)")
+        both = pd.concat([part.assign(treated=1), comp.assign(treated=0)], ignore_index=True)
+        variables = list(self.params.matching_variables)
+        res = cem(both, "treated", {v: None for v in variables})
+        both["cem_weight"] = res.data["cem_weight"].to_numpy()
+        both["cem_stratum"] = res.data["stratum"].to_numpy()
+        balance_vars = [c for c in ("job_level", "tenure_months", "last_rating", "last_engagement", "department")
+                        if c in both and both[c].notna().all()]
+        return both, balance_table(both, "treated", balance_vars, weights="cem_weight")
+
+
+def _check_role(role: str) -> None:
+    if role not in ROLES:
+        raise ValueError(f"role must be 'mentee' or 'mentor', got {role!r}")
+
+
+def _band(values: pd.Series, edges, labels_prefix: str) -> pd.Series:
+    codes = np.searchsorted(np.asarray(edges, dtype=float), values.to_numpy(dtype=float), side="right")
+    out = pd.Series([f"{labels_prefix}{c}" for c in codes], index=values.index, dtype="str")
+    return out.where(values.notna(), "unknown")
+
+
+def eligible(people: pd.DataFrame, rule: Eligibility) -> pd.Series:
+    """Who meets an eligibility rule (levels, departments, minimum tenure in months)."""
+    ok = pd.Series(True, index=people.index)
+    if rule.levels is not None:
+        ok &= people["job_level"].isin(rule.levels).fillna(False).astype(bool)
+    if rule.departments is not None:
+        ok &= people["department"].isin(rule.departments)
+    return ok & (people["tenure_months"] >= rule.min_tenure_months)
+
+
+def build(ds: Dataset, params: CohortParams) -> Cohort:
+    """The cohort's populations at its start date, from the data and the cohort's params."""
+    cohorts = ds.cohorts.set_index("cohort_id")
+    if params.cohort_id not in cohorts.index:
+        raise ValueError(f"cohort {params.cohort_id!r} is not in the data's cohorts table")
+    row = cohorts.loc[params.cohort_id]
+    start, end = pd.Timestamp(row["start_date"]), pd.Timestamp(row["end_date"])
+    s = int(period_index(pd.Series([start]), params.period)[0])
+    snap = at_risk(ds, params.period, start=start, end=start)
+    emp = ds.employees.set_index("employee_id")
+    hired = snap["employee_id"].map(emp["hire_date"])
+    gone = snap["employee_id"].map(emp["termination_date"]) if "termination_date" in emp else pd.Series(pd.NaT, index=snap.index)
+    people = snap[(hired <= start) & (gone.isna() | (gone >= start))].reset_index(drop=True)
+    people = people.drop(columns=["period", "period_start", "exited", "exited_voluntary", "exited_involuntary",
+                                  "promoted", "grade_changed"], errors="ignore")
+    people["tenure_band"] = _band(people["tenure_months"], TENURE_BANDS, "t")
+    people["rating_band"] = people["last_rating"].round().astype("Float64").astype("str").where(people["last_rating"].notna(), "unknown")
+    people["engagement_band"] = _band(people["last_engagement"], ENGAGEMENT_BANDS, "e")
+    people["gender"] = people["employee_id"].map(emp["gender"]).fillna("unknown") if "gender" in emp else "unknown"
+    for role in ROLES:
+        people[f"{role}_eligible"] = eligible(people, getattr(params, f"{role}_eligibility")).to_numpy()
+
+    enr = ds.enrollments
+    mine = enr[enr["cohort_id"] == params.cohort_id].set_index("employee_id")
+    people["role"] = people["employee_id"].map(mine["role"]).astype("str")
+    people["status"] = people["employee_id"].map(mine["status"]).astype("str")
+    people["withdrawn"] = (people["status"] == "withdrawn").to_numpy()
+    # comparison: not enrolled in any cohort starting within the analysis window around this one
+    starts = enr["cohort_id"].map(cohorts["start_date"])
+    months = (starts - start).dt.days / 30.4375
+    unit = 3 if params.period == "quarter" else 1
+    near = enr[(months >= -params.pre_periods * unit) & (months < params.post_periods * unit)]
+    people["comparison"] = (~people["employee_id"].isin(near["employee_id"])).to_numpy()
+    # departments any cohort reached by the end of the post window (as of each enrollee's cohort start)
+    by_then = enr[(months < params.post_periods * unit).to_numpy()]
+    jobs = ds.job_history
+    codes = pd.Index(emp.index)
+    pos = _as_of(codes.get_indexer(by_then["employee_id"]), _days(by_then["cohort_id"].map(cohorts["start_date"])),
+                 codes.get_indexer(jobs["employee_id"]), _days(jobs["effective_date"]))
+    reached = set(jobs["department"].to_numpy(dtype=object)[pos[pos >= 0]])
+    return Cohort(params, params.cohort_id, str(row["name"]), start, end, s, people, tuple(sorted(reached)))

@@ -1,0 +1,192 @@
+"""Population designs that sidestep self-selection and the survivorship trap.
+
+Everyone eligible for the cohort (the "eligible segment") is compared with the same kind of
+employees in departments the program had not reached (the "comparison segment"), before and
+after the start: an intention-to-treat difference-in-differences. Because the segments are
+defined by department, level and tenure, not by who chose to sign up, the comparison is not
+fooled by who volunteers; and because people are counted while at risk in every period (or in
+snapshots taken before and after the start), the pre-period is real. The effect on participants
+is the ITT divided by the participation share (Wald / DiD-IV), with a delta-method interval.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+from scipy import stats
+
+from .cohorts import Cohort, eligible
+from .data import Dataset
+from .did import did_2x2
+from .did._linear import sandwich, solve_wls
+from .did.regression import DiDEstimate, EventStudy
+from .panels import at_risk, period_start
+from .params import Eligibility
+
+
+@dataclass(frozen=True)
+class WaldEffect:
+    """Effect on participants = ITT / participation share, with a delta-method standard error."""
+
+    itt: DiDEstimate
+    share: float
+    n_participants: int
+    n_eligible: int
+    estimate: float
+    std_error: float
+    ci_low: float
+    ci_high: float
+
+    def summary(self) -> str:
+        return (f"ITT {self.itt.estimate:.3g} (SE {self.itt.std_error:.3g}) / participation share {self.share:.3f} "
+                f"= {self.estimate:.3g} (SE {self.std_error:.3g}; 95% CI {self.ci_low:.3g} to {self.ci_high:.3g})")
+
+
+def wald(itt: DiDEstimate, n_participants: int, n_eligible: int, alpha: float = 0.05) -> WaldEffect:
+    """ITT / share with Var ~ Var(ITT)/s^2 + ITT^2 Var(s)/s^4, the share binomial (independent terms)."""
+    if n_participants == 0 or n_eligible == 0:
+        raise ValueError("no participants among the eligible: the effect on participants is not defined")
+    s = n_participants / n_eligible
+    var_s = s * (1 - s) / n_eligible
+    est = itt.estimate / s
+    se = float(np.sqrt(itt.std_error**2 / s**2 + itt.estimate**2 * var_s / s**4))
+    z = stats.norm.ppf(1 - alpha / 2)
+    return WaldEffect(itt, s, n_participants, n_eligible, est, se, est - z * se, est + z * se)
+
+
+def segments(people: pd.DataFrame, rule: Eligibility, treated_departments: tuple[str, ...]) -> tuple[pd.Series, pd.Series]:
+    """(eligible segment, comparison segment): the rule as written; and the rule's levels and tenure
+    in departments no cohort had reached."""
+    inside = eligible(people, rule)
+    if rule.departments is None:
+        return inside, pd.Series(False, index=people.index)
+    outside_rule = Eligibility(levels=rule.levels, departments=None, min_tenure_months=rule.min_tenure_months)
+    outside = eligible(people, outside_rule) & ~people["department"].isin(treated_departments)
+    return inside, outside
+
+
+def _data_end(ds: Dataset) -> pd.Timestamp:
+    emp = ds.employees
+    dates = [emp["hire_date"].max(), ds.job_history["effective_date"].max()]
+    if "termination_date" in emp:
+        dates.append(emp["termination_date"].max())
+    return max(d for d in dates if pd.notna(d))
+
+
+def snapshot_did(ds: Dataset, cohort: Cohort, role: str, outcome: str, months: int = 12) -> pd.DataFrame:
+    """Person-snapshot rows for a before/after comparison of a 12-month outcome: everyone employed
+    on the cohort's start date (post) or `months` earlier (pre), in the eligible or comparison
+    segment, with `stayed` (still employed `months` later) and `promoted` (a level rise within
+    `months`), in percent (0 or 100) so that differences are percentage points."""
+    rule = getattr(cohort.params, f"{role}_eligibility")
+    end = _data_end(ds)
+    if cohort.start + pd.DateOffset(months=months) > end + pd.Timedelta(days=1):
+        raise ValueError(f"cohort {cohort.cohort_id}: the data end on {end:%Y-%m-%d}, before {months} months of "
+                         "follow-up; the 12-month outcomes cannot be measured yet")
+    emp = ds.employees.set_index("employee_id")
+    jobs = ds.job_history.sort_values(["employee_id", "effective_date"])
+    rises = jobs[(jobs["employee_id"] == jobs["employee_id"].shift()) & (jobs["job_level"] > jobs["job_level"].shift())]
+    frames = []
+    for post, when in ((1, cohort.start), (0, cohort.start - pd.DateOffset(months=months))):
+        snap = at_risk(ds, cohort.params.period, start=when, end=when)
+        hired = snap["employee_id"].map(emp["hire_date"])
+        gone = snap["employee_id"].map(emp["termination_date"]) if "termination_date" in emp else pd.Series(pd.NaT, index=snap.index)
+        snap = snap[(hired <= when) & (gone.isna() | (gone >= when))].reset_index(drop=True)
+        gone = snap["employee_id"].map(emp["termination_date"]) if "termination_date" in emp else pd.Series(pd.NaT, index=snap.index)
+        horizon = when + pd.DateOffset(months=months)
+        inside, outside = segments(snap, rule, cohort.treated_departments)
+        keep = (inside | outside).to_numpy()
+        in_window = rises[(rises["effective_date"] > when) & (rises["effective_date"] < horizon)]["employee_id"]
+        frames.append(pd.DataFrame({
+            "employee_id": snap["employee_id"].to_numpy()[keep],
+            "treated": inside.to_numpy()[keep].astype(int),
+            "post": post,
+            "stayed": 100.0 * (gone.isna() | (gone >= horizon)).to_numpy()[keep],
+            "promoted": 100.0 * snap["employee_id"].isin(in_window).to_numpy()[keep],
+        }))
+    rows = pd.concat(frames, ignore_index=True)
+    if outcome not in ("stayed", "promoted"):
+        raise ValueError(f"outcome must be 'stayed' or 'promoted', got {outcome!r}")
+    return rows
+
+
+def itt_snapshot(ds: Dataset, cohort: Cohort, role: str, outcome: str, months: int = 12) -> tuple[DiDEstimate, WaldEffect]:
+    """ITT DiD on a 12-month outcome (pp) and the effect on participants (Wald)."""
+    rows = snapshot_did(ds, cohort, role, outcome, months)
+    _require_segments(rows, cohort, role)
+    itt = did_2x2(rows, outcome, "treated", "post", cov_type="cluster", cluster="employee_id")
+    share, n_part, n_elig = cohort.participation_share(role)
+    return itt, wald(itt, n_part, n_elig)
+
+
+def _require_segments(rows: pd.DataFrame, cohort: Cohort, role: str) -> None:
+    if not (rows["treated"] == 0).any():
+        raise ValueError(f"cohort {cohort.cohort_id}: no comparison segment for {role}s (every department was "
+                         "reached by a cohort, or the eligibility rule names no departments)")
+
+
+def exit_panel(ds: Dataset, cohort: Cohort, role: str) -> pd.DataFrame:
+    """At-risk rows of the eligible and comparison segments for the periods S-P .. S+H-1, each
+    row's segment judged as of its own period, with exited_voluntary in percent."""
+    p = cohort.params
+    s = cohort.start_period
+    first, last = period_start(np.array([s - p.pre_periods, s + p.post_periods - 1]), p.period)
+    panel = at_risk(ds, p.period, start=pd.Timestamp(first), end=pd.Timestamp(last))
+    rule = getattr(p, f"{role}_eligibility")
+    inside, outside = segments(panel, rule, cohort.treated_departments)
+    keep = (inside | outside).to_numpy()
+    rows = panel.loc[keep, ["employee_id", "period", "exited_voluntary"]].reset_index(drop=True)
+    rows["treated"] = inside.to_numpy()[keep].astype(int)
+    rows["post"] = (rows["period"] >= s).astype(int)
+    rows["rel_time"] = rows["period"] - s
+    rows["exit_pct"] = 100.0 * rows.pop("exited_voluntary")
+    participants = set(cohort.participants(role)["employee_id"])
+    rows["participant"] = rows["employee_id"].isin(participants)
+    return rows
+
+
+def itt_exit_rate(ds: Dataset, cohort: Cohort, role: str) -> tuple[DiDEstimate, WaldEffect, pd.DataFrame]:
+    """ITT DiD on the monthly voluntary-exit rate (pp per period) and the effect on participants,
+    the share counted in person-periods of the eligible segment after the start."""
+    rows = exit_panel(ds, cohort, role)
+    _require_segments(rows, cohort, role)
+    itt = did_2x2(rows, "exit_pct", "treated", "post", cov_type="cluster", cluster="employee_id")
+    after = rows[(rows["treated"] == 1) & (rows["post"] == 1)]
+    return itt, wald(itt, int(after["participant"].sum()), len(after)), rows
+
+
+def population_event_study(rows: pd.DataFrame, outcome: str = "exit_pct", reference: int = -1,
+                           alpha: float = 0.05) -> EventStudy:
+    """Segment x relative-period effects with period and segment effects, clustered by employee:
+    the event study of the population design (a joint test of the leads checks parallel trends)."""
+    rel = rows["rel_time"].to_numpy()
+    periods = sorted(set(rel) - {reference})
+    treated = rows["treated"].to_numpy(float)
+    period_codes = pd.factorize(rows["period"], sort=True)[0]
+    n_periods = period_codes.max() + 1
+    cols = [np.ones(len(rows)), treated]
+    cols += [(period_codes == k).astype(float) for k in range(1, n_periods)]
+    cols += [treated * (rel == r) for r in periods]
+    x = np.column_stack(cols)
+    names = ["const", "segment"] + [f"period_{k}" for k in range(1, n_periods)] + [f"rel_{r}" for r in periods]
+    y = rows[outcome].to_numpy(float)
+    w = np.ones(len(rows))
+    beta, bread = solve_wls(x, y, w, names)
+    resid = y - x @ beta
+    clusters = pd.factorize(rows["employee_id"])[0]
+    g = clusters.max() + 1
+    n, k = x.shape
+    vcov = sandwich(x, resid, w, bread, clusters) * g / (g - 1) * (n - 1) / (n - k)
+    idx = np.arange(len(names) - len(periods), len(names))
+    b, v = beta[idx], vcov[np.ix_(idx, idx)]
+    se = np.sqrt(np.diag(v))
+    crit = stats.t(g - 1).ppf(1 - alpha / 2)
+    table = pd.DataFrame({"rel_time": periods, "estimate": b, "std_error": se, "ci_low": b - crit * se,
+                          "ci_high": b + crit * se})
+    return EventStudy(table, v, reference, n, int(g), alpha)
+
+
+__all__ = ["WaldEffect", "exit_panel", "itt_exit_rate", "itt_snapshot", "population_event_study", "segments",
+           "snapshot_did", "wald"]
