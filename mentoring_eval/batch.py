@@ -69,7 +69,7 @@ def _execute(job: Job) -> dict:
     html_path = job.out_dir / f"{name}.html"
     result = {"cohort_id": job.cohort_id, "notebook": name, "status": "done", "seconds": 0.0,
               "html": f"{job.out_dir.name}/{html_path.name}", "message": ""}
-    parameters = {"params_file": str(job.params_file.resolve())}
+    parameters = {"params_file": str(job.params_file.resolve()), "output_dir": str(job.out_dir.resolve())}
     if job.audience:
         parameters["audience"] = job.audience
     try:

@@ -50,3 +50,8 @@ def write(estimates: pd.DataFrame, out_dir: str | Path) -> Path:
     estimates.to_csv(tmp, index=False, float_format="%.10g")
     os.replace(tmp, path)
     return path
+
+
+def combine(*results) -> pd.DataFrame:
+    """The estimates of several analyses (anything with to_frame()) as one table."""
+    return pd.concat([r.to_frame() for r in results], ignore_index=True)

@@ -8,6 +8,7 @@ import os
 from collections.abc import Sequence
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 
 from .data import Dataset
@@ -133,3 +134,47 @@ def write_index(out_dir: Path, results: pd.DataFrame) -> Path:
     path = out_dir / "index.html"
     _atomic_write(path, page)
     return path
+
+
+METHOD_LABELS = {
+    "naive": "naive: participants vs everyone else",
+    "itt_did": "whole eligible group vs comparison departments (ITT)",
+    "tot_wald": "effect on participants (ITT / participation share)",
+    "km_matched": "matched survival (Kaplan-Meier)",
+    "cox_matched": "matched Cox hazard ratio",
+    "did_matched": "matched difference-in-differences",
+    "cs_att": "Callaway & Sant'Anna",
+}
+
+
+def estimates_table(frame: pd.DataFrame, params: CohortParams):
+    """Estimates as readers see them: what, how, the figure and its 95% interval, group sizes;
+    the headline rows first."""
+    t = frame.sort_values("headline", ascending=False, kind="stable")
+    shown = pd.DataFrame({
+        "measure": t["estimand"].str.replace("_", " "),
+        "method": t["method"].map(METHOD_LABELS).fillna(t["method"]),
+        "estimate": t["estimate"],
+        "95% interval": [f"{lo:+.2f} to {hi:+.2f}" if pd.notna(lo) else "" for lo, hi in zip(t["ci_low"], t["ci_high"], strict=True)],
+        "participants": t["n_treated"],
+        "comparison": t["n_control"],
+        "headline": np.where(t["headline"], "yes", ""),
+    })
+    return table(shown, params, count_cols=["participants", "comparison"], precision=2)
+
+
+def markdown(text: str):
+    """Display Markdown in a notebook (plain text elsewhere)."""
+    try:
+        from IPython.display import Markdown
+    except ImportError:  # pragma: no cover
+        return text
+    return Markdown(text)
+
+
+def pretrend_sentence(study) -> str:
+    """One sentence on the joint test of the pre-period differences of an event study."""
+    test = study.pretrend_test()
+    verdict = ("no sign that the groups were already drifting apart" if test.pvalue >= 0.05 else
+               "the groups were already drifting apart before the start, so read the estimates with caution")
+    return f"Joint test that every pre-period difference is zero: p = {test.pvalue:.2f}; {verdict}."

@@ -1,0 +1,88 @@
+"""Retention and promotion: survival arithmetic against lifelines and by hand, the Wald arithmetic,
+the estimates table, and the null-effect world where only self-selection remains."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+
+import mentoring_eval as me
+from mentoring_eval import cohorts, effects, estimates, promotion, retention
+from mentoring_eval.did.regression import DiDEstimate
+from mentoring_eval.params import load_params
+from tests.conftest import ROOT
+
+
+def test_kaplan_meier_by_hand_and_against_lifelines():
+    from lifelines import KaplanMeierFitter
+
+    duration = np.array([2, 3, 3, 5, 8, 8, 9, 12])
+    event = np.array([1, 1, 0, 1, 0, 1, 1, 0], dtype=bool)
+    curve = retention.kaplan_meier(duration, event)
+    # at risk / events: t=2 8/1, t=3 7/1 (one censored), t=5 5/1, t=8 4/1 (one censored), t=9 2/1
+    expected = np.cumprod([7 / 8, 6 / 7, 4 / 5, 3 / 4, 1 / 2])
+    np.testing.assert_allclose(curve["survival"], expected)
+    assert curve["time"].tolist() == [2, 3, 5, 8, 9]
+    w = np.array([1, 2, 1, 1, 3, 1, 2, 1], dtype=float)
+    mine = retention.kaplan_meier(duration, event, w)
+    kmf = KaplanMeierFitter().fit(duration, event, weights=w)
+    theirs = kmf.survival_function_.iloc[:, 0]
+    for t, s in zip(mine["time"], mine["survival"], strict=True):
+        assert s == pytest.approx(theirs.loc[t], abs=1e-12)
+    assert retention.survival_at(mine, 6) == pytest.approx(float(theirs.loc[5]))
+
+
+def test_wald_effect_arithmetic():
+    itt = DiDEstimate("2x2 DiD", estimate=0.5, std_error=0.2, ci_low=0, ci_high=0, pvalue=0, n_obs=1000)
+    w = effects.wald(itt, n_participants=100, n_eligible=1000)  # share 0.1
+    assert w.estimate == pytest.approx(5.0)
+    var = 0.2**2 / 0.1**2 + 0.5**2 * (0.1 * 0.9 / 1000) / 0.1**4
+    assert w.std_error == pytest.approx(np.sqrt(var))
+    assert w.ci_low == pytest.approx(5.0 - 1.959964 * np.sqrt(var), abs=1e-5)
+    with pytest.raises(ValueError, match="no participants among the eligible"):
+        effects.wald(itt, 0, 1000)
+
+
+@pytest.fixture(scope="module")
+def null_company(tmp_path_factory):
+    out = tmp_path_factory.mktemp("null-company")
+    truth = me.simulate(out, n_employees=12000, seed=21, effects=me.Effects.null())
+    return out, truth
+
+
+def test_null_world_naive_gaps_stay_while_headlines_include_zero(null_company, tmp_path):
+    out, truth = null_company
+    ds = me.load(out)
+    naive_ret, naive_pro = [], []
+    for cohort_id in ("2023-spring", "2024-spring"):
+        params = load_params(ROOT / "params" / f"{cohort_id}.yaml", data_dir=str(out))
+        cohort = cohorts.build(ds, params)
+        ret = retention.analyze(ds, cohort, "mentee", bootstrap=50)
+        pro = promotion.analyze(ds, cohort, "mentee")
+        for estimand, result in (("retention_12m", ret), ("exit_rate", ret), ("promotion_12m", pro)):
+            head = result.to_frame().query("estimand == @estimand and headline").iloc[0]
+            assert head["ci_low"] <= 0 <= head["ci_high"], (cohort_id, estimand, head.to_dict())
+            assert truth.value(cohort_id, "mentee", estimand) == 0.0
+        naive_ret.append(ret.naive)
+        naive_pro.append(pro.naive)
+    pooled = lambda rows: sum(r["difference"] * r["participants"] for r in rows) / sum(r["participants"] for r in rows)
+    assert pooled(naive_ret) > 3 and pooled(naive_pro) > 3  # self-selection alone, in percentage points
+
+
+def test_estimates_table_has_one_headline_per_estimand_and_merges_on_rerun(demo_dir, tmp_path):
+    ds = me.load(demo_dir)
+    params = load_params(ROOT / "params" / "2023-spring.yaml", data_dir=str(demo_dir))
+    cohort = cohorts.build(ds, params)
+    ret = retention.analyze(ds, cohort, "mentee", bootstrap=20)
+    pro = promotion.analyze(ds, cohort, "mentee")
+    table = estimates.combine(ret, pro)
+    assert list(table.columns) == estimates.COLUMNS
+    heads = table[table["headline"]].groupby(["role", "estimand"]).size()
+    assert (heads == 1).all()
+    assert {"retention_12m", "exit_rate", "promotion_12m"} <= set(heads.index.get_level_values("estimand"))
+    path = estimates.write(table, tmp_path)
+    estimates.write(table, tmp_path)  # a rerun replaces its own rows
+    again = pd.read_csv(path)
+    assert len(again) == len(table)
+    assert set(again["method"]) >= {"naive", "itt_did", "tot_wald", "km_matched", "did_matched"}
