@@ -5,13 +5,14 @@ coarsened exact matching on the params' matching variables."""
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from functools import cached_property
 
 import numpy as np
 import pandas as pd
 
 from .data import Dataset
 from .matching import BalanceResult, balance_table, cem
-from .panels import _as_of, _days, at_risk, period_index
+from .panels import _as_of, _days, at_risk, period_index, period_start
 from .params import CohortParams, Eligibility
 
 ROLES = ("mentee", "mentor")
@@ -33,6 +34,14 @@ class Cohort:
     start_period: int
     people: pd.DataFrame = field(repr=False)
     treated_departments: tuple[str, ...] = ()  # departments with anyone enrolled in a cohort starting by start + post
+    dataset: Dataset | None = field(default=None, repr=False)
+
+    @cached_property
+    def panel(self) -> pd.DataFrame:
+        """The company's at-risk panel over the analysis window S-P .. S+H-1, built once."""
+        p, s = self.params, self.start_period
+        first, last = period_start(np.array([s - p.pre_periods, s + p.post_periods - 1]), p.period)
+        return at_risk(self.dataset, p.period, start=pd.Timestamp(first), end=pd.Timestamp(last))
 
     def participants(self, role: str) -> pd.DataFrame:
         _check_role(role)
@@ -129,4 +138,4 @@ def build(ds: Dataset, params: CohortParams) -> Cohort:
     pos = _as_of(codes.get_indexer(by_then["employee_id"]), _days(by_then["cohort_id"].map(cohorts["start_date"])),
                  codes.get_indexer(jobs["employee_id"]), _days(jobs["effective_date"]))
     reached = set(jobs["department"].to_numpy(dtype=object)[pos[pos >= 0]])
-    return Cohort(params, params.cohort_id, str(row["name"]), start, end, s, people, tuple(sorted(reached)))
+    return Cohort(params, params.cohort_id, str(row["name"]), start, end, s, people, tuple(sorted(reached)), ds)

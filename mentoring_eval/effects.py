@@ -22,7 +22,7 @@ from .data import Dataset
 from .did import did_2x2
 from .did._linear import sandwich, solve_wls
 from .did.regression import DiDEstimate, EventStudy
-from .panels import at_risk, period_start
+from .panels import at_risk
 from .params import Eligibility
 
 
@@ -132,8 +132,7 @@ def exit_panel(ds: Dataset, cohort: Cohort, role: str) -> pd.DataFrame:
     row's segment judged as of its own period, with exited_voluntary in percent."""
     p = cohort.params
     s = cohort.start_period
-    first, last = period_start(np.array([s - p.pre_periods, s + p.post_periods - 1]), p.period)
-    panel = at_risk(ds, p.period, start=pd.Timestamp(first), end=pd.Timestamp(last))
+    panel = cohort.panel
     rule = getattr(p, f"{role}_eligibility")
     inside, outside = segments(panel, rule, cohort.treated_departments)
     keep = (inside | outside).to_numpy()

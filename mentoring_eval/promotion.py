@@ -16,7 +16,6 @@ from .did import event_study, twfe
 from .did.regression import DiDEstimate, EventStudy
 from .effects import WaldEffect, itt_snapshot
 from .matching import BalanceResult
-from .panels import at_risk, period_start
 
 
 def naive(ds: Dataset, cohort: Cohort, role: str, months: int = 12) -> dict:
@@ -86,8 +85,7 @@ def matched_panel(ds: Dataset, cohort: Cohort, role: str) -> tuple[pd.DataFrame,
     matched, balance = cohort.matched(role)
     matched = matched[matched["cem_weight"] > 0]
     p, s = cohort.params, cohort.start_period
-    first, last = period_start(np.array([s - p.pre_periods, s + p.post_periods - 1]), p.period)
-    panel = at_risk(ds, p.period, start=pd.Timestamp(first), end=pd.Timestamp(last))
+    panel = cohort.panel
     panel = panel[panel["employee_id"].isin(matched["employee_id"])]
     first_seen = panel.groupby("employee_id")["period"].transform("min")
     panel = panel[first_seen == s - p.pre_periods].copy()

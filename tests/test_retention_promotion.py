@@ -31,6 +31,9 @@ def test_kaplan_meier_by_hand_and_against_lifelines():
     for t, s in zip(mine["time"], mine["survival"], strict=True):
         assert s == pytest.approx(theirs.loc[t], abs=1e-12)
     assert retention.survival_at(mine, 6) == pytest.approx(float(theirs.loc[5]))
+    # the bootstrap's batched KM gives the same survival for an unresampled draw
+    once = retention._survival_at_draws(duration.astype(float), event, w, 8.5, np.ones((1, 8)))[0]
+    assert once == pytest.approx(retention.survival_at(mine, 8.5))
 
 
 def test_wald_effect_arithmetic():
