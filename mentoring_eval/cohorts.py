@@ -48,8 +48,13 @@ class Cohort:
         return self.people[self.people["role"] == role]
 
     def comparison(self, role: str) -> pd.DataFrame:
+        """The comparison pool for the params' `comparison`: eligible people not enrolled in any
+        cohort within the window (never_treated, matched), or eligible people who enrolled in the
+        same role in a cohort starting after the window (not_yet_treated)."""
         _check_role(role)
-        return self.people[self.people[f"{role}_eligible"] & self.people["comparison"]]
+        people = self.people
+        pool = people["later_" + role] if self.params.comparison == "not_yet_treated" else people["comparison"]
+        return people[people[f"{role}_eligible"] & pool]
 
     def participation_share(self, role: str) -> tuple[float, int, int]:
         """Participants among the eligible at the start: (share, participants, eligible)."""
@@ -59,8 +64,9 @@ class Cohort:
         return (n_part / n_elig if n_elig else float("nan")), n_part, n_elig
 
     def matched(self, role: str) -> tuple[pd.DataFrame, BalanceResult]:
-        """Participants and eligible comparisons with CEM weights on the params' matching variables,
-        and the balance table before and after (standardized mean differences)."""
+        """Participants and their comparison group with weights (column cem_weight): CEM on the
+        params' matching variables when `comparison` is "matched", weight 1 otherwise; and the
+        balance table before and after weighting (standardized mean differences)."""
         part = self.participants(role)
         comp = self.comparison(role)
         if part.empty:
@@ -69,9 +75,12 @@ class Cohort:
             raise ValueError(f"cohort {self.cohort_id}: no eligible {role} comparison group (everyone eligible took part)")
         both = pd.concat([part.assign(treated=1), comp.assign(treated=0)], ignore_index=True)
         variables = list(self.params.matching_variables)
-        res = cem(both, "treated", {v: None for v in variables})
-        both["cem_weight"] = res.data["cem_weight"].to_numpy()
-        both["cem_stratum"] = res.data["stratum"].to_numpy()
+        if self.params.comparison == "matched":
+            res = cem(both, "treated", {v: None for v in variables})
+            both["cem_weight"] = res.data["cem_weight"].to_numpy()
+            both["cem_stratum"] = res.data["stratum"].to_numpy()
+        else:
+            both["cem_weight"] = 1.0
         balance_vars = [c for c in ("job_level", "tenure_months", "last_rating", "last_engagement", "department")
                         if c in both and both[c].notna().all()]
         return both, balance_table(both, "treated", balance_vars, weights="cem_weight")
@@ -131,6 +140,9 @@ def build(ds: Dataset, params: CohortParams) -> Cohort:
     unit = 3 if params.period == "quarter" else 1
     near = enr[(months >= -params.pre_periods * unit) & (months < params.post_periods * unit)]
     people["comparison"] = (~people["employee_id"].isin(near["employee_id"])).to_numpy()
+    later = enr[(months >= params.post_periods * unit).to_numpy()]
+    for role in ROLES:
+        people["later_" + role] = people["employee_id"].isin(later.loc[later["role"] == role, "employee_id"]).to_numpy()
     # departments any cohort reached by the end of the post window (as of each enrollee's cohort start)
     by_then = enr[(months < params.post_periods * unit).to_numpy()]
     jobs = ds.job_history

@@ -22,7 +22,7 @@ from .data import Dataset
 from .did import did_2x2
 from .did._linear import sandwich, solve_wls
 from .did.regression import DiDEstimate, EventStudy
-from .panels import at_risk
+from .panels import at_risk, had_event, job_events
 from .params import Eligibility
 
 
@@ -78,16 +78,16 @@ def _data_end(ds: Dataset) -> pd.Timestamp:
 def snapshot_did(ds: Dataset, cohort: Cohort, role: str, outcome: str, months: int = 12) -> pd.DataFrame:
     """Person-snapshot rows for a before/after comparison of a 12-month outcome: everyone employed
     on the cohort's start date (post) or `months` earlier (pre), in the eligible or comparison
-    segment, with `stayed` (still employed `months` later) and `promoted` (a level rise within
-    `months`), in percent (0 or 100) so that differences are percentage points."""
+    segment, with `stayed` (still employed `months` later), `promoted` (a level rise within
+    `months`) and `grade_changed` (a salary-grade change within `months`), in percent (0 or 100)
+    so that differences are percentage points."""
     rule = getattr(cohort.params, f"{role}_eligibility")
     end = _data_end(ds)
     if cohort.start + pd.DateOffset(months=months) > end + pd.Timedelta(days=1):
         raise ValueError(f"cohort {cohort.cohort_id}: the data end on {end:%Y-%m-%d}, before {months} months of "
                          "follow-up; the 12-month outcomes cannot be measured yet")
     emp = ds.employees.set_index("employee_id")
-    jobs = ds.job_history.sort_values(["employee_id", "effective_date"])
-    rises = jobs[(jobs["employee_id"] == jobs["employee_id"].shift()) & (jobs["job_level"] > jobs["job_level"].shift())]
+    events = job_events(ds)
     frames = []
     for post, when in ((1, cohort.start), (0, cohort.start - pd.DateOffset(months=months))):
         snap = at_risk(ds, cohort.params.period, start=when, end=when)
@@ -98,17 +98,17 @@ def snapshot_did(ds: Dataset, cohort: Cohort, role: str, outcome: str, months: i
         horizon = when + pd.DateOffset(months=months)
         inside, outside = segments(snap, rule, cohort.treated_departments)
         keep = (inside | outside).to_numpy()
-        in_window = rises[(rises["effective_date"] > when) & (rises["effective_date"] < horizon)]["employee_id"]
         frames.append(pd.DataFrame({
             "employee_id": snap["employee_id"].to_numpy()[keep],
             "treated": inside.to_numpy()[keep].astype(int),
             "post": post,
             "stayed": 100.0 * (gone.isna() | (gone >= horizon)).to_numpy()[keep],
-            "promoted": 100.0 * snap["employee_id"].isin(in_window).to_numpy()[keep],
+            "promoted": 100.0 * snap["employee_id"].isin(had_event(events, "promoted", when, horizon)).to_numpy()[keep],
+            "grade_changed": 100.0 * snap["employee_id"].isin(had_event(events, "grade_changed", when, horizon)).to_numpy()[keep],
         }))
     rows = pd.concat(frames, ignore_index=True)
-    if outcome not in ("stayed", "promoted"):
-        raise ValueError(f"outcome must be 'stayed' or 'promoted', got {outcome!r}")
+    if outcome not in ("stayed", "promoted", "grade_changed"):
+        raise ValueError(f"outcome must be 'stayed', 'promoted' or 'grade_changed', got {outcome!r}")
     return rows
 
 
@@ -127,7 +127,7 @@ def _require_segments(rows: pd.DataFrame, cohort: Cohort, role: str) -> None:
                          "reached by a cohort, or the eligibility rule names no departments)")
 
 
-def exit_panel(ds: Dataset, cohort: Cohort, role: str) -> pd.DataFrame:
+def exit_panel(cohort: Cohort, role: str) -> pd.DataFrame:
     """At-risk rows of the eligible and comparison segments for the periods S-P .. S+H-1, each
     row's segment judged as of its own period, with exited_voluntary in percent."""
     p = cohort.params
@@ -149,7 +149,7 @@ def exit_panel(ds: Dataset, cohort: Cohort, role: str) -> pd.DataFrame:
 def itt_exit_rate(ds: Dataset, cohort: Cohort, role: str) -> tuple[DiDEstimate, WaldEffect, pd.DataFrame]:
     """ITT DiD on the monthly voluntary-exit rate (pp per period) and the effect on participants,
     the share counted in person-periods of the eligible segment after the start."""
-    rows = exit_panel(ds, cohort, role)
+    rows = exit_panel(cohort, role)
     _require_segments(rows, cohort, role)
     itt = did_2x2(rows, "exit_pct", "treated", "post", cov_type="cluster", cluster="employee_id")
     after = rows[(rows["treated"] == 1) & (rows["post"] == 1)]

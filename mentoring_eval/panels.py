@@ -133,3 +133,27 @@ def _flag_events(who: np.ndarray, per: np.ndarray, event_emp: np.ndarray, event_
     events = np.unique(event_emp.astype(np.int64) * span + event_period)
     rows = who.astype(np.int64) * span + per
     return np.isin(rows, events)
+
+
+def job_events(ds: Dataset) -> pd.DataFrame:
+    """Career events dated by their job record: employee_id, effective_date, promoted (job level
+    rose from the previous record), grade_changed (salary grade differs from the previous record)."""
+    jobs = ds.job_history.sort_values(["employee_id", "effective_date"])
+    same = (jobs["employee_id"] == jobs["employee_id"].shift()).to_numpy()
+    level = jobs["job_level"].to_numpy(dtype=float)
+    promoted = same & (level > np.r_[np.nan, level[:-1]])
+    if "salary_grade" in jobs:
+        g = pd.to_numeric(jobs["salary_grade"]).to_numpy(dtype=float)
+        prev = np.r_[np.nan, g[:-1]]
+        regraded = same & ~np.isnan(g) & ~np.isnan(prev) & (g != prev)
+    else:
+        regraded = np.zeros(len(jobs), dtype=bool)
+    events = pd.DataFrame({"employee_id": jobs["employee_id"].to_numpy(), "effective_date": jobs["effective_date"].to_numpy(),
+                           "promoted": promoted, "grade_changed": regraded})
+    return events[events["promoted"] | events["grade_changed"]].reset_index(drop=True)
+
+
+def had_event(events: pd.DataFrame, kind: str, after: pd.Timestamp, before: pd.Timestamp) -> set:
+    """Employees with an event of `kind` ("promoted" or "grade_changed") dated in (after, before)."""
+    e = events[events[kind] & (events["effective_date"] > after) & (events["effective_date"] < before)]
+    return set(e["employee_id"])

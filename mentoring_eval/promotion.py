@@ -16,20 +16,19 @@ from .did import event_study, twfe
 from .did.regression import DiDEstimate, EventStudy
 from .effects import WaldEffect, itt_snapshot
 from .matching import BalanceResult
+from .panels import had_event, job_events
 
 
-def naive(ds: Dataset, cohort: Cohort, role: str, months: int = 12) -> dict:
-    """Share promoted within `months` of the start: participants vs everyone else employed at the
-    start (percent), their ratio (the "5x" figure) and difference."""
-    jobs = ds.job_history.sort_values(["employee_id", "effective_date"])
-    rises = jobs[(jobs["employee_id"] == jobs["employee_id"].shift()) & (jobs["job_level"] > jobs["job_level"].shift())]
+def naive(ds: Dataset, cohort: Cohort, role: str, months: int = 12, kind: str = "promoted") -> dict:
+    """Share promoted (or with a salary-grade change, kind="grade_changed") within `months` of the
+    start: participants vs everyone else employed at the start (percent), their ratio (the "5x"
+    figure) and difference."""
     horizon = cohort.start + pd.DateOffset(months=months)
-    promoted_ids = set(rises.loc[(rises["effective_date"] > cohort.start) & (rises["effective_date"] < horizon), "employee_id"])
     people = cohort.people
-    promoted = people["employee_id"].isin(promoted_ids).to_numpy()
+    hit = people["employee_id"].isin(had_event(job_events(ds), kind, cohort.start, horizon)).to_numpy()
     part = (people["role"] == role).to_numpy()
     others = ~people["role"].isin(["mentee", "mentor"]).to_numpy()
-    p1, p0 = promoted[part].mean(), promoted[others].mean()
+    p1, p0 = hit[part].mean(), hit[others].mean()
     se = np.sqrt(p1 * (1 - p1) / part.sum() + p0 * (1 - p0) / others.sum())
     return {"participants": int(part.sum()), "others": int(others.sum()), "rate_participants": 100 * p1,
             "rate_others": 100 * p0, "ratio": p1 / p0 if p0 > 0 else float("inf"), "difference": 100 * (p1 - p0),
@@ -79,7 +78,7 @@ class PromotionResult:
         return "\n\n".join(lines)
 
 
-def matched_panel(ds: Dataset, cohort: Cohort, role: str) -> tuple[pd.DataFrame, BalanceResult]:
+def matched_panel(cohort: Cohort, role: str) -> tuple[pd.DataFrame, BalanceResult]:
     """Participants and CEM-matched comparisons over S-P .. S+H-1, kept only if employed through the
     whole pre-window (so the pre-period is not empty by construction); promoted in percent."""
     matched, balance = cohort.matched(role)
@@ -116,15 +115,31 @@ def analyze(ds: Dataset, cohort: Cohort, role: str = "mentee", months: int = 12)
         rows.append(est.row(cid, role, "promotion_12m", "tot_wald", tot.estimate, tot.std_error, (tot.ci_low, tot.ci_high),
                             tot.n_participants, tot.n_eligible - tot.n_participants, headline=True,
                             note=f"ITT / participation share {tot.share:.3f}"))
+        if "salary_grade" in ds.job_history:
+            gn = naive(ds, cohort, role, months, "grade_changed")
+            rows.append(est.row(cid, role, "salary_grade_12m", "naive", gn["difference"], gn["std_error"],
+                                n_treated=gn["participants"], n_control=gn["others"],
+                                note=f"participants vs everyone else; ratio {gn['ratio']:.2f}"))
+            g_itt, g_tot = itt_snapshot(ds, cohort, role, "grade_changed", months)
+            rows.append(est.row(cid, role, "salary_grade_12m", "itt_did", g_itt.estimate, g_itt.std_error,
+                                (g_itt.ci_low, g_itt.ci_high), note="salary-grade change within 12 months"))
+            rows.append(est.row(cid, role, "salary_grade_12m", "tot_wald", g_tot.estimate, g_tot.std_error,
+                                (g_tot.ci_low, g_tot.ci_high), g_tot.n_participants, g_tot.n_eligible - g_tot.n_participants,
+                                headline=True, note=f"ITT / participation share {g_tot.share:.3f}"))
     except ValueError as exc:
         notes.append(f"Population design not available: {exc}")
     try:
-        panel, balance = matched_panel(ds, cohort, role)
+        panel, balance = matched_panel(cohort, role)
         did = twfe(panel, "promoted_pct", "employee_id", "period", "treated_now", weights="cem_weight")
         n_t = int(panel.loc[panel["participant"] == 1, "employee_id"].nunique())
         n_c = int(panel.loc[panel["participant"] == 0, "employee_id"].nunique())
         rows.append(est.row(cid, role, "promotion_rate", "did_matched", did.estimate, did.std_error, (did.ci_low, did.ci_high),
                             n_t, n_c, headline=True, note="promoted per period (pp), employee and period effects, CEM weights"))
+        if "grade_changed" in panel:
+            panel["grade_changed_pct"] = 100.0 * panel["grade_changed"]
+            g = twfe(panel, "grade_changed_pct", "employee_id", "period", "treated_now", weights="cem_weight")
+            rows.append(est.row(cid, role, "salary_grade_rate", "did_matched", g.estimate, g.std_error, (g.ci_low, g.ci_high),
+                                n_t, n_c, headline=True, note="salary-grade change per period (pp), employee and period effects"))
         p = cohort.params
         es = event_study(panel, "promoted_pct", "employee_id", "period", "first_period",
                          window=(-p.pre_periods, p.post_periods - 1), weights="cem_weight")

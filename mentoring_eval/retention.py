@@ -70,6 +70,7 @@ class RetentionResult:
     exit_tot: WaldEffect | None
     event_study: EventStudy | None
     km: dict = field(repr=False)  # arm -> curve
+    km_data: dict = field(default_factory=dict, repr=False)  # arm -> (duration, event, weight)
     km_difference: tuple[float, float, float, float] | None = None  # estimate, se, lo, hi (pp at 12 months)
     cox: dict | None = None
     balance: BalanceResult | None = None
@@ -116,19 +117,27 @@ class RetentionResult:
         return "\n\n".join(lines)
 
     def plot_survival(self, ax=None):
-        """Weighted Kaplan-Meier curves of participants and matched comparisons (months since start)."""
+        """Weighted Kaplan-Meier curves of participants and comparisons (months since start) with
+        95% pointwise bands (lifelines, exponential Greenwood)."""
+        import warnings
+
         import matplotlib.pyplot as plt
+        from lifelines import KaplanMeierFitter
 
         if ax is None:
             _, ax = plt.subplots(figsize=(8, 3.6))
-        colours = {"participants": "#0072B2", "matched comparison": "#E69F00"}
-        for arm, curve in self.km.items():
-            t = np.r_[0, curve["time"].to_numpy()]
-            s = np.r_[1, curve["survival"].to_numpy()]
-            ax.step(t, 100 * s, where="post", color=colours.get(arm), label=arm)
+        colours = {"participants": "#0072B2", "comparison": "#E69F00"}
+        for arm, (d, e, w) in self.km_data.items():
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")  # lifelines notes that weighted bands are approximate
+                kmf = KaplanMeierFitter().fit(d, e, weights=w, label=arm)
+            t = kmf.survival_function_.index.to_numpy()
+            ci = kmf.confidence_interval_.to_numpy()
+            ax.step(t, 100 * kmf.survival_function_.iloc[:, 0], where="post", color=colours[arm], label=arm)
+            ax.fill_between(t, 100 * ci[:, 0], 100 * ci[:, 1], step="post", color=colours[arm], alpha=0.2, lw=0)
+        ax.axvline(12, color="#999999", ls=":", lw=0.8)
         ax.set_xlabel("months since the cohort started")
         ax.set_ylabel("not left voluntarily (%)")
-        ax.set_ylim(bottom=max(0, ax.get_ylim()[0]))
         ax.legend(frameon=False)
         ax.spines[["top", "right"]].set_visible(False)
         return ax
@@ -196,7 +205,7 @@ def analyze(ds: Dataset, cohort: Cohort, role: str = "mentee", months: int = 12,
         es = population_event_study(panel)
     except ValueError as exc:
         notes.append(f"Population design not available: {exc}")
-    km, km_diff, cox, balance, n_matched = {}, None, None, None, (0, 0)
+    km, km_data, km_diff, cox, balance, n_matched = {}, {}, None, None, None, (0, 0)
     try:
         matched, balance = cohort.matched(role)
         matched = matched[matched["cem_weight"] > 0].reset_index(drop=True)
@@ -204,8 +213,9 @@ def analyze(ds: Dataset, cohort: Cohort, role: str = "mentee", months: int = 12,
         w = matched["cem_weight"].to_numpy(float)
         t = matched["treated"].to_numpy(bool)
         n_matched = (int(t.sum()), int((~t).sum()))
-        km = {"participants": kaplan_meier(d[t], e[t], w[t]), "matched comparison": kaplan_meier(d[~t], e[~t], w[~t])}
-        diff = 100 * (survival_at(km["participants"], months) - survival_at(km["matched comparison"], months))
+        km = {"participants": kaplan_meier(d[t], e[t], w[t]), "comparison": kaplan_meier(d[~t], e[~t], w[~t])}
+        km_data = {"participants": (d[t], e[t], w[t]), "comparison": (d[~t], e[~t], w[~t])}
+        diff = 100 * (survival_at(km["participants"], months) - survival_at(km["comparison"], months))
         se = 100 * _bootstrap_difference(d[t], e[t], w[t], d[~t], e[~t], w[~t], months, bootstrap, cohort.params.seed)
         z = stats.norm.ppf(0.975)
         km_diff = (diff, se, diff - z * se, diff + z * se)
@@ -217,8 +227,8 @@ def analyze(ds: Dataset, cohort: Cohort, role: str = "mentee", months: int = 12,
                             note=f"CEM-weighted Cox, robust SE; proportional hazards test p = {cox['ph_pvalue']:.2g}"))
     except ValueError as exc:
         notes.append(f"Matched survival not available: {exc}")
-    return RetentionResult(cid, role, nv, ret_itt, ret_tot, ex_itt, ex_tot, es, km, km_diff, cox, balance, n_matched,
-                           tuple(notes), est.frame(rows))
+    return RetentionResult(cid, role, nv, ret_itt, ret_tot, ex_itt, ex_tot, es, km, km_data, km_diff, cox, balance,
+                           n_matched, tuple(notes), est.frame(rows))
 
 
 def _cox(duration, event, treated, weights) -> dict:

@@ -89,3 +89,25 @@ def test_estimates_table_has_one_headline_per_estimand_and_merges_on_rerun(demo_
     again = pd.read_csv(path)
     assert len(again) == len(table)
     assert set(again["method"]) >= {"naive", "itt_did", "tot_wald", "km_matched", "did_matched"}
+
+
+def test_comparison_groups_follow_the_params(demo_dir):
+    ds = me.load(demo_dir)
+    base = load_params(ROOT / "params" / "2023-spring.yaml", data_dir=str(demo_dir))
+    enr = ds.enrollments
+    later = set(enr.loc[(enr["cohort_id"] == "2024-autumn") & (enr["role"] == "mentee"), "employee_id"])
+    near = set(enr.loc[enr["cohort_id"].isin(["2023-spring", "2023-autumn"]), "employee_id"])  # within 12 months
+    groups = {}
+    for comparison in ("matched", "never_treated", "not_yet_treated"):
+        cohort = cohorts.build(ds, base.model_copy(update={"comparison": comparison}))
+        both, _ = cohort.matched("mentee")
+        groups[comparison] = both
+        control = set(both.loc[both["treated"] == 0, "employee_id"])
+        if comparison == "not_yet_treated":
+            assert control and control <= later  # later cohorts' mentees, eligible at this start
+        else:
+            assert control and not control & near  # nobody enrolled in a cohort within the window
+    assert (groups["never_treated"]["cem_weight"] == 1).all()
+    matched = groups["matched"]
+    strata = matched[matched["cem_weight"] > 0].groupby("cem_stratum")["treated"].nunique()
+    assert (strata == 2).all()  # every kept stratum holds both arms
