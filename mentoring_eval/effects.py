@@ -146,7 +146,7 @@ def exit_panel(cohort: Cohort, role: str) -> pd.DataFrame:
     return rows
 
 
-def itt_exit_rate(ds: Dataset, cohort: Cohort, role: str) -> tuple[DiDEstimate, WaldEffect, pd.DataFrame]:
+def itt_exit_rate(cohort: Cohort, role: str) -> tuple[DiDEstimate, WaldEffect, pd.DataFrame]:
     """ITT DiD on the monthly voluntary-exit rate (pp per period) and the effect on participants,
     the share counted in person-periods of the eligible segment after the start."""
     rows = exit_panel(cohort, role)

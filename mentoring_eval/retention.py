@@ -196,7 +196,7 @@ def analyze(ds: Dataset, cohort: Cohort, role: str = "mentee", months: int = 12,
         rows.append(est.row(cid, role, "retention_12m", "tot_wald", ret_tot.estimate, ret_tot.std_error,
                             (ret_tot.ci_low, ret_tot.ci_high), ret_tot.n_participants, ret_tot.n_eligible - ret_tot.n_participants,
                             headline=True, note=f"ITT / participation share {ret_tot.share:.3f}"))
-        ex_itt, ex_tot, panel = itt_exit_rate(ds, cohort, role)
+        ex_itt, ex_tot, panel = itt_exit_rate(cohort, role)
         rows.append(est.row(cid, role, "exit_rate", "itt_did", ex_itt.estimate, ex_itt.std_error,
                             (ex_itt.ci_low, ex_itt.ci_high), note="monthly voluntary exits, at-risk panel"))
         rows.append(est.row(cid, role, "exit_rate", "tot_wald", ex_tot.estimate, ex_tot.std_error,
