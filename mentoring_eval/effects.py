@@ -22,7 +22,7 @@ from .data import Dataset
 from .did import did_2x2
 from .did._linear import sandwich, solve_wls
 from .did.regression import DiDEstimate, EventStudy
-from .panels import at_risk, had_event, job_events
+from .panels import at_risk, had_event, job_events, period_index
 from .params import Eligibility
 
 
@@ -189,3 +189,60 @@ def population_event_study(rows: pd.DataFrame, outcome: str = "exit_pct", refere
 
 __all__ = ["WaldEffect", "exit_panel", "itt_exit_rate", "itt_snapshot", "population_event_study", "segments",
            "snapshot_did", "wald"]
+
+
+def rollout_panel(ds: Dataset, period: str = "month", by: tuple[str, ...] = ("department", "location"),
+                  outcome: str = "exited_voluntary") -> pd.DataFrame:
+    """Unit x period rates for the staggered rollout: units are combinations of `by` (as of each
+    period), the rate is `outcome` per 100 employees at risk in the period (percentage points), and
+    first_period is the start of the first cohort that enrolled anyone from the unit (0 = never)."""
+    panel = at_risk(ds, period)
+    codes = panel.groupby(list(by), sort=True).ngroup().to_numpy()
+    labels = panel.groupby(list(by), sort=True).size().index.map(lambda key: " / ".join(map(str, key)))
+    unit = pd.Series(np.asarray(labels, dtype=object)[codes], index=panel.index)
+    grouped = pd.DataFrame({"unit": unit, "period": panel["period"], "hit": panel[outcome].astype(float)})
+    rates = grouped.groupby(["unit", "period"], as_index=False).agg(at_risk=("hit", "size"), events=("hit", "sum"))
+    rates["rate"] = 100 * rates["events"] / rates["at_risk"]
+    # the unit of every enrollee as of their cohort's start
+    enr, cohorts = ds.enrollments, ds.cohorts.set_index("cohort_id")
+    starts = enr["cohort_id"].map(cohorts["start_date"])
+    start_period = pd.Series(period_index(starts, period), index=enr.index)
+    at_start = pd.DataFrame({"employee_id": panel["employee_id"], "period": panel["period"], "unit": unit})
+    reached = enr[["employee_id"]].assign(period=start_period.to_numpy()).merge(at_start, on=["employee_id", "period"])
+    first = reached.groupby("unit")["period"].min()
+    rates["first_period"] = rates["unit"].map(first).fillna(0).astype(int)
+    rates["weight"] = rates.groupby("unit")["at_risk"].transform("mean")
+    return rates
+
+
+def staggered(ds: Dataset, period: str = "month", by: tuple[str, ...] = ("department", "location"),
+              outcome: str = "exited_voluntary", seed: int | None = None):
+    """Callaway & Sant'Anna across the staggered rollout of all cohorts: the change in the unit's rate
+    (pp per period) once a cohort first reached it, against units not yet or never reached."""
+    from .did import att_gt
+
+    rates = rollout_panel(ds, period, by, outcome)
+    counts = rates.groupby("unit")["period"].size()
+    full = counts.index[counts == counts.max()]
+    balanced = rates[rates["unit"].isin(full)]
+    never = balanced.loc[balanced["first_period"] == 0, "unit"].nunique()
+    control = "never_treated" if never >= 2 else "not_yet_treated"
+    return att_gt(balanced, "rate", "unit", "period", "first_period", control_group=control, weights="weight", seed=seed), balanced
+
+
+def rollout_estimates(result, cohort: Cohort, estimand: str) -> pd.DataFrame:
+    """Estimates-table rows from the staggered analysis: the overall ATT across cohorts and this
+    cohort's own group ATT (population scale, pp per period)."""
+    from . import estimates as est
+
+    rows = []
+    simple = result.aggregate("simple")
+    rows.append(est.row(cohort.cohort_id, "population", estimand, "cs_att", simple.overall_att, simple.overall_se,
+                        (simple.ci_low, simple.ci_high), note="all cohorts' rollout, units = department x location"))
+    group = result.aggregate("group").table
+    mine = group[group["group"] == cohort.start_period]
+    if len(mine):
+        g = mine.iloc[0]
+        rows.append(est.row(cohort.cohort_id, "population", estimand, "cs_att_group", g["att"], g["std_error"],
+                            (g["ci_low"], g["ci_high"]), note="units first reached by this cohort"))
+    return est.frame(rows)

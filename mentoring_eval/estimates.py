@@ -53,5 +53,5 @@ def write(estimates: pd.DataFrame, out_dir: str | Path) -> Path:
 
 
 def combine(*results) -> pd.DataFrame:
-    """The estimates of several analyses (anything with to_frame()) as one table."""
-    return pd.concat([r.to_frame() for r in results], ignore_index=True)
+    """The estimates of several analyses (tables, or anything with to_frame()) as one table."""
+    return pd.concat([r if isinstance(r, pd.DataFrame) else r.to_frame() for r in results], ignore_index=True)

@@ -178,3 +178,13 @@ def pretrend_sentence(study) -> str:
     verdict = ("no sign that the groups were already drifting apart" if test.pvalue >= 0.05 else
                "the groups were already drifting apart before the start, so read the estimates with caution")
     return f"Joint test that every pre-period difference is zero: p = {test.pvalue:.2f}; {verdict}."
+
+
+def rollout_sentence(result, what: str = "voluntary exits") -> str:
+    """One paragraph on the staggered-rollout estimate across all cohorts."""
+    s = result.aggregate("simple")
+    inside = s.ci_low <= 0 <= s.ci_high
+    return (f"**Across all cohorts' rollout:** once a cohort first reached a department and location, its monthly "
+            f"{what} changed by {s.overall_att:+.2f} per 100 employees (95% CI {s.ci_low:+.2f} to {s.ci_high:+.2f}), "
+            f"compared with departments and locations not yet or never reached (Callaway & Sant'Anna)."
+            + (" The interval includes zero." if inside else ""))

@@ -54,7 +54,7 @@ def null_company(tmp_path_factory):
     return out, truth
 
 
-def test_null_world_naive_gaps_stay_while_headlines_include_zero(null_company, tmp_path):
+def test_null_world_naive_gaps_stay_while_headlines_include_zero(null_company):
     out, truth = null_company
     ds = me.load(out)
     naive_ret, naive_pro = [], []
@@ -111,3 +111,21 @@ def test_comparison_groups_follow_the_params(demo_dir):
     matched = groups["matched"]
     strata = matched[matched["cem_weight"] > 0].groupby("cem_stratum")["treated"].nunique()
     assert (strata == 2).all()  # every kept stratum holds both arms
+
+
+def test_rollout_units_start_when_a_cohort_first_reaches_them(demo_dir):
+    ds = me.load(demo_dir)
+    rates = effects.rollout_panel(ds)
+    first = rates.groupby("unit")["first_period"].first()
+    spring_2023 = 2023 * 12 + 3  # April 2023 as a period number
+    assert (first[first.index.str.startswith("HR /")] == 0).all()  # never invited
+    assert (first[first.index.str.startswith("Engineering /")] == spring_2023).all()
+    assert (first[first.index.str.startswith("Product /")] == 2024 * 12 + 9).all()  # first reached in autumn 2024
+    by_unit_period = rates.set_index(["unit", "period"])
+    panel = me.panels.at_risk(ds)
+    one = panel[(panel["department"] == "Sales") & (panel["location"] == "Berlin") & (panel["period"] == spring_2023)]
+    row = by_unit_period.loc[("Sales / Berlin", spring_2023)]
+    assert row["at_risk"] == len(one)
+    assert row["rate"] == pytest.approx(100 * one["exited_voluntary"].mean())
+    result, _ = effects.staggered(ds)
+    assert result.control_group == "never_treated" and np.isfinite(result.aggregate("simple").overall_se)

@@ -61,10 +61,14 @@ class AggregateResult:
             _, ax = plt.subplots(figsize=(8, 3.6))
         t = self.table
         x = t.iloc[:, 0]
-        colour = np.where((self.kind == "dynamic") & (x < 0), "#999999", "#0072B2")
-        ax.errorbar(x, t["att"], yerr=[t["att"] - t["ci_low"], t["ci_high"] - t["att"]], fmt="none",
-                    ecolor=list(colour), capsize=2)
-        ax.scatter(x, t["att"], c=list(colour), zorder=3)
+        before = (x < 0).to_numpy() if self.kind == "dynamic" else np.zeros(len(t), dtype=bool)
+        for mask, colour, name in ((before, "#999999", "before"), (~before, "#0072B2", "after")):
+            if mask.any():
+                s = t[mask]
+                ax.errorbar(s.iloc[:, 0], s["att"], yerr=[s["att"] - s["ci_low"], s["ci_high"] - s["att"]], fmt="o",
+                            color=colour, capsize=2, label=name if self.kind == "dynamic" else None)
+        if self.kind == "dynamic":
+            ax.legend(frameon=False)
         ax.axhline(0, color="black", lw=0.8)
         ax.set_xlabel({"dynamic": "periods since first treated", "group": "cohort (first treated period)",
                        "calendar": "period"}[self.kind])
