@@ -12,7 +12,7 @@ import pandas as pd
 
 from .data import Dataset
 from .matching import BalanceResult, balance_table, cem
-from .panels import _as_of, _days, at_risk, period_index, period_start
+from .panels import as_of_position, day_numbers, at_risk, period_index, period_start
 from .params import CohortParams, Eligibility
 
 ROLES = ("mentee", "mentor")
@@ -93,8 +93,8 @@ def _check_role(role: str) -> None:
 
 def _band(values: pd.Series, edges, labels_prefix: str) -> pd.Series:
     codes = np.searchsorted(np.asarray(edges, dtype=float), values.to_numpy(dtype=float), side="right")
-    out = pd.Series([f"{labels_prefix}{c}" for c in codes], index=values.index, dtype="str")
-    return out.where(values.notna(), "unknown")
+    labels = np.array([f"{labels_prefix}{i}" for i in range(len(edges) + 1)], dtype=object)
+    return pd.Series(labels[codes], index=values.index, dtype="str").where(values.notna(), "unknown")
 
 
 def eligible(people: pd.DataFrame, rule: Eligibility) -> pd.Series:
@@ -147,7 +147,7 @@ def build(ds: Dataset, params: CohortParams) -> Cohort:
     by_then = enr[(months < params.post_periods * unit).to_numpy()]
     jobs = ds.job_history
     codes = pd.Index(emp.index)
-    pos = _as_of(codes.get_indexer(by_then["employee_id"]), _days(by_then["cohort_id"].map(cohorts["start_date"])),
-                 codes.get_indexer(jobs["employee_id"]), _days(jobs["effective_date"]))
+    pos = as_of_position(codes.get_indexer(by_then["employee_id"]), day_numbers(by_then["cohort_id"].map(cohorts["start_date"])),
+                 codes.get_indexer(jobs["employee_id"]), day_numbers(jobs["effective_date"]))
     reached = set(jobs["department"].to_numpy(dtype=object)[pos[pos >= 0]])
     return Cohort(params, params.cohort_id, str(row["name"]), start, end, s, people, tuple(sorted(reached)), ds)

@@ -67,7 +67,7 @@ def segments(people: pd.DataFrame, rule: Eligibility, treated_departments: tuple
     return inside, outside
 
 
-def _data_end(ds: Dataset) -> pd.Timestamp:
+def data_end(ds: Dataset) -> pd.Timestamp:
     emp = ds.employees
     dates = [emp["hire_date"].max(), ds.job_history["effective_date"].max()]
     if "termination_date" in emp:
@@ -82,7 +82,7 @@ def snapshot_did(ds: Dataset, cohort: Cohort, role: str, outcome: str, months: i
     `months`) and `grade_changed` (a salary-grade change within `months`), in percent (0 or 100)
     so that differences are percentage points."""
     rule = getattr(cohort.params, f"{role}_eligibility")
-    end = _data_end(ds)
+    end = data_end(ds)
     if cohort.start + pd.DateOffset(months=months) > end + pd.Timedelta(days=1):
         raise ValueError(f"cohort {cohort.cohort_id}: the data end on {end:%Y-%m-%d}, before {months} months of "
                          "follow-up; the 12-month outcomes cannot be measured yet")

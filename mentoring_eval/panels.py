@@ -35,7 +35,7 @@ def period_start(index: np.ndarray, period: str = "month") -> np.ndarray:
     return (months - 1970 * 12).astype("datetime64[M]").astype("datetime64[ns]")
 
 
-def _as_of(keys_emp: np.ndarray, keys_day: np.ndarray, rec_emp: np.ndarray, rec_day: np.ndarray,
+def as_of_position(keys_emp: np.ndarray, keys_day: np.ndarray, rec_emp: np.ndarray, rec_day: np.ndarray,
            strictly_before: bool = False) -> np.ndarray:
     """For each (employee, day), the position of that employee's latest record dated on or before the
     day (before it, if strictly_before), or -1. Records need not be sorted."""
@@ -48,7 +48,7 @@ def _as_of(keys_emp: np.ndarray, keys_day: np.ndarray, rec_emp: np.ndarray, rec_
     return np.where(valid, order[np.maximum(pos, 0)], -1)
 
 
-def _days(dates: pd.Series) -> np.ndarray:
+def day_numbers(dates: pd.Series) -> np.ndarray:
     """Days since 1970 (int); NaT as a large number so that it sorts last."""
     values = dates.to_numpy(dtype="datetime64[D]")
     out = values.astype(np.int64)
@@ -89,9 +89,9 @@ def at_risk(ds: Dataset, period: str = "month", start=None, end=None) -> pd.Data
     emp_code = pd.Index(emp["employee_id"])
     jobs = ds.job_history
     j_emp = emp_code.get_indexer(jobs["employee_id"])
-    j_day = _days(jobs["effective_date"])
-    asof_day = np.maximum(_days(pd.Series(starts)), _days(emp["hire_date"])[who])
-    pos = _as_of(who, asof_day, j_emp, j_day)
+    j_day = day_numbers(jobs["effective_date"])
+    asof_day = np.maximum(day_numbers(pd.Series(starts)), day_numbers(emp["hire_date"])[who])
+    pos = as_of_position(who, asof_day, j_emp, j_day)
     has = pos >= 0
     panel["job_level"] = pd.array(np.where(has, jobs["job_level"].to_numpy(dtype=float)[np.maximum(pos, 0)], np.nan)).astype("Int64")
     if "salary_grade" in jobs:
@@ -100,8 +100,8 @@ def at_risk(ds: Dataset, period: str = "month", start=None, end=None) -> pd.Data
     dept = np.where(has, jobs["department"].to_numpy(dtype=object)[np.maximum(pos, 0)], emp["department"].to_numpy(dtype=object)[who])
     panel["department"] = pd.array(dept, dtype="str")
     panel["location"] = pd.array(emp["location"].to_numpy(dtype=object)[who], dtype="str")
-    hire_days = _days(emp["hire_date"])[who]
-    panel["tenure_months"] = np.maximum((_days(pd.Series(starts)) - hire_days) / 30.4375, 0).round(1)
+    hire_days = day_numbers(emp["hire_date"])[who]
+    panel["tenure_months"] = np.maximum((day_numbers(pd.Series(starts)) - hire_days) / 30.4375, 0).round(1)
     # promotions and grade changes: rises between consecutive records, placed in their period
     order = np.lexsort((j_day, j_emp))
     e_sorted, lvl = j_emp[order], jobs["job_level"].to_numpy(dtype=float)[order]
@@ -118,7 +118,7 @@ def at_risk(ds: Dataset, period: str = "month", start=None, end=None) -> pd.Data
                                              ("engagement_surveys", "survey_date", "score", "last_engagement")):
         if ds.has(table):
             t = ds.require(table)
-            pos = _as_of(who, asof_day, emp_code.get_indexer(t["employee_id"]), _days(t[date_col]), strictly_before=True)
+            pos = as_of_position(who, asof_day, emp_code.get_indexer(t["employee_id"]), day_numbers(t[date_col]), strictly_before=True)
             panel[name] = np.where(pos >= 0, t[value_col].to_numpy(dtype=float)[np.maximum(pos, 0)], np.nan)
         else:
             panel[name] = np.nan

@@ -16,7 +16,7 @@ from . import estimates as est
 from .cohorts import Cohort
 from .data import Dataset
 from .did.regression import DiDEstimate, EventStudy
-from .effects import WaldEffect, _data_end, itt_exit_rate, itt_snapshot, population_event_study
+from .effects import WaldEffect, data_end, itt_exit_rate, itt_snapshot, population_event_study
 from .matching import BalanceResult
 
 MONTH_DAYS = 30.4375
@@ -147,7 +147,7 @@ def _durations(ds: Dataset, people: pd.DataFrame, start: pd.Timestamp) -> tuple[
     emp = ds.employees.set_index("employee_id")
     gone = people["employee_id"].map(emp["termination_date"]) if "termination_date" in emp else pd.Series(pd.NaT, index=people.index)
     why = people["employee_id"].map(emp["termination_reason"]) if "termination_reason" in emp else pd.Series(pd.NA, index=people.index)
-    end = _data_end(ds)
+    end = data_end(ds)
     stop = gone.fillna(end)
     duration = ((stop - start).dt.days / MONTH_DAYS).to_numpy(float)
     event = (gone.notna() & (why == "voluntary")).to_numpy(bool)
