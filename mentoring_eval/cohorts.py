@@ -63,6 +63,20 @@ class Cohort:
         n_part = int((eligible & (self.people["role"] == role)).sum())
         return (n_part / n_elig if n_elig else float("nan")), n_part, n_elig
 
+    def naive_gap(self, hit: np.ndarray, role: str) -> dict:
+        """The platforms' comparison of a yes/no outcome (aligned with `people`): participants in
+        `role` against everyone else employed at the start, in percent, with ratio, difference and
+        its two-proportion standard error (percentage points)."""
+        part = (self.people["role"] == role).to_numpy()
+        others = ~self.people["role"].isin(ROLES).to_numpy()
+        if not part.any():
+            raise ValueError(f"cohort {self.cohort_id} has no {role}s")
+        p1, p0 = hit[part].mean(), hit[others].mean()
+        se = np.sqrt(p1 * (1 - p1) / part.sum() + p0 * (1 - p0) / others.sum())
+        return {"participants": int(part.sum()), "others": int(others.sum()), "rate_participants": 100 * p1,
+                "rate_others": 100 * p0, "ratio": p1 / p0 if p0 > 0 else float("inf"), "difference": 100 * (p1 - p0),
+                "std_error": 100 * se}
+
     def matched(self, role: str) -> tuple[pd.DataFrame, BalanceResult]:
         """Participants and their comparison group with weights (column cem_weight): CEM on the
         params' matching variables when `comparison` is "matched", weight 1 otherwise; and the

@@ -26,13 +26,7 @@ def naive(ds: Dataset, cohort: Cohort, role: str, months: int = 12, kind: str = 
     horizon = cohort.start + pd.DateOffset(months=months)
     people = cohort.people
     hit = people["employee_id"].isin(had_event(job_events(ds), kind, cohort.start, horizon)).to_numpy()
-    part = (people["role"] == role).to_numpy()
-    others = ~people["role"].isin(["mentee", "mentor"]).to_numpy()
-    p1, p0 = hit[part].mean(), hit[others].mean()
-    se = np.sqrt(p1 * (1 - p1) / part.sum() + p0 * (1 - p0) / others.sum())
-    return {"participants": int(part.sum()), "others": int(others.sum()), "rate_participants": 100 * p1,
-            "rate_others": 100 * p0, "ratio": p1 / p0 if p0 > 0 else float("inf"), "difference": 100 * (p1 - p0),
-            "std_error": 100 * se}
+    return cohort.naive_gap(hit, role)
 
 
 @dataclass(frozen=True)

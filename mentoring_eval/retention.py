@@ -49,12 +49,7 @@ def naive(ds: Dataset, cohort: Cohort, role: str, months: int = 12) -> dict:
     gone = people["employee_id"].map(emp["termination_date"]) if "termination_date" in emp else pd.Series(pd.NaT, index=people.index)
     horizon = cohort.start + pd.DateOffset(months=months)
     stayed = (gone.isna() | (gone >= horizon)).to_numpy()
-    part = (people["role"] == role).to_numpy()
-    others = ~people["role"].isin(["mentee", "mentor"]).to_numpy()
-    p1, p0 = stayed[part].mean(), stayed[others].mean()
-    se = np.sqrt(p1 * (1 - p1) / part.sum() + p0 * (1 - p0) / others.sum())
-    return {"participants": int(part.sum()), "others": int(others.sum()), "rate_participants": 100 * p1,
-            "rate_others": 100 * p0, "difference": 100 * (p1 - p0), "std_error": 100 * se}
+    return cohort.naive_gap(stayed, role)
 
 
 @dataclass(frozen=True)
