@@ -77,10 +77,11 @@ class Cohort:
                 "rate_others": 100 * p0, "ratio": p1 / p0 if p0 > 0 else float("inf"), "difference": 100 * (p1 - p0),
                 "std_error": 100 * se}
 
-    def matched(self, role: str) -> tuple[pd.DataFrame, BalanceResult]:
+    def matched(self, role: str, leave_out: tuple[str, ...] = ()) -> tuple[pd.DataFrame, BalanceResult]:
         """Participants and their comparison group with weights (column cem_weight): CEM on the
         params' matching variables when `comparison` is "matched", weight 1 otherwise; and the
-        balance table before and after weighting (standardized mean differences)."""
+        balance table before and after weighting (standardized mean differences). `leave_out` drops
+        matching variables, e.g. the outcome's own pre-period band for a DiD on that outcome."""
         part = self.participants(role)
         comp = self.comparison(role)
         if part.empty:
@@ -88,7 +89,7 @@ class Cohort:
         if comp.empty:
             raise ValueError(f"cohort {self.cohort_id}: no eligible {role} comparison group (everyone eligible took part)")
         both = pd.concat([part.assign(treated=1), comp.assign(treated=0)], ignore_index=True)
-        variables = list(self.params.matching_variables)
+        variables = [v for v in self.params.matching_variables if v not in leave_out]
         if self.params.comparison == "matched":
             res = cem(both, "treated", {v: None for v in variables})
             both["cem_weight"] = res.data["cem_weight"].to_numpy()
@@ -139,7 +140,8 @@ def build(ds: Dataset, params: CohortParams) -> Cohort:
     people["tenure_band"] = _band(people["tenure_months"], TENURE_BANDS, "t")
     people["rating_band"] = people["last_rating"].round().astype("Float64").astype("str").where(people["last_rating"].notna(), "unknown")
     people["engagement_band"] = _band(people["last_engagement"], ENGAGEMENT_BANDS, "e")
-    people["gender"] = people["employee_id"].map(emp["gender"]).fillna("unknown") if "gender" in emp else "unknown"
+    for col in ("gender", "ethnicity"):
+        people[col] = people["employee_id"].map(emp[col]).fillna("unknown") if col in emp else "unknown"
     for role in ROLES:
         people[f"{role}_eligible"] = eligible(people, getattr(params, f"{role}_eligibility")).to_numpy()
 

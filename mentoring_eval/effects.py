@@ -68,11 +68,18 @@ def segments(people: pd.DataFrame, rule: Eligibility, treated_departments: tuple
 
 
 def data_end(ds: Dataset) -> pd.Timestamp:
-    emp = ds.employees
-    dates = [emp["hire_date"].max(), ds.job_history["effective_date"].max()]
-    if "termination_date" in emp:
-        dates.append(emp["termination_date"].max())
-    return max(d for d in dates if pd.notna(d))
+    """The last date the data record something happening (planned dates such as goal targets and
+    cohort ends excluded): the export's effective end."""
+    from .data import TABLES
+
+    planned = {("goals", "target_date"), ("cohorts", "start_date"), ("cohorts", "end_date")}
+    latest = []
+    for name, spec in TABLES.items():
+        if ds.has(name):
+            t = ds.tables[name]
+            latest += [t[c.name].max() for c in spec.columns
+                       if c.kind == "date" and c.name in t and (name, c.name) not in planned]
+    return max(d for d in latest if pd.notna(d))
 
 
 def snapshot_did(ds: Dataset, cohort: Cohort, role: str, outcome: str, months: int = 12) -> pd.DataFrame:

@@ -137,7 +137,8 @@ def _flag_events(who: np.ndarray, per: np.ndarray, event_emp: np.ndarray, event_
 
 def job_events(ds: Dataset) -> pd.DataFrame:
     """Career events dated by their job record: employee_id, effective_date, promoted (job level
-    rose from the previous record), grade_changed (salary grade differs from the previous record)."""
+    rose from the previous record), grade_changed (salary grade differs from the previous record),
+    moved (department differs: an internal move)."""
     jobs = ds.job_history.sort_values(["employee_id", "effective_date"])
     same = (jobs["employee_id"] == jobs["employee_id"].shift()).to_numpy()
     level = jobs["job_level"].to_numpy(dtype=float)
@@ -148,12 +149,14 @@ def job_events(ds: Dataset) -> pd.DataFrame:
         regraded = same & ~np.isnan(g) & ~np.isnan(prev) & (g != prev)
     else:
         regraded = np.zeros(len(jobs), dtype=bool)
+    dept = jobs["department"].to_numpy(dtype=object)
+    moved = same & (dept != np.r_[None, dept[:-1]])
     events = pd.DataFrame({"employee_id": jobs["employee_id"].to_numpy(), "effective_date": jobs["effective_date"].to_numpy(),
-                           "promoted": promoted, "grade_changed": regraded})
-    return events[events["promoted"] | events["grade_changed"]].reset_index(drop=True)
+                           "promoted": promoted, "grade_changed": regraded, "moved": moved})
+    return events[events["promoted"] | events["grade_changed"] | events["moved"]].reset_index(drop=True)
 
 
 def had_event(events: pd.DataFrame, kind: str, after: pd.Timestamp, before: pd.Timestamp) -> set:
-    """Employees with an event of `kind` ("promoted" or "grade_changed") dated in (after, before)."""
+    """Employees with an event of `kind` ("promoted", "grade_changed" or "moved") dated in (after, before)."""
     e = events[events[kind] & (events["effective_date"] > after) & (events["effective_date"] < before)]
     return set(e["employee_id"])

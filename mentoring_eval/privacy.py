@@ -9,9 +9,12 @@ import numpy as np
 import pandas as pd
 
 
-def suppress(table: pd.DataFrame, count_cols: str | Sequence[str], min_cell_size: int = 5) -> pd.DataFrame:
+def suppress(table: pd.DataFrame, count_cols: str | Sequence[str], min_cell_size: int = 5,
+             derived: Sequence[str] = ()) -> pd.DataFrame:
     """Blank (NA) counts in 1..min_cell_size-1, then blank the smallest further cell of any row or
-    column left with a single blank (zeros included), so that totals cannot give the blank back."""
+    column left with a single blank (zeros included), so that totals cannot give the blank back.
+    Columns in `derived` (rates, means, shares computed from the counts) are blanked in every row
+    where a count was blanked."""
     cols = [count_cols] if isinstance(count_cols, str) else list(count_cols)
     values = table[cols].to_numpy(dtype=float)
     hidden = (values > 0) & (values < min_cell_size)
@@ -28,4 +31,7 @@ def suppress(table: pd.DataFrame, count_cols: str | Sequence[str], min_cell_size
     out = table.copy()
     for j, c in enumerate(cols):
         out[c] = pd.array(np.where(hidden[:, j], np.nan, values[:, j]), dtype="Float64").astype("Int64")
+    touched = hidden.any(axis=1)
+    for c in derived:
+        out[c] = out[c].astype("Float64").mask(touched)
     return out

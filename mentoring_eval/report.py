@@ -60,7 +60,9 @@ def table(frame: pd.DataFrame, params: CohortParams, count_cols: Sequence[str] =
     """A table as the audience may see it, ready to display: stakeholders get small counts
     suppressed (shown as a dash); no row index; dates as YYYY-MM-DD; numbers rounded."""
     if params.audience == "stakeholder" and count_cols:
-        frame = suppress(frame, list(count_cols), params.min_cell_size)
+        derived = [c for c in frame.columns if c not in count_cols and pd.api.types.is_numeric_dtype(frame[c])
+                   and not pd.api.types.is_bool_dtype(frame[c])]
+        frame = suppress(frame, list(count_cols), params.min_cell_size, derived)
     dates = {c: (lambda v: "" if pd.isna(v) else pd.Timestamp(v).strftime("%Y-%m-%d"))
              for c in frame.columns if pd.api.types.is_datetime64_any_dtype(frame[c])}
     styler = frame.style.hide(axis="index").format(precision=precision, na_rep="\u2014", thousands=",")
@@ -150,8 +152,9 @@ METHOD_LABELS = {
 def estimates_table(frame: pd.DataFrame, params: CohortParams):
     """Estimates as readers see them: what, how, the figure and its 95% interval, group sizes;
     the headline rows first."""
-    t = frame.sort_values("headline", ascending=False, kind="stable")
+    t = frame.sort_values(["headline", "role"], ascending=[False, True], kind="stable")
     shown = pd.DataFrame({
+        "role": t["role"],
         "measure": t["estimand"].str.replace("_", " "),
         "method": t["method"].map(METHOD_LABELS).fillna(t["method"]),
         "estimate": t["estimate"],
@@ -188,3 +191,71 @@ def rollout_sentence(result, what: str = "voluntary exits") -> str:
             f"{what} changed by {s.overall_att:+.2f} per 100 employees (95% CI {s.ci_low:+.2f} to {s.ci_high:+.2f}), "
             f"compared with departments and locations not yet or never reached (Callaway & Sant'Anna)."
             + (" The interval includes zero." if inside else ""))
+
+
+def baseline_findings(base: pd.DataFrame) -> str:
+    """The baseline's opening paragraph: turnover and promotion of the eligible before launch."""
+    rows = base.set_index("group")
+    lines = []
+    for group in ("eligible mentees", "eligible mentors", "all employees"):
+        if group in rows.index:
+            r = rows.loc[group]
+            lines.append(f"- **{group.capitalize()}** (about {r['average_headcount']:,.0f} people): "
+                         f"{r['turnover_rate']:.1f}% left per year ({r['voluntary_turnover_rate']:.1f}% voluntarily), "
+                         f"{r['promotion_rate']:.1f}% were promoted, {r['internal_move_rate']:.1f}% moved department; "
+                         f"mean engagement {r['mean_engagement']:.2f} of 5.")
+    return ("In the 12 months before the cohort started (turnover = separations / average headcount, per year):\n\n"
+            + "\n".join(lines) + "\n\nThese are the figures the program's goals are set against.")
+
+
+def program_findings(estimates: pd.DataFrame) -> str:
+    """Program health in plain language, from the program_estimates rows (mentees first)."""
+    e = estimates.set_index(["role", "estimand"])
+    lines = []
+
+    def get(role, estimand):
+        return e.loc[(role, estimand)] if (role, estimand) in e.index else None
+
+    for role in ("mentee", "mentor"):
+        parts = []
+        s, m = get(role, "signup_rate"), get(role, "match_rate")
+        if s is not None:
+            parts.append(f"{s['estimate']:.0f}% of eligible {role}s signed up (95% CI {s['ci_low']:.0f} to {s['ci_high']:.0f})")
+        if m is not None:
+            parts.append(f"{m['estimate']:.0f}% of them were matched")
+        sk = e[(e.index.get_level_values(0) == role) & (e["method"] == "paired_prepost")] if "method" in e else None
+        if sk is not None and len(sk):
+            k = sk.iloc[0]
+            parts.append(f"self-rated skills rose by {k['estimate']:.2f} points on a 1-5 scale (95% CI {k['ci_low']:.2f} to "
+                         f"{k['ci_high']:.2f}; without a comparison group this is a before/after change, not proof of cause)")
+        n = get(role, "nps")
+        if n is not None:
+            parts.append(f"their net promoter score was {n['estimate']:+.0f} (95% CI {n['ci_low']:+.0f} to {n['ci_high']:+.0f})")
+        g = get(role, "goal_attainment")
+        if g is not None:
+            parts.append(f"{g['estimate']:.0f}% of their goals due so far were achieved by the target date")
+        p = get(role, "performance_rating")
+        if p is not None:
+            parts.append(f"performance ratings changed by {p['estimate']:+.2f} points against matched colleagues "
+                         f"(95% CI {p['ci_low']:+.2f} to {p['ci_high']:+.2f})")
+        if parts:
+            lines.append(f"**{role.capitalize()}s:** " + "; ".join(parts) + ".")
+    return "\n\n".join(lines)
+
+
+def event_study_section(result, label: str):
+    """The event-study chart with its pre-trend sentence, or a note saying why it is not available."""
+    if result.event_study is None:
+        return markdown(" ".join(result.notes) or "The event study is not available for this cohort.")
+    result.event_study.plot(label=label)
+    return markdown(pretrend_sentence(result.event_study))
+
+
+def balance_section(result):
+    """The love plot of the matched comparison, or a note saying why there is none."""
+    from .matching import love_plot
+
+    if result.balance is None:
+        return markdown(" ".join(result.notes) or "No matched comparison for this cohort.")
+    love_plot(result.balance)
+    return None

@@ -121,6 +121,10 @@ class RetentionResult:
 
         if ax is None:
             _, ax = plt.subplots(figsize=(8, 3.6))
+        if not self.km_data:
+            ax.text(0.5, 0.5, "no matched comparison: " + " ".join(self.notes), ha="center", va="center", wrap=True)
+            ax.set_axis_off()
+            return ax
         colours = {"participants": "#0072B2", "comparison": "#E69F00"}
         for arm, (d, e, w) in self.km_data.items():
             with warnings.catch_warnings():

@@ -706,9 +706,10 @@ def _surveys(seed, ci, cid, people, emp_ids, person, role, start, end, really_ma
         srng = np.random.default_rng([seed, 4, ci, 0 if r == "mentee" else 1])
         base = 2.9 + 0.3 * people.ability[p] + srng.normal(0, 0.45, p.size)
         noise = {w: srng.normal(0, 0.5, (p.size, len(items))) for w in ("baseline", "mid", "end", "mb", "me")}
-        latent = {"baseline": base, "mid": base + 0.05 + 0.5 * gain * dose[sel], "end": base + 0.10 + gain * dose[sel]}
+        # skills would not grow without mentoring, so a paired pre/post change reads as the effect
+        latent = {"baseline": base, "mid": base + 0.5 * gain * dose[sel], "end": base + gain * dose[sel]}
         end_treated = _skill_scores(latent["end"], noise["end"]).mean(axis=1)
-        end_control = _skill_scores(base + 0.10, noise["end"]).mean(axis=1)
+        end_control = _skill_scores(base, noise["end"]).mean(axis=1)
         skill_truth[sel] = end_treated - end_control
         manager = managers_pool[srng.integers(0, managers_pool.size, p.size)] if managers_pool.size else p
         responds = {

@@ -61,16 +61,19 @@ def test_run_isolates_a_bad_params_file_and_bad_data(tmp_path, demo_dir, data_co
     (params / "bad.yaml").write_text("cohort_id: 2023-spring\nperiod: fortnight\n")
     (params / "broken-data.yaml").write_text(f"cohort_id: 2024-spring\ndata_dir: {data_copy}\n")
     out = tmp_path / "reports"
-    r = _cli("run", "--params", params, "--out", out, "--jobs", 1,
-             "--notebooks", ROOT / "notebooks" / "00_data_overview.ipynb")
+    r = _cli("run", "--params", params, "--out", out, "--jobs", 2, "--notebooks", ROOT / "notebooks")
     assert r.returncode == 1
     assert "Traceback" not in r.stderr
     assert "bad.yaml, key period: Input should be 'month' or 'quarter'" in r.stderr
     assert (out / "2023-spring" / "00_data_overview.html").is_file()
+    pages = sorted((out / "2023-spring").glob("*.html"))
+    assert [p.stem for p in pages] == ["00_data_overview", "01_baseline", "02_retention", "03_promotion", "04_program_health"]
+    for p in pages:
+        html_text = p.read_text()
+        assert not re.search(r"<(script|link)[^>]+(src|href)=[\"']https?://", html_text)  # opens offline
+        assert "open_cohort" not in html_text  # stakeholders see no code
+        assert not re.search(r"\bE\d{6}\b", html_text), p.name  # nor any employee id
     page = (out / "2023-spring" / "00_data_overview.html").read_text()
-    assert not re.search(r"<(script|link)[^>]+(src|href)=[\"']https?://", page)  # opens offline
-    assert "open_cohort" not in page  # stakeholders see no code
-    assert not re.search(r"\bE\d{6}\b", page)  # nor any employee id
     assert "with <strong>" in page and "mentees</strong>" in page
     index = (out / "index.html").read_text()
     assert "2023-spring/00_data_overview.html" in index and "fortnight" in index

@@ -92,3 +92,11 @@ def test_no_suppressed_cell_is_alone_in_its_row_or_column(seed):
     assert hidden[(values > 0) & (values < 5)].all()  # every small cell is blank
     assert (out.to_numpy()[~hidden] == values[~hidden]).all()  # shown cells are unchanged
     assert not (hidden.sum(axis=1) == 1).any() and not (hidden.sum(axis=0) == 1).any()
+
+
+def test_suppression_blanks_derived_rates_in_touched_rows():
+    table = pd.DataFrame({"stage": ["a", "b", "c"], "count": [100, 3, 40], "pct": [70.0, 2.1, 27.9]})
+    out = suppress(table, ["count"], 5, derived=["pct"])
+    assert out["count"].isna().tolist() == [False, True, True]  # 3 (primary) and 40 (complementary)
+    assert out["pct"].isna().tolist() == [False, True, True]
+    assert out.loc[0, "pct"] == 70.0
