@@ -4,6 +4,7 @@ coarsened exact matching on the params' matching variables."""
 
 from __future__ import annotations
 
+import weakref
 from dataclasses import dataclass, field
 from functools import cached_property
 
@@ -122,8 +123,19 @@ def eligible(people: pd.DataFrame, rule: Eligibility) -> pd.Series:
     return ok & (people["tenure_months"] >= rule.min_tenure_months)
 
 
+_BUILT: "weakref.WeakKeyDictionary[Dataset, dict]" = weakref.WeakKeyDictionary()
+
+
 def build(ds: Dataset, params: CohortParams) -> Cohort:
-    """The cohort's populations at its start date, from the data and the cohort's params."""
+    """The cohort's populations at its start date, from the data and the cohort's params. Built once
+    per data set and params (the metrics, retention and promotion analyses all start here)."""
+    cache = _BUILT.setdefault(ds, {})
+    if params not in cache:
+        cache[params] = _build(ds, params)
+    return cache[params]
+
+
+def _build(ds: Dataset, params: CohortParams) -> Cohort:
     cohorts = ds.cohorts.set_index("cohort_id")
     if params.cohort_id not in cohorts.index:
         raise ValueError(f"cohort {params.cohort_id!r} is not in the data's cohorts table")
