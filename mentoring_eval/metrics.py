@@ -356,24 +356,35 @@ def _data_end(ds: Dataset) -> pd.Timestamp:
 
 # ---------------------------------------------------------------- skills and satisfaction
 
-def skills(ds: Dataset, params, instrument: str = "skills") -> pd.DataFrame:
+def _segment_of(ds: Dataset, params, ids: pd.Series, by: str) -> pd.Series:
+    """Each person's segment (department, location, job_level, gender, ethnicity...) at the cohort's start."""
+    from .cohorts import build
+
+    people = build(ds, params).people.set_index("employee_id")
+    if by not in people:
+        raise ValueError(f"segment {by!r} is not available; use one of department, location, job_level, gender, ethnicity")
+    return ids.map(people[by].astype("str")).fillna("unknown")
+
+
+def skills(ds: Dataset, params, instrument: str = "skills", by: str | None = None) -> pd.DataFrame:
     """Paired change in the mean item score from the baseline to the end wave, per participant role
-    and view (self or manager): mean change (points) with a t interval, and the standardized
-    effect size (mean change / SD of the changes)."""
+    and view (self or manager), and per segment of the participant if `by` is given: mean change
+    (points) with a t interval, and the standardized effect size (mean change / SD of changes)."""
     s = ds.require("surveys", "skills change").query("cohort_id == @params.cohort_id and instrument == @instrument")
     enr = ds.enrollments.query("cohort_id == @params.cohort_id").set_index("employee_id")["role"]
-    s = s.assign(subject_role=s["subject_id"].map(enr),
-                 view=np.where(s["respondent_role"] == "manager", "manager", "self"))
-    means = s.groupby(["subject_role", "view", "subject_id", "wave"], observed=True)["score"].mean().unstack("wave")
+    s = s.assign(subject_role=s["subject_id"].map(enr), view=np.where(s["respondent_role"] == "manager", "manager", "self"),
+                 segment=_segment_of(ds, params, s["subject_id"], by) if by else "")
+    means = s.groupby(["subject_role", "view", "segment", "subject_id", "wave"], observed=True)["score"].mean().unstack("wave")
     records = []
-    for (role, view), g in means.groupby(level=["subject_role", "view"], observed=True):
+    for (role, view, segment), g in means.groupby(level=["subject_role", "view", "segment"], observed=True):
         if not {"baseline", "end"} <= set(g.columns):
             continue
         change = (g["end"] - g["baseline"]).dropna().to_numpy()
         m, se, lo, hi = _mean_ci(change)
         sd = change.std(ddof=1) if change.size > 1 else np.nan
-        records.append({"role": role, "view": view, "pairs": int(change.size), "baseline_mean": float(g["baseline"].mean()),
-                        "end_mean": float(g["end"].mean()), "change": m, "std_error": se, "ci_low": lo, "ci_high": hi,
+        records.append({"role": role, "view": view, **({by: segment} if by else {}), "pairs": int(change.size),
+                        "baseline_mean": float(g["baseline"].mean()), "end_mean": float(g["end"].mean()), "change": m,
+                        "std_error": se, "ci_low": lo, "ci_high": hi,
                         "effect_size": m / sd if sd and sd > 0 else np.nan})
     return pd.DataFrame(records)
 
@@ -389,22 +400,25 @@ def nps(scores: np.ndarray) -> tuple[float, float, float, float]:
     return float(value), float(se), float(value - 1.959964 * se), float(value + 1.959964 * se)
 
 
-def satisfaction(ds: Dataset, params) -> pd.DataFrame:
-    """Per respondent role (mentee, mentor) at the end wave: mean satisfaction (1-5) with a t
-    interval, NPS with its interval, and the share who would take part again (Wilson interval)."""
+def satisfaction(ds: Dataset, params, by: str | None = None) -> pd.DataFrame:
+    """Per respondent role (mentee, mentor), and per segment of the respondent if `by` is given, at
+    the end wave: mean satisfaction (1-5) with a t interval, NPS with its interval, and the share
+    who would take part again (Wilson interval)."""
     s = ds.require("surveys", "satisfaction").query("cohort_id == @params.cohort_id and wave == 'end'")
+    s = s.assign(segment=_segment_of(ds, params, s["respondent_id"], by) if by else "")
     records = []
-    for role in ("mentee", "mentor"):
-        r = s[s["respondent_role"] == role]
+    for (role, segment), r in s.groupby(["respondent_role", "segment"], observed=True):
+        if role not in ("mentee", "mentor"):
+            continue
         sat = r.loc[r["instrument"] == "satisfaction", "score"].to_numpy()
         rec = r.loc[r["instrument"] == "nps", "score"].to_numpy()
         again = r.loc[r["instrument"] == "participate_again", "score"].to_numpy()
         m, se, lo, hi = _mean_ci(sat)
         v, vse, vlo, vhi = nps(rec) if rec.size else (np.nan,) * 4
         alo, ahi = _wilson(again.sum(), again.size) if again.size else (np.nan, np.nan)
-        records.append({"role": role, "respondents": int(max(sat.size, rec.size)), "satisfaction_mean": m,
-                        "satisfaction_ci_low": lo, "satisfaction_ci_high": hi, "nps": v, "nps_std_error": vse,
-                        "nps_ci_low": vlo, "nps_ci_high": vhi,
+        records.append({"role": role, **({by: segment} if by else {}), "respondents": int(max(sat.size, rec.size)),
+                        "satisfaction_mean": m, "satisfaction_ci_low": lo, "satisfaction_ci_high": hi, "nps": v,
+                        "nps_std_error": vse, "nps_ci_low": vlo, "nps_ci_high": vhi,
                         "participate_again_pct": 100 * again.mean() if again.size else np.nan,
                         "participate_again_ci_low": float(alo), "participate_again_ci_high": float(ahi)})
     return pd.DataFrame(records)
