@@ -259,3 +259,15 @@ def balance_section(result):
         return markdown(" ".join(result.notes) or "No matched comparison for this cohort.")
     love_plot(result.balance)
     return None
+
+
+def retention_power_sentence(result, hoped_for: float = 5.0) -> str:
+    """Whether the cohort could detect the retention effect the program hopes for (pp)."""
+    from .power import did_mde, warning
+
+    tot = result.retention_tot
+    if tot is None:
+        return "The population comparison is not available, so its power cannot be judged."
+    base = result.naive["rate_others"]
+    detectable = did_mde(tot.n_eligible, max(tot.itt.n_obs // 2 - tot.n_eligible, 1), base, tot.share)
+    return warning("participants' 12-month retention", hoped_for, detectable)

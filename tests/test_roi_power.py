@@ -1,0 +1,62 @@
+"""ROI arithmetic by hand, the uncertainty carried into it, and the power formulas by simulation."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from scipy import stats
+
+import mentoring_eval as me
+from mentoring_eval import cohorts, power, retention, roi
+from mentoring_eval.params import load_params
+from tests.conftest import ROOT
+
+
+def test_roi_arithmetic_by_hand():
+    r = roi.compute("C", cost=10_000, participants=50, salary=60_000, multiplier=(1.0, 1.0), effect=2.0,
+                    effect_se=0.0, naive_effect=6.0)
+    # benefit = 2% x 50 x 60,000 x 1 = 60,000; net = 50,000; ROI = 5
+    assert r.net_median == pytest.approx(50_000) and r.roi_median == pytest.approx(5.0)
+    assert r.break_even_effect == pytest.approx(100 * 10_000 / (50 * 60_000))
+    assert r.break_even_exit_rate == pytest.approx(-r.break_even_effect / 12)
+    assert r.naive_net == pytest.approx(0.06 * 50 * 60_000 - 10_000) and r.naive_roi == pytest.approx(17.0)
+    assert r.prob_positive == 1.0
+    table = r.to_frame().set_index(["estimand", "method"])
+    assert table.loc[("roi", "causal"), "estimate"] == pytest.approx(500.0)  # percent
+
+
+def test_uncertainty_in_the_effect_reaches_the_roi():
+    r = roi.compute("C", cost=10_000, participants=50, salary=60_000, multiplier=(1.0, 1.0), effect=1.0,
+                    effect_se=2.0, naive_effect=6.0, draws=40_000, seed=3)
+    # P(ROI > 0) = P(effect draw > break-even)
+    expected = stats.norm.sf((r.break_even_effect - 1.0) / 2.0)
+    assert r.prob_positive == pytest.approx(expected, abs=0.01)
+    assert r.roi_low < 0 < r.roi_high
+    again = roi.compute("C", 10_000, 50, 60_000, (1.0, 1.0), 1.0, 2.0, 6.0, draws=40_000, seed=3)
+    assert again.roi_median == r.roi_median  # seeded
+
+
+def test_with_no_planted_effect_the_roi_interval_includes_losing_the_whole_cost(tmp_path):
+    me.simulate(tmp_path, n_employees=6000, seed=2, effects=me.Effects.null())
+    ds = me.load(tmp_path)
+    params = load_params(ROOT / "params" / "2023-spring.yaml", data_dir=str(tmp_path))
+    ret = retention.analyze(ds, cohorts.build(ds, params), "mentee", bootstrap=20)
+    r = roi.analyze(ds, params, ret.to_frame())
+    assert r.roi_low <= -1.0 <= r.roi_high  # -100%: the cost spent and nothing back
+    assert r.naive_roi > r.roi_median  # the naive gap from self-selection alone looks like a return
+    cost = roi.costs(ds, params).set_index("category")["amount"]
+    assert {"software", "mentor_time", "mentee_time"} <= set(cost.index) and (cost > 0).all()
+
+
+def test_minimum_detectable_effect_matches_simulated_power():
+    n, base = 600, 15.0
+    effect = power.mde(n, n, base)
+    rng = np.random.default_rng(0)
+    p0, p1 = base / 100, base / 100 + effect / 100
+    x0, x1 = rng.binomial(n, p0, 4000), rng.binomial(n, p1, 4000)
+    pooled = (x0 + x1) / (2 * n)
+    z = (x1 / n - x0 / n) / np.sqrt(pooled * (1 - pooled) * 2 / n)
+    assert np.mean(np.abs(z) > 1.959964) == pytest.approx(0.80, abs=0.03)
+    assert power.sample_size(effect, base) == n
+    assert power.mde(n, n, base, participation_share=0.1) == pytest.approx(10 * effect)
+    assert power.warning("12-month retention", 2.0, effect).startswith("**Too small to tell:**")
