@@ -271,3 +271,21 @@ def retention_power_sentence(result, hoped_for: float = 5.0) -> str:
     base = result.naive["rate_others"]
     detectable = did_mde(tot.n_eligible, max(tot.itt.n_obs // 2 - tot.n_eligible, 1), base, tot.share)
     return warning("participants' 12-month retention", hoped_for, detectable)
+
+
+def roi_section(returns, retention_result, part: str = "findings"):
+    """The ROI notebook's pieces (findings, plot, sensitivity), or a note when the cohort has no
+    headline retention estimate to price."""
+    from .roi import sensitivity
+
+    if returns is None:
+        if part == "findings":
+            return markdown("**Return on investment:** not available: there is no honest retention estimate for "
+                            "this cohort to price. " + " ".join(retention_result.notes))
+        return None
+    if part == "findings":
+        return markdown(returns.findings() + "\n\n" + retention_power_sentence(retention_result))
+    if part == "plot":
+        returns.plot()
+        return None
+    return sensitivity(returns)

@@ -128,9 +128,20 @@ class ROIResult:
         return ax
 
 
-def analyze(ds: Dataset, params, retention_estimates: pd.DataFrame, draws: int = 20_000) -> ROIResult:
+def analyze(ds: Dataset, params, retention_estimates: pd.DataFrame, draws: int = 20_000,
+            if_unavailable: str = "raise") -> ROIResult | None:
     """ROI of the cohort from its retention estimates (the rows of retention.analyze for mentees):
-    the headline retention_12m effect and its SE, and the naive gap."""
+    the headline retention_12m effect and its SE, and the naive gap. With if_unavailable="none",
+    a cohort without a headline retention estimate gives None instead of an error."""
+    try:
+        return _analyze(ds, params, retention_estimates, draws)
+    except ValueError:
+        if if_unavailable == "none":
+            return None
+        raise
+
+
+def _analyze(ds: Dataset, params, retention_estimates: pd.DataFrame, draws: int) -> ROIResult:
     e = retention_estimates[(retention_estimates["role"] == "mentee") & (retention_estimates["estimand"] == "retention_12m")]
     head = e[e["headline"]]
     if head.empty:

@@ -67,12 +67,24 @@ def test_run_isolates_a_bad_params_file_and_bad_data(tmp_path, demo_dir, data_co
     assert "bad.yaml, key period: Input should be 'month' or 'quarter'" in r.stderr
     assert (out / "2023-spring" / "00_data_overview.html").is_file()
     pages = sorted((out / "2023-spring").glob("*.html"))
-    assert [p.stem for p in pages] == ["00_data_overview", "01_baseline", "02_retention", "03_promotion", "04_program_health"]
+    assert [p.stem for p in pages] == ["00_data_overview", "01_baseline", "02_retention", "03_promotion",
+                                       "04_program_health", "05_roi", "06_summary"]
     for p in pages:
         html_text = p.read_text()
         assert not re.search(r"<(script|link)[^>]+(src|href)=[\"']https?://", html_text)  # opens offline
         assert "open_cohort" not in html_text  # stakeholders see no code
         assert not re.search(r"\bE\d{6}\b", html_text), p.name  # nor any employee id
+    # the summary recomputes what the detailed notebooks wrote, and agrees with every figure
+    import pandas as pd
+
+    import mentoring_eval as me
+
+    written = pd.read_csv(out / "2023-spring" / "estimates.csv")
+    summary = me.summary.build(me.load(demo_dir), me.load_params(params / "good.yaml"))
+    key = ["role", "estimand", "method"]
+    both = summary.estimates.merge(written, on=key, suffixes=("", "_written"))
+    assert len(both) == len(summary.estimates)
+    pd.testing.assert_series_equal(both["estimate"], both["estimate_written"], check_names=False, rtol=1e-9)
     page = (out / "2023-spring" / "00_data_overview.html").read_text()
     assert "with <strong>" in page and "mentees</strong>" in page
     index = (out / "index.html").read_text()

@@ -60,3 +60,33 @@ def test_minimum_detectable_effect_matches_simulated_power():
     assert power.sample_size(effect, base) == n
     assert power.mde(n, n, base, participation_share=0.1) == pytest.approx(10 * effect)
     assert power.warning("12-month retention", 2.0, effect).startswith("**Too small to tell:**")
+
+
+@pytest.mark.parametrize(
+    "value, low, high, elapsed, direction, expected_status",
+    [
+        (88.0, 86.0, 90.0, 0.5, "increase", "on track"),  # expected now 87.5: reached
+        (86.0, 83.0, 89.0, 0.5, "increase", "at risk"),  # below 87.5, interval reaches it
+        (84.0, 82.0, 86.0, 0.5, "increase", "off track"),  # even the interval falls short
+        (89.0, 87.0, 91.0, 1.5, "increase", "at risk"),  # deadline passed: expected = target 90
+        (12.0, 10.0, 14.0, 1.0, "decrease", "on track"),  # a rate to bring down from 20 to 12
+        (16.0, 15.0, 17.0, 1.0, "decrease", "off track"),
+    ],
+)
+def test_scorecard_status_rule(value, low, high, elapsed, direction, expected_status):
+    from mentoring_eval.scorecard import status
+
+    baseline, target = (85.0, 90.0) if direction == "increase" else (20.0, 12.0)
+    got, expected_now = status(value, low, high, baseline, target, elapsed, direction)
+    assert got == expected_status
+    assert expected_now == pytest.approx(baseline + (target - baseline) * min(elapsed, 1.0))
+
+
+def test_scorecard_flags_goals_that_are_not_smart(demo_dir):
+    ds = me.load(demo_dir)
+    params = load_params(ROOT / "params" / "2023-spring.yaml", data_dir=str(demo_dir))
+    card = me.scorecard.build(ds, params).table.set_index("metric")
+    assert card.loc["nps", "status"] == "not SMART (no baseline)"
+    assert card.loc["retention_12m", "status"] in ("on track", "at risk", "off track")
+    rate = card.loc["retention_12m"]
+    assert rate["ci_low"] <= rate["value"] <= rate["ci_high"]

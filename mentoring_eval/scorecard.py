@@ -1,0 +1,109 @@
+"""The program's SMART goals (from the params) against where the measures stand now.
+
+Rule, stated in every scorecard: by the data's end a goal should have covered the share of the way
+from its baseline to its target that the time from the cohort's start to the deadline has
+elapsed (all of it once the deadline has passed). A goal is **on track** when the current value
+has reached that expected level, **at risk** when it has not but its 95% interval still reaches
+it, and **off track** when even the interval falls short. A goal without a baseline, target or
+deadline is flagged **not SMART**, and one whose metric the data cannot measure **not measured**.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+import pandas as pd
+
+from .data import Dataset
+
+MEASURES = {
+    "retention_12m": "participants (mentees) still employed 12 months after the start, %",
+    "promotion_12m": "mentees promoted within 12 months of the start, %",
+    "nps": "mentees' net promoter score at the end",
+    "signup_rate": "eligible mentees who signed up, %",
+    "match_rate": "enrolled mentees who were matched, %",
+    "goal_attainment": "mentees' goals achieved by their target date, %",
+    "skills_change": "mentees' self-rated skills change, points",
+}
+
+
+def status(value: float, ci_low: float, ci_high: float, baseline: float, target: float, elapsed: float,
+           direction: str = "increase") -> tuple[str, float]:
+    """(status, expected value now) for one goal by the rule above; elapsed is in [0, 1]."""
+    expected = baseline + (target - baseline) * min(max(elapsed, 0.0), 1.0)
+    sign = 1 if direction == "increase" else -1
+    if sign * (value - expected) >= 0:
+        return "on track", expected
+    reach = ci_high if sign > 0 else ci_low
+    if sign * (reach - expected) >= 0:
+        return "at risk", expected
+    return "off track", expected
+
+
+def current_values(ds: Dataset, params) -> dict[str, tuple[float, float, float]]:
+    """Current value and 95% interval of each measurable goal metric for the cohort's mentees."""
+    from . import cohorts, metrics, promotion, retention
+
+    cohort = cohorts.build(ds, params)
+    values: dict[str, tuple[float, float, float]] = {}
+    for name, module in (("retention_12m", retention), ("promotion_12m", promotion)):
+        try:
+            n = module.naive(ds, cohort, "mentee")
+        except ValueError:
+            continue
+        k, size = n["rate_participants"] / 100 * n["participants"], n["participants"]
+        lo, hi = metrics._wilson(k, size)
+        values[name] = (n["rate_participants"], float(lo), float(hi))
+    health = metrics.program_estimates(ds, params)
+    head = health[(health["role"] == "mentee") & health["headline"]].set_index("estimand")
+    for name in ("nps", "signup_rate", "match_rate", "goal_attainment", "skills_change"):
+        if name in head.index:
+            r = head.loc[name]
+            values[name] = (float(r["estimate"]), float(r["ci_low"]), float(r["ci_high"]))
+    return values
+
+
+@dataclass(frozen=True)
+class Scorecard:
+    """One row per program goal: metric, baseline, target, deadline, current value and interval,
+    expected value now, status."""
+
+    table: pd.DataFrame = field(repr=False)
+    as_of: pd.Timestamp = None
+
+    def to_frame(self) -> pd.DataFrame:
+        return self.table.copy()
+
+    def summary(self) -> str:
+        counts = self.table["status"].value_counts()
+        return ", ".join(f"{n} {s}" for s, n in counts.items()) + f" (as of {self.as_of:%d %b %Y})"
+
+
+def build(ds: Dataset, params) -> Scorecard:
+    """Score each SMART goal in the params against the data (see the module's rule)."""
+    from .effects import data_end
+
+    as_of = data_end(ds)
+    start = pd.Timestamp(ds.cohorts.set_index("cohort_id").loc[params.cohort_id, "start_date"])
+    values = current_values(ds, params) if params.goals else {}
+    rows = []
+    for goal in params.goals:
+        row = {"metric": goal.metric, "description": goal.description or MEASURES.get(goal.metric, ""),
+               "baseline": goal.baseline, "target": goal.target,
+               "deadline": pd.Timestamp(goal.deadline) if goal.deadline else pd.NaT, "direction": goal.direction,
+               "value": np.nan, "ci_low": np.nan, "ci_high": np.nan, "expected_now": np.nan}
+        missing = [k for k in ("baseline", "target", "deadline") if getattr(goal, k) is None]
+        if missing:
+            row["status"] = "not SMART (no " + ", ".join(missing) + ")"
+        elif goal.metric not in values:
+            row["status"] = "not measured"
+        else:
+            v, lo, hi = values[goal.metric]
+            span = (pd.Timestamp(goal.deadline) - start).days
+            elapsed = 1.0 if span <= 0 else (as_of - start).days / span
+            row["status"], row["expected_now"] = status(v, lo, hi, goal.baseline, goal.target, elapsed, goal.direction)
+            row.update(value=v, ci_low=lo, ci_high=hi)
+        rows.append(row)
+    return Scorecard(pd.DataFrame(rows, columns=["metric", "description", "baseline", "target", "deadline", "direction",
+                                                 "value", "ci_low", "ci_high", "expected_now", "status"]), as_of)
