@@ -17,16 +17,28 @@ from .params import load_params
 from .report import render_html, write_index
 
 
+ALL_COHORTS = "all-cohorts"
+
+
 @dataclass(frozen=True)
 class Job:
-    """One notebook for one cohort."""
+    """One notebook for one cohort (or, for a cross-cohort notebook, for all of them)."""
 
     cohort_id: str
-    params_file: Path
+    params_file: Path | None
     notebook: Path
     out_dir: Path
     audience: str | None
     timeout: float | None
+    params_dir: Path | None = None
+
+
+def across_cohorts(notebook: Path) -> bool:
+    """True for notebooks that run once over every cohort (metadata mentoring_eval.scope = all_cohorts)."""
+    import json
+
+    meta = json.loads(notebook.read_text()).get("metadata", {}).get("mentoring_eval", {})
+    return meta.get("scope") == "all_cohorts"
 
 
 def _params_files(params: Path | str | list) -> list[Path]:
@@ -69,7 +81,11 @@ def _execute(job: Job) -> dict:
     html_path = job.out_dir / f"{name}.html"
     result = {"cohort_id": job.cohort_id, "notebook": name, "status": "done", "seconds": 0.0,
               "html": f"{job.out_dir.name}/{html_path.name}", "message": ""}
-    parameters = {"params_file": str(job.params_file.resolve()), "output_dir": str(job.out_dir.resolve())}
+    parameters = {"output_dir": str(job.out_dir.resolve())}
+    if job.params_file is not None:
+        parameters["params_file"] = str(job.params_file.resolve())
+    else:
+        parameters["params_dir"] = str(job.params_dir.resolve())
     if job.audience:
         parameters["audience"] = job.audience
     try:
@@ -77,7 +93,7 @@ def _execute(job: Job) -> dict:
                             cwd=str(job.notebook.parent), progress_bar=False, log_output=False,
                             execution_timeout=job.timeout, extra_arguments=["--log-level=CRITICAL"])
         os.replace(tmp, executed)
-        audience = job.audience or load_params(job.params_file).audience
+        audience = job.audience or (load_params(job.params_file).audience if job.params_file else "stakeholder")
         render_html(executed, html_path, audience)
     except Exception as exc:  # a failed notebook is reported, the others go on
         if tmp.exists():
@@ -103,9 +119,12 @@ def run(params: Path | str | list = "params", notebooks: Path | str | list | Non
     (cohort_id, notebook, status, seconds, html, message) and writes out/index.html."""
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
-    nbs = _notebooks(notebooks)
+    everything = _notebooks(notebooks)
+    nbs = [nb for nb in everything if not across_cohorts(nb)]
+    shared = [nb for nb in everything if across_cohorts(nb)]
     results, work = [], []
-    for pf in _params_files(params):
+    files = _params_files(params)
+    for pf in files:
         try:
             p = load_params(pf)
         except ParamsError as exc:
@@ -116,16 +135,23 @@ def run(params: Path | str | list = "params", notebooks: Path | str | list | Non
             continue
         for nb in nbs:
             work.append(Job(p.cohort_id, pf, nb, out / p.cohort_id, audience, timeout))
+    params_dirs = sorted({pf.parent for pf in files})
+    later = [Job(ALL_COHORTS, None, nb, out / ALL_COHORTS, audience, timeout, params_dirs[0]) for nb in shared
+             if len(params_dirs) == 1]
     jobs = max(1, jobs or os.cpu_count() or 1)
-    total = len(work)
-    if jobs == 1 or total <= 1:
-        for i, job in enumerate(work, 1):
-            results.append(_report(_execute(job), i, total, echo))
-    else:
-        with ProcessPoolExecutor(max_workers=min(jobs, total)) as pool:
-            futures = [pool.submit(_execute, job) for job in work]
-            for i, fut in enumerate(as_completed(futures), 1):
-                results.append(_report(fut.result(), i, total, echo))
+    total = len(work) + len(later)
+    done = 0
+    for batch in (work, later):  # cross-cohort notebooks run after every cohort's own
+        if jobs == 1 or len(batch) <= 1:
+            for job in batch:
+                done += 1
+                results.append(_report(_execute(job), done, total, echo))
+        else:
+            with ProcessPoolExecutor(max_workers=min(jobs, len(batch))) as pool:
+                futures = [pool.submit(_execute, job) for job in batch]
+                for fut in as_completed(futures):
+                    done += 1
+                    results.append(_report(fut.result(), done, total, echo))
     frame = pd.DataFrame(results, columns=["cohort_id", "notebook", "status", "seconds", "html", "message"])
     frame = frame.sort_values(["cohort_id", "notebook"], ignore_index=True)
     write_index(out, frame)

@@ -107,3 +107,67 @@ def _next_steps(ret, health: pd.DataFrame, card: pd.DataFrame) -> list[str]:
     if card["status"].str.startswith("not SMART").any():
         steps.append("Give every program goal a baseline, a target and a deadline so it can be scored.")
     return steps or ["Keep the program running and measure the next cohort the same way."]
+
+
+def across_cohorts(params_files, data_dir=None) -> pd.DataFrame:
+    """Headline and naive estimates of every cohort side by side (mentees): one row per cohort,
+    estimand and method, with the cohort's start date. Data sets shared by cohorts load once."""
+    from pathlib import Path
+
+    from .data import load
+    from .params import check_against, load_params
+
+    loaded: dict = {}
+    rows = []
+    for pf in sorted(map(Path, params_files)):
+        params = load_params(pf, data_dir=data_dir)
+        ds = loaded.setdefault(params.data_dir, load(params.data_dir))
+        check_against(params, ds, pf)
+        cohort = cohorts.build(ds, params)
+        table = estimates.combine(retention.analyze(ds, cohort, "mentee", bootstrap=50),
+                                  promotion.analyze(ds, cohort, "mentee"), metrics.program_estimates(ds, params))
+        table = table[(table["role"] == "mentee") & (table["headline"] | (table["method"] == "naive"))]
+        rows.append(table.assign(start=cohort.start, cohort_name=cohort.name))
+    if not rows:
+        raise ValueError("no params files to compare")
+    return pd.concat(rows, ignore_index=True)
+
+
+def plot_by_cohort(table: pd.DataFrame, estimand: str, ax=None, label: str | None = None):
+    """One estimand across cohorts: the headline with its interval, and the naive figure beside it."""
+    import matplotlib.pyplot as plt
+
+    if ax is None:
+        _, ax = plt.subplots(figsize=(8, 3.4))
+    t = table[table["estimand"] == estimand].sort_values("start")
+    head = t[t["headline"]]
+    x = {c: i for i, c in enumerate(dict.fromkeys(t["cohort_id"]))}
+    ax.errorbar([x[c] for c in head["cohort_id"]], head["estimate"],
+                yerr=[head["estimate"] - head["ci_low"], head["ci_high"] - head["estimate"]], fmt="o", color="#0072B2",
+                capsize=3, label="honest estimate (95% CI)")
+    naive = t[t["method"] == "naive"]
+    if len(naive):
+        ax.scatter([x[c] + 0.15 for c in naive["cohort_id"]], naive["estimate"], marker="D", facecolors="none",
+                   edgecolors="#D55E00", label="naive comparison")
+    ax.axhline(0, color="black", lw=0.8)
+    ax.set_xticks(list(x.values()), list(x.keys()))
+    ax.set_ylabel(label or LABELS.get(estimand, estimand))
+    ax.legend(frameon=False)
+    ax.spines[["top", "right"]].set_visible(False)
+    return ax
+
+
+def across_text(table: pd.DataFrame) -> str:
+    """A paragraph on all cohorts' retention and promotion: naive range against honest estimates."""
+    lines = []
+    for estimand, what in (("retention_12m", "12-month retention"), ("promotion_12m", "promotion within 12 months")):
+        t = table[table["estimand"] == estimand]
+        naive, head = t[t["method"] == "naive"], t[t["headline"]]
+        if head.empty:
+            continue
+        zero = int(((head["ci_low"] <= 0) & (0 <= head["ci_high"])).sum())
+        lines.append(f"**{what.capitalize()}:** the naive comparison credits mentoring with "
+                     f"{naive['estimate'].min():+.1f} to {naive['estimate'].max():+.1f} points across the "
+                     f"{head['cohort_id'].nunique()} cohorts; the honest estimates' intervals include zero in {zero} of "
+                     f"{len(head)} cohorts.")
+    return "\n\n".join(lines)

@@ -91,3 +91,21 @@ def test_run_isolates_a_bad_params_file_and_bad_data(tmp_path, demo_dir, data_co
     assert "2023-spring/00_data_overview.html" in index and "fortnight" in index
     assert "DataValidationError" in index and "column role, 1 row (row 2: &#x27;mentorr&#x27;)" in index
     assert "2024-spring / 00_data_overview: DataValidationError" in r.stderr
+
+
+def test_cross_cohort_notebooks_run_once_after_the_cohorts(tmp_path, demo_dir):
+    params = tmp_path / "params"
+    params.mkdir()
+    for cohort_id in ("2023-spring", "2024-spring"):
+        (params / f"{cohort_id}.yaml").write_text(
+            f"cohort_id: {cohort_id}\ndata_dir: {demo_dir}\nmentee_eligibility:\n  levels: [1, 2, 3]\n"
+            f"  departments: [Engineering, Sales, Marketing, Customer Support]\n  min_tenure_months: 6\n")
+    out = tmp_path / "reports"
+    r = _cli("run", "--params", params, "--out", out, "--jobs", 2, "--notebooks",
+             ROOT / "notebooks" / "00_data_overview.ipynb", ROOT / "notebooks" / "07_cohorts_compared.ipynb")
+    assert r.returncode == 0, r.stderr
+    assert sorted(p.name for p in out.iterdir() if p.is_dir()) == ["2023-spring", "2024-spring", "all-cohorts"]
+    assert not (out / "2023-spring" / "07_cohorts_compared.html").exists()
+    page = (out / "all-cohorts" / "07_cohorts_compared.html").read_text()
+    assert "across the 2 cohorts" in page
+    assert r.stderr.strip().splitlines()[-1].startswith("[3/3] done   all-cohorts / 07_cohorts_compared")
