@@ -14,7 +14,7 @@ import pandas as pd
 
 from .errors import MentoringEvalError, ParamsError
 from .params import load_params
-from .report import render_html, write_index
+from .report import provenance, render_html, write_index
 
 
 ALL_COHORTS = "all-cohorts"
@@ -31,6 +31,7 @@ class Job:
     audience: str | None
     timeout: float | None
     params_dir: Path | None = None
+    force: bool = False
 
 
 def across_cohorts(notebook: Path) -> bool:
@@ -88,19 +89,55 @@ def _execute(job: Job) -> dict:
         parameters["params_dir"] = str(job.params_dir.resolve())
     if job.audience:
         parameters["audience"] = job.audience
+    files = [job.params_file] if job.params_file is not None else sorted(job.params_dir.glob("*.yaml"))
+    stamp_path = job.out_dir / f".{name}.fingerprint"
     try:
+        first = load_params(files[0])
+        stamp = _fingerprint(job.notebook, files, first.data_dir, job.audience)
+        if not job.force and html_path.exists() and stamp_path.exists() and stamp_path.read_text() == stamp:
+            result.update(status="skipped", message="inputs unchanged")
+            return result
         pm.execute_notebook(str(job.notebook), str(tmp), parameters=parameters, kernel_name="python3",
                             cwd=str(job.notebook.parent), progress_bar=False, log_output=False,
                             execution_timeout=job.timeout, extra_arguments=["--log-level=CRITICAL"])
+        audience = job.audience or (first.audience if job.params_file else "stakeholder")
+        footer = provenance(files, first.data_dir, first.seed)
+        render_html(tmp, html_path, audience, footer, _private_ids(first.data_dir))
         os.replace(tmp, executed)
-        audience = job.audience or (load_params(job.params_file).audience if job.params_file else "stakeholder")
-        render_html(executed, html_path, audience)
+        stamp_path.write_text(stamp)
     except Exception as exc:  # a failed notebook is reported, the others go on
         if tmp.exists():
             os.replace(tmp, job.out_dir / f"{name}.failed.ipynb")
+        stamp_path.unlink(missing_ok=True)
         result.update(status="failed", message=_last_line(exc))
     result["seconds"] = time.perf_counter() - start
     return result
+
+
+def _fingerprint(notebook: Path, params_files: list[Path], data_dir: Path, audience: str | None) -> str:
+    """What a report depends on: the notebook, the params files, the data and the package version."""
+    import hashlib
+
+    from . import __version__
+    from .data import data_fingerprint
+
+    digest = hashlib.sha256()
+    for part in (notebook.read_bytes(), *(p.read_bytes() for p in params_files)):
+        digest.update(hashlib.sha256(part).digest())
+    digest.update(f"{data_fingerprint(data_dir)}|{__version__}|{audience}".encode())
+    return digest.hexdigest()
+
+
+def _private_ids(data_dir: Path) -> set[str]:
+    """Employee ids of the data set (what no stakeholder report may show)."""
+    ids: set[str] = set()
+    for suffix in (".csv", ".parquet"):
+        f = Path(data_dir) / f"employees{suffix}"
+        if f.exists():
+            column = pd.read_csv(f, usecols=["employee_id"], dtype=str)["employee_id"] if suffix == ".csv" \
+                else pd.read_parquet(f, columns=["employee_id"])["employee_id"].astype(str)
+            ids |= set(column.dropna())
+    return ids
 
 
 def _last_line(exc: BaseException) -> str:
@@ -113,7 +150,7 @@ def _last_line(exc: BaseException) -> str:
 
 
 def run(params: Path | str | list = "params", notebooks: Path | str | list | None = None, out: Path | str = "reports",
-        jobs: int | None = None, audience: str | None = None, timeout: float | None = None,
+        jobs: int | None = None, audience: str | None = None, timeout: float | None = None, force: bool = False,
         echo=print) -> pd.DataFrame:
     """Execute and render every notebook for every params file. Returns one row per cohort x notebook
     (cohort_id, notebook, status, seconds, html, message) and writes out/index.html."""
@@ -134,9 +171,9 @@ def run(params: Path | str | list = "params", notebooks: Path | str | list | Non
             echo(f"failed  {pf.stem}: {exc}")
             continue
         for nb in nbs:
-            work.append(Job(p.cohort_id, pf, nb, out / p.cohort_id, audience, timeout))
+            work.append(Job(p.cohort_id, pf, nb, out / p.cohort_id, audience, timeout, force=force))
     params_dirs = sorted({pf.parent for pf in files})
-    later = [Job(ALL_COHORTS, None, nb, out / ALL_COHORTS, audience, timeout, params_dirs[0]) for nb in shared
+    later = [Job(ALL_COHORTS, None, nb, out / ALL_COHORTS, audience, timeout, params_dirs[0], force) for nb in shared
              if len(params_dirs) == 1]
     jobs = max(1, jobs or os.cpu_count() or 1)
     total = len(work) + len(later)

@@ -48,9 +48,11 @@ def _run(args) -> int:
     from .batch import default_echo, run
 
     results = run(params=args.params, notebooks=args.notebooks, out=args.out, jobs=args.jobs,
-                  audience=args.audience, timeout=args.timeout, echo=default_echo)
-    failed = results[results["status"] != "done"]
-    print(f"{len(results) - len(failed)} of {len(results)} reports done; index at {Path(args.out) / 'index.html'}")
+                  audience=args.audience, timeout=args.timeout, force=args.force, echo=default_echo)
+    failed = results[results["status"] == "failed"]
+    skipped = int((results["status"] == "skipped").sum())
+    print(f"{len(results) - len(failed)} of {len(results)} reports done ({skipped} unchanged, not rerun); "
+          f"index at {Path(args.out) / 'index.html'}")
     for r in failed.itertuples():
         print(f"  failed: {r.cohort_id} / {r.notebook}: {r.message}", file=sys.stderr)
     return 1 if len(failed) else 0
@@ -82,6 +84,8 @@ def build_parser() -> argparse.ArgumentParser:
     r.add_argument("--audience", choices=["stakeholder", "analyst"], default=None,
                    help="override every params file's audience (stakeholder hides code and small cells)")
     r.add_argument("--timeout", type=float, default=None, help="seconds allowed per notebook cell (default: none)")
+    r.add_argument("--force", action="store_true",
+                   help="rerun every report, even those whose notebook, params, data and package are unchanged")
     r.set_defaults(func=_run)
     return parser
 

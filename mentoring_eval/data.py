@@ -561,3 +561,21 @@ def quality_notes(ds: Dataset) -> pd.DataFrame:
         if not ds.has(table):
             notes.append((f"{table} table absent", 0, "analyses that need it say so and are skipped"))
     return pd.DataFrame(notes, columns=["check", "rows_affected", "consequence"])
+
+
+def data_fingerprint(path: str | Path) -> str:
+    """A short hash of every table file in a data directory (names and bytes): reports whose inputs
+    are unchanged can be reused."""
+    import hashlib
+
+    digest = hashlib.sha256()
+    directory = Path(path)
+    for name in TABLES:
+        for suffix in (".csv", ".parquet"):
+            f = directory / f"{name}{suffix}"
+            if f.exists():
+                digest.update(f.name.encode())
+                with f.open("rb") as fh:
+                    for block in iter(lambda: fh.read(1 << 20), b""):
+                        digest.update(block)
+    return digest.hexdigest()[:16]

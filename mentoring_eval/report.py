@@ -82,9 +82,12 @@ th{background:#f3f3f3}td.fail{color:#b00020}td.ok{color:#1b7a1b}a{color:#0b5cad}
 """
 
 
-def render_html(notebook: Path, out: Path, audience: str = "stakeholder") -> Path:
-    """Render an executed notebook to self-contained HTML; stakeholders see no code cells.
-    The file is written next to its destination first and renamed, so readers never see half of it."""
+def render_html(notebook: Path, out: Path, audience: str = "stakeholder", footer: dict | None = None,
+                private_ids: set[str] | None = None) -> Path:
+    """Render an executed notebook to self-contained HTML; stakeholders see no code cells, and with
+    `private_ids` a stakeholder report that shows any of them is refused (ValueError) rather than
+    published. The file is written beside its destination first and renamed, so readers never see
+    half of it."""
     import nbformat
     from nbconvert import HTMLExporter
 
@@ -93,6 +96,13 @@ def render_html(notebook: Path, out: Path, audience: str = "stakeholder") -> Pat
     exporter.exclude_input_prompt = True
     exporter.exclude_output_prompt = True
     body, _ = exporter.from_notebook_node(nbformat.read(notebook, as_version=4))
+    if audience == "stakeholder" and private_ids:
+        leaks = privacy_leaks(body, private_ids)
+        if leaks:
+            raise ValueError(f"privacy gate: the stakeholder report shows employee ids from the data "
+                             f"(e.g. {', '.join(leaks)}); it was not published")
+    if footer:
+        body = with_footer(body, footer)
     _atomic_write(out, body)
     return out
 
@@ -120,12 +130,12 @@ def write_index(out_dir: Path, results: pd.DataFrame) -> Path:
                 tds.append("<td></td>")
                 continue
             r = cells.loc[(c, nb)]
-            if r["status"] == "done":
+            if r["status"] in ("done", "skipped"):
                 tds.append(f'<td class="ok"><a href="{html.escape(r["html"])}">report</a> ({r["seconds"]:.0f} s)</td>')
             else:
                 tds.append('<td class="fail">failed</td>')
         rows.append(f"<tr><th>{html.escape(c)}</th>{''.join(tds)}</tr>")
-    failures = results[results["status"] != "done"]
+    failures = results[results["status"] == "failed"]
     fail_html = "".join(f"<li><b>{html.escape(f.cohort_id)} / {html.escape(f.notebook)}</b>: {html.escape(str(f.message))}</li>"
                         for f in failures.itertuples())
     page = (f"<!doctype html><html><head><meta charset='utf-8'><title>Mentoring evaluation reports</title>"
@@ -289,3 +299,48 @@ def roi_section(returns, retention_result, part: str = "findings"):
         returns.plot()
         return None
     return sensitivity(returns)
+
+
+def provenance(params_files, data_dir, seed=None) -> dict:
+    """Where a report came from: package and library versions, git commit, data fingerprint, params
+    files and their hashes, the time of the run, the seed."""
+    import hashlib
+    import platform
+    import subprocess
+    from datetime import datetime, timezone
+    from importlib.metadata import version
+
+    from . import __version__
+    from .data import data_fingerprint
+
+    try:
+        commit = subprocess.run(["git", "rev-parse", "--short", "HEAD"], capture_output=True, text=True, timeout=5,
+                                cwd=Path(__file__).parent).stdout.strip() or "unknown"
+    except (OSError, subprocess.SubprocessError):
+        commit = "unknown"
+    libs = ", ".join(f"{lib} {version(lib)}" for lib in ("pandas", "numpy", "statsmodels", "lifelines", "matplotlib"))
+    files = [Path(p) for p in params_files]
+    return {
+        "mentoring-eval": f"{__version__} (git {commit})",
+        "data": f"{data_dir} (fingerprint {data_fingerprint(data_dir)})" if data_dir else "",
+        "params": "; ".join(f"{p.name} (sha256 {hashlib.sha256(p.read_bytes()).hexdigest()[:12]})" for p in files),
+        "run at": datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC"),
+        "python": f"{platform.python_version()}; {libs}",
+        "seed": "" if seed is None else str(seed),
+    }
+
+
+def with_footer(page: str, info: dict) -> str:
+    """The report with a provenance footer before </body>."""
+    items = "".join(f"<li><b>{html.escape(k)}:</b> {html.escape(str(v))}</li>" for k, v in info.items() if v)
+    footer = (f'<footer style="margin-top:3rem;padding-top:.8rem;border-top:1px solid #ccc;font-size:12px;color:#555">'
+              f"<div>Provenance</div><ul>{items}</ul></footer>")
+    return page.replace("</body>", footer + "</body>", 1) if "</body>" in page else page + footer
+
+
+def privacy_leaks(page: str, ids: set[str], limit: int = 5) -> list[str]:
+    """Employee ids (or names) from the data that appear as words in a rendered report."""
+    import re
+
+    words = set(re.findall(r"[A-Za-z0-9][A-Za-z0-9_.\-]*[A-Za-z0-9]", page))
+    return sorted(words & ids)[:limit]

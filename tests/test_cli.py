@@ -109,3 +109,40 @@ def test_cross_cohort_notebooks_run_once_after_the_cohorts(tmp_path, demo_dir):
     page = (out / "all-cohorts" / "07_cohorts_compared.html").read_text()
     assert "across the 2 cohorts" in page
     assert r.stderr.strip().splitlines()[-1].startswith("[3/3] done   all-cohorts / 07_cohorts_compared")
+
+
+def _leaky_notebook(path: Path) -> Path:
+    import nbformat
+
+    nb = nbformat.v4.new_notebook()
+    cell = nbformat.v4.new_code_cell('params_file = None\noutput_dir = None\naudience = None')
+    cell.metadata["tags"] = ["parameters"]
+    nb.cells = [cell, nbformat.v4.new_code_cell(
+        "import mentoring_eval as me\nparams = me.load_params(params_file)\n"
+        "print('top performer:', me.load(params.data_dir).employees['employee_id'].iloc[3])")]
+    nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
+    nbformat.write(nb, path)
+    return path
+
+
+def test_privacy_gate_and_resume(tmp_path, demo_dir):
+    params = tmp_path / "params"
+    params.mkdir()
+    (params / "c.yaml").write_text(f"cohort_id: 2023-spring\ndata_dir: {demo_dir}\n")
+    leaky = _leaky_notebook(tmp_path / "09_leaky.ipynb")
+    out = tmp_path / "reports"
+    nbs = [ROOT / "notebooks" / "00_data_overview.ipynb", leaky]
+    r = _cli("run", "--params", params, "--out", out, "--jobs", 1, "--notebooks", *nbs)
+    assert r.returncode == 1
+    assert "09_leaky: ValueError: privacy gate: the stakeholder report shows employee ids" in r.stderr
+    assert not (out / "2023-spring" / "09_leaky.html").exists()
+    page = (out / "2023-spring" / "00_data_overview.html").read_text()
+    assert "Provenance" in page and "fingerprint" in page and "c.yaml (sha256" in page
+    # a rerun with nothing changed executes nothing; --force reruns
+    again = _cli("run", "--params", params, "--out", out, "--jobs", 1, "--notebooks", nbs[0])
+    assert again.returncode == 0 and "skipped 2023-spring / 00_data_overview inputs unchanged" in again.stderr
+    (params / "c.yaml").write_text(f"cohort_id: 2023-spring\ndata_dir: {demo_dir}\nmin_cell_size: 6\n")
+    changed = _cli("run", "--params", params, "--out", out, "--jobs", 1, "--notebooks", nbs[0])
+    assert "done   2023-spring / 00_data_overview" in changed.stderr
+    forced = _cli("run", "--params", params, "--out", out, "--jobs", 1, "--force", "--notebooks", nbs[0])
+    assert "done   2023-spring / 00_data_overview" in forced.stderr
