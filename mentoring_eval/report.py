@@ -75,10 +75,10 @@ def table(frame: pd.DataFrame, params: CohortParams, count_cols: Sequence[str] =
 # ---------------------------------------------------------------- HTML
 
 _CSS = """
-body{font-family:-apple-system,"Segoe UI",Roboto,Helvetica,Arial,sans-serif;max-width:60rem;margin:2rem auto;
+body{font-family:-apple-system,"Segoe UI",Roboto,Helvetica,Arial,sans-serif;max-width:100rem;margin:2rem auto;
 padding:0 1rem;color:#1b1b1b;line-height:1.5}
 table{border-collapse:collapse;font-size:.9rem}th,td{padding:.25rem .6rem;border-bottom:1px solid #ddd;text-align:right}
-th{background:#f3f3f3}td.fail{color:#b00020}td.ok{color:#1b7a1b}a{color:#0b5cad}
+th{background:#f3f3f3}td.fail{color:#b00020}td.ok{color:#1b7a1b}a{color:#0b5cad}td.head{text-align:left;font-size:.8rem;min-width:24rem}
 """
 
 
@@ -114,6 +114,24 @@ def _atomic_write(path: Path, text: str) -> None:
     os.replace(tmp, path)
 
 
+def _index_headlines(cohort_dir: Path) -> str:
+    """Headline retention and promotion effects of a cohort, from its estimates.csv, for the index."""
+    path = cohort_dir / "estimates.csv"
+    if not path.exists():
+        return ""
+    e = pd.read_csv(path)
+    e = e[e["role"] == "mentee"]
+    parts = []
+    for estimand, label in (("retention_12m", "retention"), ("promotion_12m", "promotion"), ("roi", "ROI %")):
+        head = e[(e["estimand"] == estimand) & e["headline"]]
+        naive = e[(e["estimand"] == estimand) & (e["method"] == "naive")]
+        if len(head):
+            h = head.iloc[0]
+            n = f" [{naive['estimate'].iloc[0]:+.1f}]" if len(naive) else ""
+            parts.append(f"{label} {h['estimate']:+.1f} ({h['ci_low']:+.1f} to {h['ci_high']:+.1f}){n}")
+    return html.escape("; ".join(parts))
+
+
 def write_index(out_dir: Path, results: pd.DataFrame) -> Path:
     """reports/index.html: one row per cohort, one column per notebook, with status, time and link;
     failures listed below with their messages. `results` has cohort_id, notebook, status, seconds,
@@ -131,16 +149,17 @@ def write_index(out_dir: Path, results: pd.DataFrame) -> Path:
                 continue
             r = cells.loc[(c, nb)]
             if r["status"] in ("done", "skipped"):
-                tds.append(f'<td class="ok"><a href="{html.escape(r["html"])}">report</a> ({r["seconds"]:.0f} s)</td>')
+                when = "unchanged" if r["status"] == "skipped" else f"{r['seconds']:.0f} s"
+                tds.append(f'<td class="ok"><a href="{html.escape(r["html"])}">report</a> ({when})</td>')
             else:
                 tds.append('<td class="fail">failed</td>')
-        rows.append(f"<tr><th>{html.escape(c)}</th>{''.join(tds)}</tr>")
+        rows.append(f"<tr><th>{html.escape(c)}</th>{''.join(tds)}<td class='head'>{_index_headlines(out_dir / c)}</td></tr>")
     failures = results[results["status"] == "failed"]
     fail_html = "".join(f"<li><b>{html.escape(f.cohort_id)} / {html.escape(f.notebook)}</b>: {html.escape(str(f.message))}</li>"
                         for f in failures.itertuples())
     page = (f"<!doctype html><html><head><meta charset='utf-8'><title>Mentoring evaluation reports</title>"
             f"<style>{_CSS}</style></head><body><h1>Mentoring evaluation reports</h1>"
-            f"<table><tr><th>cohort</th>{head}</tr>{''.join(rows)}</table>"
+            f"<table><tr><th>cohort</th>{head}<th>headline (mentees; naive in brackets)</th></tr>{''.join(rows)}</table>"
             + (f"<h2>Failures</h2><ul>{fail_html}</ul>" if len(failures) else "<p>Every report ran.</p>")
             + "</body></html>\n")
     path = out_dir / "index.html"
