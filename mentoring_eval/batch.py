@@ -7,7 +7,7 @@ import os
 import sys
 import time
 from concurrent.futures import ProcessPoolExecutor, as_completed
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import pandas as pd
@@ -32,6 +32,7 @@ class Job:
     timeout: float | None
     params_dir: Path | None = None
     force: bool = False
+    stamp: str = ""  # fingerprint of the job's inputs, computed by run()
 
 
 def across_cohorts(notebook: Path) -> bool:
@@ -89,14 +90,10 @@ def _execute(job: Job) -> dict:
         parameters["params_dir"] = str(job.params_dir.resolve())
     if job.audience:
         parameters["audience"] = job.audience
-    files = [job.params_file] if job.params_file is not None else sorted(job.params_dir.glob("*.yaml"))
+    files = _job_files(job)
     stamp_path = job.out_dir / f".{name}.fingerprint"
     try:
         first = load_params(files[0])
-        stamp = _fingerprint(job.notebook, files, first.data_dir, job.audience)
-        if not job.force and html_path.exists() and stamp_path.exists() and stamp_path.read_text() == stamp:
-            result.update(status="skipped", message="inputs unchanged")
-            return result
         pm.execute_notebook(str(job.notebook), str(tmp), parameters=parameters, kernel_name="python3",
                             cwd=str(job.notebook.parent), progress_bar=False, log_output=False,
                             execution_timeout=job.timeout, extra_arguments=["--log-level=CRITICAL"])
@@ -104,7 +101,7 @@ def _execute(job: Job) -> dict:
         footer = provenance(files, first.data_dir, first.seed)
         render_html(tmp, html_path, audience, footer, _private_ids(first.data_dir))
         os.replace(tmp, executed)
-        stamp_path.write_text(stamp)
+        stamp_path.write_text(job.stamp)
     except Exception as exc:  # a failed notebook is reported, the others go on
         if tmp.exists():
             os.replace(tmp, job.out_dir / f"{name}.failed.ipynb")
@@ -114,18 +111,34 @@ def _execute(job: Job) -> dict:
     return result
 
 
-def _fingerprint(notebook: Path, params_files: list[Path], data_dir: Path, audience: str | None) -> str:
-    """What a report depends on: the notebook, the params files, the data and the package version."""
+def _job_files(job: Job) -> list[Path]:
+    return [job.params_file] if job.params_file is not None else sorted(job.params_dir.glob("*.yaml"))
+
+
+def _fingerprint(job: Job, data_prints: dict) -> str:
+    """What a report depends on: the notebook, the params files, the data (hashed once per
+    directory and run) and the package version."""
     import hashlib
 
     from . import __version__
     from .data import data_fingerprint
 
+    files = _job_files(job)
+    data_dir = load_params(files[0]).data_dir
+    if data_dir not in data_prints:
+        data_prints[data_dir] = data_fingerprint(data_dir)
     digest = hashlib.sha256()
-    for part in (notebook.read_bytes(), *(p.read_bytes() for p in params_files)):
+    for part in (job.notebook.read_bytes(), *(p.read_bytes() for p in files)):
         digest.update(hashlib.sha256(part).digest())
-    digest.update(f"{data_fingerprint(data_dir)}|{__version__}|{audience}".encode())
+    digest.update(f"{data_prints[data_dir]}|{__version__}|{job.audience}".encode())
     return digest.hexdigest()
+
+
+def _unchanged(job: Job) -> bool:
+    name = job.notebook.stem
+    stamp_path = job.out_dir / f".{name}.fingerprint"
+    return (not job.force and (job.out_dir / f"{name}.html").exists() and stamp_path.exists()
+            and stamp_path.read_text() == job.stamp)
 
 
 def _private_ids(data_dir: Path) -> set[str]:
@@ -175,9 +188,24 @@ def run(params: Path | str | list = "params", notebooks: Path | str | list | Non
     params_dirs = sorted({pf.parent for pf in files})
     later = [Job(ALL_COHORTS, None, nb, out / ALL_COHORTS, audience, timeout, params_dirs[0], force) for nb in shared
              if len(params_dirs) == 1]
+    data_prints: dict = {}
+    stamped = []
+    for job in work + later:
+        try:
+            stamped.append(replace(job, stamp=_fingerprint(job, data_prints)))
+        except Exception:  # an unreadable input: let the job itself fail with its message
+            stamped.append(job)
+    work, later = stamped[:len(work)], stamped[len(work):]
     jobs = max(1, jobs or os.cpu_count() or 1)
     total = len(work) + len(later)
     done = 0
+    for job in [j for j in work + later if j.stamp and _unchanged(j)]:
+        done += 1
+        results.append(_report({"cohort_id": job.cohort_id, "notebook": job.notebook.stem, "status": "skipped",
+                                "seconds": 0.0, "html": f"{job.out_dir.name}/{job.notebook.stem}.html",
+                                "message": "inputs unchanged"}, done, total, echo))
+    work = [j for j in work if not (j.stamp and _unchanged(j))]
+    later = [j for j in later if not (j.stamp and _unchanged(j))]
     for batch in (work, later):  # cross-cohort notebooks run after every cohort's own
         if jobs == 1 or len(batch) <= 1:
             for job in batch:

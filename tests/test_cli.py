@@ -101,7 +101,7 @@ def test_cross_cohort_notebooks_run_once_after_the_cohorts(tmp_path, demo_dir):
             f"cohort_id: {cohort_id}\ndata_dir: {demo_dir}\nmentee_eligibility:\n  levels: [1, 2, 3]\n"
             f"  departments: [Engineering, Sales, Marketing, Customer Support]\n  min_tenure_months: 6\n")
     out = tmp_path / "reports"
-    r = _cli("run", "--params", params, "--out", out, "--jobs", 2, "--notebooks",
+    r = _cli("run", "--params", params, "--out", out, "--jobs", 1, "--notebooks",
              ROOT / "notebooks" / "00_data_overview.ipynb", ROOT / "notebooks" / "07_cohorts_compared.ipynb")
     assert r.returncode == 0, r.stderr
     assert sorted(p.name for p in out.iterdir() if p.is_dir()) == ["2023-spring", "2024-spring", "all-cohorts"]
