@@ -99,7 +99,8 @@ def _execute(job: Job) -> dict:
                             execution_timeout=job.timeout, extra_arguments=["--log-level=CRITICAL"])
         audience = job.audience or (first.audience if job.params_file else "stakeholder")
         footer = provenance(files, first.data_dir, first.seed)
-        render_html(tmp, html_path, audience, footer, _private_ids(first.data_dir))
+        render_html(tmp, html_path, audience, footer, _private_ids(first.data_dir),
+                    title=f"{job.cohort_id}: {name.split('_', 1)[-1].replace('_', ' ')}")
         os.replace(tmp, executed)
         stamp_path.write_text(job.stamp)
     except Exception as exc:  # a failed notebook is reported, the others go on

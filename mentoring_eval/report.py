@@ -83,7 +83,7 @@ th{background:#f3f3f3}td.fail{color:#b00020}td.ok{color:#1b7a1b}a{color:#0b5cad}
 
 
 def render_html(notebook: Path, out: Path, audience: str = "stakeholder", footer: dict | None = None,
-                private_ids: set[str] | None = None) -> Path:
+                private_ids: set[str] | None = None, title: str | None = None) -> Path:
     """Render an executed notebook to self-contained HTML; stakeholders see no code cells, and with
     `private_ids` a stakeholder report that shows any of them is refused (ValueError) rather than
     published. The file is written beside its destination first and renamed, so readers never see
@@ -95,7 +95,8 @@ def render_html(notebook: Path, out: Path, audience: str = "stakeholder", footer
     exporter.exclude_input = audience == "stakeholder"
     exporter.exclude_input_prompt = True
     exporter.exclude_output_prompt = True
-    body, _ = exporter.from_notebook_node(nbformat.read(notebook, as_version=4))
+    resources = {"metadata": {"name": title or out.stem}}
+    body, _ = exporter.from_notebook_node(nbformat.read(notebook, as_version=4), resources=resources)
     if audience == "stakeholder" and private_ids:
         leaks = privacy_leaks(body, private_ids)
         if leaks:
