@@ -13,7 +13,7 @@ import pandas as pd
 
 from .data import Dataset
 from .matching import BalanceResult, balance_table, cem
-from .panels import as_of_position, day_numbers, at_risk, period_index, period_start
+from .panels import as_of_position, at_risk, day_numbers, employed_on, period_index, period_start
 from .params import CohortParams, Eligibility
 
 ROLES = ("mentee", "mentor")
@@ -142,13 +142,10 @@ def _build(ds: Dataset, params: CohortParams) -> Cohort:
     row = cohorts.loc[params.cohort_id]
     start, end = pd.Timestamp(row["start_date"]), pd.Timestamp(row["end_date"])
     s = int(period_index(pd.Series([start]), params.period)[0])
-    snap = at_risk(ds, params.period, start=start, end=start)
     emp = ds.employees.set_index("employee_id")
-    hired = snap["employee_id"].map(emp["hire_date"])
-    gone = snap["employee_id"].map(emp["termination_date"]) if "termination_date" in emp else pd.Series(pd.NaT, index=snap.index)
-    people = snap[(hired <= start) & (gone.isna() | (gone >= start))].reset_index(drop=True)
-    people = people.drop(columns=["period", "period_start", "exited", "exited_voluntary", "exited_involuntary",
-                                  "promoted", "grade_changed"], errors="ignore")
+    people = employed_on(ds, start, params.period).drop(
+        columns=["period", "period_start", "exited", "exited_voluntary", "exited_involuntary", "promoted",
+                 "grade_changed", "termination_date"], errors="ignore")
     people["tenure_band"] = _band(people["tenure_months"], TENURE_BANDS, "t")
     people["rating_band"] = people["last_rating"].round().astype("Float64").astype("str").where(people["last_rating"].notna(), "unknown")
     people["engagement_band"] = _band(people["last_engagement"], ENGAGEMENT_BANDS, "e")

@@ -22,7 +22,7 @@ from .data import Dataset
 from .did import did_2x2
 from .did._linear import sandwich, solve_wls
 from .did.regression import DiDEstimate, EventStudy
-from .panels import at_risk, had_event, job_events, period_index
+from .panels import at_risk, employed_on, had_event, job_events, period_index
 from .params import Eligibility
 
 
@@ -93,15 +93,11 @@ def snapshot_did(ds: Dataset, cohort: Cohort, role: str, outcome: str, months: i
     if cohort.start + pd.DateOffset(months=months) > end + pd.Timedelta(days=1):
         raise ValueError(f"cohort {cohort.cohort_id}: the data end on {end:%Y-%m-%d}, before {months} months of "
                          "follow-up; the 12-month outcomes cannot be measured yet")
-    emp = ds.employees.set_index("employee_id")
     events = job_events(ds)
     frames = []
     for post, when in ((1, cohort.start), (0, cohort.start - pd.DateOffset(months=months))):
-        snap = at_risk(ds, cohort.params.period, start=when, end=when)
-        hired = snap["employee_id"].map(emp["hire_date"])
-        gone = snap["employee_id"].map(emp["termination_date"]) if "termination_date" in emp else pd.Series(pd.NaT, index=snap.index)
-        snap = snap[(hired <= when) & (gone.isna() | (gone >= when))].reset_index(drop=True)
-        gone = snap["employee_id"].map(emp["termination_date"]) if "termination_date" in emp else pd.Series(pd.NaT, index=snap.index)
+        snap = employed_on(ds, when, cohort.params.period)
+        gone = snap["termination_date"]
         horizon = when + pd.DateOffset(months=months)
         inside, outside = segments(snap, rule, cohort.treated_departments)
         keep = (inside | outside).to_numpy()

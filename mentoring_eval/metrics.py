@@ -7,6 +7,7 @@ import numpy as np
 import pandas as pd
 
 from .data import Dataset
+from .effects import data_end as effects_data_end
 
 PERIOD_FREQ = {"month": "M", "quarter": "Q", "year": "Y"}
 STATUSES = ("applied", "matched", "active", "completed", "withdrawn")
@@ -135,7 +136,7 @@ def baseline(ds: Dataset, params, by: str | None = None, months: int = 12) -> pd
     separations / average headcount, percent per year), voluntary and involuntary turnover,
     promotion, internal-move and salary-grade-change rates (percent per year), mean engagement."""
     from .cohorts import eligible
-    from .panels import at_risk, job_events
+    from .panels import at_risk, job_events, period_index
 
     start = pd.Timestamp(_cohort_row(ds, params)["start_date"])
     first = start - pd.DateOffset(months=months)
@@ -147,7 +148,7 @@ def baseline(ds: Dataset, params, by: str | None = None, months: int = 12) -> pd
     for kind in ("promoted", "grade_changed", "moved"):
         panel[kind + "_any"] = False
         hits = events[events[kind] & (events["effective_date"] >= first) & (events["effective_date"] < start)]
-        key = pd.MultiIndex.from_arrays([hits["employee_id"], period_index_month(hits["effective_date"])])
+        key = pd.MultiIndex.from_arrays([hits["employee_id"], period_index(hits["effective_date"], "month")])
         rows = pd.MultiIndex.from_arrays([panel["employee_id"], panel["period"]])
         panel[kind + "_any"] = rows.isin(key)
     records = []
@@ -169,12 +170,6 @@ def baseline(ds: Dataset, params, by: str | None = None, months: int = 12) -> pd
                 "mean_engagement": g["last_engagement"].mean(),
             })
     return pd.DataFrame(records)
-
-
-def period_index_month(dates: pd.Series) -> np.ndarray:
-    from .panels import period_index
-
-    return period_index(dates, "month")
 
 
 def rating_distribution(ds: Dataset, params, months: int = 12) -> pd.DataFrame:
@@ -319,7 +314,7 @@ def goals(ds: Dataset, params, by: str = "owner_role") -> pd.DataFrame:
         g["smart"] = g["smart_score"] >= 5
     else:
         g["smart"] = np.nan
-    data_end = _data_end(ds)
+    data_end = effects_data_end(ds)
     due = g["target_date"] <= data_end
     g["due"] = due
     g["achieved_on_time"] = (g["status"] == "achieved") & g["achieved_date"].notna() & (g["achieved_date"] <= g["target_date"])
@@ -346,12 +341,6 @@ def goals_per_participant(ds: Dataset, params) -> pd.DataFrame:
         for k, n in counts.value_counts().sort_index().items():
             records.append({"role": role, "goals": int(k), "participants": int(n), "outside_2_3": not 2 <= k <= 3})
     return pd.DataFrame(records)
-
-
-def _data_end(ds: Dataset) -> pd.Timestamp:
-    from .effects import data_end
-
-    return data_end(ds)
 
 
 # ---------------------------------------------------------------- skills and satisfaction
@@ -512,7 +501,7 @@ def program_estimates(ds: Dataset, params) -> pd.DataFrame:
                                 matched, applied - matched, headline=True, note="matched / enrolled (percent)"))
     if ds.has("goals"):
         g = ds.goals.query("cohort_id == @cid")
-        due = g[(g["target_date"] <= _data_end(ds)) & g["owner_role"].isin(["mentee", "mentor"])]
+        due = g[(g["target_date"] <= effects_data_end(ds)) & g["owner_role"].isin(["mentee", "mentor"])]
         on_time = (due["status"] == "achieved") & due["achieved_date"].notna() & (due["achieved_date"] <= due["target_date"])
         for role in ("mentee", "mentor"):
             k, n = int(on_time[due["owner_role"] == role].sum()), int((due["owner_role"] == role).sum())

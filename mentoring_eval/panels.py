@@ -160,3 +160,14 @@ def had_event(events: pd.DataFrame, kind: str, after: pd.Timestamp, before: pd.T
     """Employees with an event of `kind` ("promoted", "grade_changed" or "moved") dated in (after, before)."""
     e = events[events[kind] & (events["effective_date"] > after) & (events["effective_date"] < before)]
     return set(e["employee_id"])
+
+
+def employed_on(ds: Dataset, date: pd.Timestamp, period: str = "month") -> pd.DataFrame:
+    """Everyone employed on `date` (hired on or before it, not gone before it), with their attributes
+    as of that day (the at-risk panel's row for the date's period) and their termination_date."""
+    snap = at_risk(ds, period, start=date, end=date)
+    emp = ds.employees.set_index("employee_id")
+    hired = snap["employee_id"].map(emp["hire_date"])
+    gone = snap["employee_id"].map(emp["termination_date"]) if "termination_date" in emp else pd.Series(pd.NaT, index=snap.index)
+    keep = (hired <= date) & (gone.isna() | (gone >= date))
+    return snap[keep].assign(termination_date=gone[keep]).reset_index(drop=True)
