@@ -7,6 +7,9 @@ README's contract section in step with them.
 
 from __future__ import annotations
 
+import json
+import os
+import shutil
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -17,6 +20,10 @@ import pandas as pd
 from .errors import MentoringEvalError, MissingTableError
 
 MAX_EXAMPLES = 5
+
+# A directory for validated data sets stored as Parquet (see `load`); the batch runner sets it so
+# that every notebook of a run reads the checked tables instead of re-parsing the CSVs.
+CACHE_ENV = "MENTORING_EVAL_CACHE"
 
 # Scales of the survey instruments the workbook analyses; other instruments are kept unchecked.
 INSTRUMENT_SCALES: dict[str, tuple[float, float]] = {
@@ -487,13 +494,67 @@ def _cross_checks(tables: dict[str, pd.DataFrame], sources: dict[str, _Source]) 
     return [p for p in problems if p is not None]
 
 
-def load(path: str | Path) -> Dataset:
+def load(path: str | Path, cache: str | Path | None = None) -> Dataset:
     """Read and validate every table in a data directory (`<table>.csv` or `<table>.parquet`).
 
     Raises DataValidationError listing all problems; returns a Dataset with ids as strings,
     dates parsed and enumerations checked. Extra columns are kept as they are.
+
+    With `cache` (default: the MENTORING_EVAL_CACHE environment variable, if set), a data set that
+    passed validation is stored there as Parquet under the fingerprint of its files and of the
+    contract, and a later load of the same bytes reads it back without parsing or checking again.
     """
     directory = Path(path)
+    cache = cache if cache is not None else os.environ.get(CACHE_ENV) or None
+    if cache is None or not directory.is_dir():
+        return _load(directory)
+    entry = Path(cache) / cache_key(directory)
+    cached = _read_cache(entry, directory)
+    if cached is not None:
+        return cached
+    ds = _load(directory)
+    if entry.exists():  # damaged: replace it
+        shutil.rmtree(entry, ignore_errors=True)
+    _write_cache(entry, ds)
+    return ds
+
+
+def cache_key(path: str | Path) -> str:
+    """The cache entry of a data directory: its files' fingerprint and the contract's own code, so
+    that a change to either validates afresh."""
+    import hashlib
+
+    from . import __version__
+
+    rules = hashlib.sha256(Path(__file__).read_bytes()).hexdigest()
+    return hashlib.sha256(f"{data_fingerprint(path)}|{rules}|{__version__}".encode()).hexdigest()[:20]
+
+
+def _read_cache(entry: Path, directory: Path) -> Dataset | None:
+    try:
+        files = json.loads((entry / "files.json").read_text())
+        tables = {name: pd.read_parquet(entry / f"{name}.parquet") for name in files}
+    except (OSError, ValueError):  # absent, partly deleted or unreadable: validate afresh
+        return None
+    return Dataset(directory, tables, files)
+
+
+def _write_cache(entry: Path, ds: Dataset) -> None:
+    """Write the entry beside its place and rename it in, so that concurrent readers see all or nothing."""
+    tmp = entry.with_name(f".{entry.name}.tmp-{os.getpid()}")
+    try:
+        tmp.mkdir(parents=True, exist_ok=True)
+        for name, frame in ds.tables.items():
+            frame.to_parquet(tmp / f"{name}.parquet", index=False)
+        (tmp / "files.json").write_text(json.dumps(dict(ds.files)))
+        os.rename(tmp, entry)
+    except OSError:  # another process wrote the same entry first, or the cache is read-only
+        pass
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+
+
+def _load(directory: Path) -> Dataset:
     if not directory.is_dir():
         raise DataValidationError(directory, [Problem(str(directory), "-", "a directory holding the data tables")])
     raw: dict[str, pd.DataFrame] = {}

@@ -194,3 +194,32 @@ def test_readme_documents_every_table_and_column():
         block = section.split(f"**{table.name}** (", 1)[1].split("\n**", 1)[0]
         for col in table.columns:
             assert f"| {col.name} | {col.kind} |" in block, (table.name, col.name)
+
+
+def test_validated_cache_reads_back_the_same_tables_and_notices_changed_data(data_copy, tmp_path, monkeypatch):
+    cache = tmp_path / "cache"
+    fresh = me.load(data_copy)
+    first = me.load(data_copy, cache=cache)
+    [entry] = list(cache.iterdir())
+    assert sorted(p.name for p in entry.iterdir()) == sorted([f"{t}.parquet" for t in fresh.tables] + ["files.json"])
+    monkeypatch.setenv(me.data.CACHE_ENV, str(cache))  # how the batch runner hands the cache to notebooks
+    again = me.load(data_copy)
+    for name, table in fresh.tables.items():
+        pd.testing.assert_frame_equal(again.tables[name], table, check_exact=True)
+        pd.testing.assert_frame_equal(first.tables[name], table, check_exact=True)
+    assert again.files == fresh.files and again.source == data_copy
+    # the cache answers for these bytes only: broken data is checked, and refused, again
+    original = (data_copy / "enrollments.csv").read_bytes()
+    enr = read_raw(data_copy, "enrollments")
+    enr.loc[0, "role"] = "mentorr"
+    write_raw(data_copy, "enrollments", enr)
+    with pytest.raises(me.DataValidationError, match="column role, 1 row"):
+        me.load(data_copy)
+    assert list(cache.iterdir()) == [entry]
+    # a damaged entry is not trusted: the data are validated afresh and the entry rewritten
+    (data_copy / "enrollments.csv").write_bytes(original)
+    (entry / "employees.parquet").write_bytes(b"not parquet")
+    rebuilt = me.load(data_copy)
+    pd.testing.assert_frame_equal(rebuilt.employees, fresh.employees, check_exact=True)
+    assert list(cache.iterdir()) == [entry]
+    pd.testing.assert_frame_equal(pd.read_parquet(entry / "employees.parquet"), fresh.employees, check_exact=True)
