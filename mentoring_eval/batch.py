@@ -1,61 +1,67 @@
-"""Batch runs: every notebook for every cohort's params file, executed with papermill and rendered
-to HTML under `reports/<cohort_id>/`. A failing notebook or params file fails only its own report."""
+"""Batch runs: every notebook for every cohort's params file, executed with papermill in a process
+pool and rendered to HTML under `reports/<cohort_id>/`; cross-cohort notebooks run once after.
+
+A failing notebook, params file or data set fails only the reports that depend on it. Reports are
+written to a temporary path and renamed, so an interrupted or failed rerun keeps the last good
+one; a rerun skips reports whose inputs are unchanged. The data are validated once per run and
+handed to the notebooks as Parquet (see `data.load`)."""
 
 from __future__ import annotations
 
+import hashlib
+import json
 import os
+import shutil
 import sys
 import time
-from concurrent.futures import ProcessPoolExecutor, as_completed
+from collections.abc import Callable, Iterator
+from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
+from contextlib import contextmanager
 from dataclasses import dataclass, replace
 from pathlib import Path
 
 import pandas as pd
 
 from .errors import MentoringEvalError, ParamsError
-from .params import load_params
-from .report import provenance, render_html, write_index
-
+from .params import CohortParams, find_files, load_params
 
 ALL_COHORTS = "all-cohorts"
+COLUMNS = ["cohort_id", "notebook", "status", "seconds", "html", "cell", "message"]
+STATUS_FILE = ".status.json"
 
 
 @dataclass(frozen=True)
 class Job:
-    """One notebook for one cohort (or, for a cross-cohort notebook, for all of them)."""
+    """One notebook for one cohort, or for a cross-cohort notebook, for all of them."""
 
     cohort_id: str
-    params_file: Path | None
     notebook: Path
+    params_files: tuple[Path, ...]
     out_dir: Path
-    audience: str | None
-    timeout: float | None
-    params_dir: Path | None = None
-    force: bool = False
-    stamp: str = ""  # fingerprint of the job's inputs, computed by run()
+    audience: str | None = None
+    timeout: float | None = None
+    stamp: str = ""  # fingerprint of the inputs; empty = never counted as unchanged
+
+    @property
+    def name(self) -> str:
+        return self.notebook.stem
+
+    @property
+    def key(self) -> tuple[str, str]:
+        return self.cohort_id, self.name
+
+    def result(self, status: str, seconds: float = 0.0, cell: str = "", message: str = "",
+               html: str | None = None) -> dict:
+        """A row of the run's results; html is the report's path relative to the output directory."""
+        html = f"{self.out_dir.name}/{self.name}.html" if html is None else html
+        return {"cohort_id": self.cohort_id, "notebook": self.name, "status": status, "seconds": seconds,
+                "html": html, "cell": cell, "message": message}
 
 
 def across_cohorts(notebook: Path) -> bool:
     """True for notebooks that run once over every cohort (metadata mentoring_eval.scope = all_cohorts)."""
-    import json
-
-    meta = json.loads(notebook.read_text()).get("metadata", {}).get("mentoring_eval", {})
+    meta = json.loads(Path(notebook).read_text()).get("metadata", {}).get("mentoring_eval", {})
     return meta.get("scope") == "all_cohorts"
-
-
-def _params_files(params: Path | str | list) -> list[Path]:
-    items = params if isinstance(params, list | tuple) else [params]
-    files: list[Path] = []
-    for item in map(Path, items):
-        if item.is_dir():
-            files.extend(sorted(item.glob("*.yaml")) + sorted(item.glob("*.yml")))
-        elif item.is_file():
-            files.append(item)
-        else:
-            raise MentoringEvalError(f"{item}: no such params file or directory")
-    if not files:
-        raise MentoringEvalError(f"no params files (*.yaml) in {', '.join(map(str, items))}")
-    return files
 
 
 def _notebooks(notebooks: Path | str | list | None) -> list[Path]:
@@ -71,87 +77,73 @@ def _notebooks(notebooks: Path | str | list | None) -> list[Path]:
     return found
 
 
+# ---------------------------------------------------------------- one report
+
+_events = None  # a queue to the parent's progress display, set in pool workers
+
+
+def _listen(queue) -> None:
+    global _events
+    _events = queue
+
+
 def _execute(job: Job) -> dict:
     """Run one notebook with papermill and render it. Never raises: failures become a status."""
     import papermill as pm
+    from papermill.exceptions import PapermillExecutionError
 
+    from .report import provenance, render_html
+
+    if _events is not None:
+        _events.put(job.key)
     start = time.perf_counter()
-    name = job.notebook.stem
     job.out_dir.mkdir(parents=True, exist_ok=True)
-    executed = job.out_dir / f"{name}.ipynb"
-    tmp = job.out_dir / f".{name}.running.ipynb"
-    html_path = job.out_dir / f"{name}.html"
-    result = {"cohort_id": job.cohort_id, "notebook": name, "status": "done", "seconds": 0.0,
-              "html": f"{job.out_dir.name}/{html_path.name}", "message": ""}
-    parameters = {"output_dir": str(job.out_dir.resolve())}
-    if job.params_file is not None:
-        parameters["params_file"] = str(job.params_file.resolve())
+    tmp = job.out_dir / f".{job.name}.running.ipynb"
+    failed_copy = job.out_dir / f"{job.name}.failed.ipynb"
+    stamp_path = job.out_dir / f".{job.name}.fingerprint"
+    if len(job.params_files) == 1 and job.cohort_id != ALL_COHORTS:
+        parameters = {"params_file": str(job.params_files[0].resolve())}
     else:
-        parameters["params_dir"] = str(job.params_dir.resolve())
+        parameters = {"params_files": [str(p.resolve()) for p in job.params_files],
+                      "params_dir": str(job.params_files[0].parent.resolve())}
+    parameters["output_dir"] = str(job.out_dir.resolve())
     if job.audience:
         parameters["audience"] = job.audience
-    files = _job_files(job)
-    stamp_path = job.out_dir / f".{name}.fingerprint"
+    cell = message = ""
     try:
-        first = load_params(files[0])
+        params = [load_params(p) for p in job.params_files]
         pm.execute_notebook(str(job.notebook), str(tmp), parameters=parameters, kernel_name="python3",
                             cwd=str(job.notebook.parent), progress_bar=False, log_output=False,
                             execution_timeout=job.timeout, extra_arguments=["--log-level=CRITICAL"])
-        audience = job.audience or (first.audience if job.params_file else "stakeholder")
-        footer = provenance(files, first.data_dir, first.seed)
-        render_html(tmp, html_path, audience, footer, _private_ids(first.data_dir),
-                    title=f"{job.cohort_id}: {name.split('_', 1)[-1].replace('_', ' ')}")
-        os.replace(tmp, executed)
-        stamp_path.write_text(job.stamp)
+        audience = job.audience or (params[0].audience if job.cohort_id != ALL_COHORTS else "stakeholder")
+        footer = provenance(job.params_files, params[0].data_dir, params[0].seed)
+        render_html(tmp, job.out_dir / f"{job.name}.html", audience, footer,
+                    _private_values({p.data_dir for p in params}),
+                    title=f"{job.cohort_id}: {job.name.split('_', 1)[-1].replace('_', ' ')}")
+        os.replace(tmp, job.out_dir / f"{job.name}.ipynb")
+        failed_copy.unlink(missing_ok=True)
+        if job.stamp:
+            stamp_path.write_text(job.stamp)
+        else:
+            stamp_path.unlink(missing_ok=True)
+        status = "done"
     except Exception as exc:  # a failed notebook is reported, the others go on
         if tmp.exists():
-            os.replace(tmp, job.out_dir / f"{name}.failed.ipynb")
+            os.replace(tmp, failed_copy)
         stamp_path.unlink(missing_ok=True)
-        result.update(status="failed", message=_last_line(exc))
-    result["seconds"] = time.perf_counter() - start
-    return result
+        status, message = "failed", _last_line(exc)
+        if isinstance(exc, PapermillExecutionError):
+            cell = _failing_cell(exc)
+    return job.result(status, time.perf_counter() - start, cell, message)
 
 
-def _job_files(job: Job) -> list[Path]:
-    return [job.params_file] if job.params_file is not None else sorted(job.params_dir.glob("*.yaml"))
-
-
-def _fingerprint(job: Job, data_prints: dict) -> str:
-    """What a report depends on: the notebook, the params files, the data (hashed once per
-    directory and run) and the package version."""
-    import hashlib
-
-    from . import __version__
-    from .data import data_fingerprint
-
-    files = _job_files(job)
-    data_dir = load_params(files[0]).data_dir
-    if data_dir not in data_prints:
-        data_prints[data_dir] = data_fingerprint(data_dir)
-    digest = hashlib.sha256()
-    for part in (job.notebook.read_bytes(), *(p.read_bytes() for p in files)):
-        digest.update(hashlib.sha256(part).digest())
-    digest.update(f"{data_prints[data_dir]}|{__version__}|{job.audience}".encode())
-    return digest.hexdigest()
-
-
-def _unchanged(job: Job) -> bool:
-    name = job.notebook.stem
-    stamp_path = job.out_dir / f".{name}.fingerprint"
-    return (not job.force and (job.out_dir / f"{name}.html").exists() and stamp_path.exists()
-            and stamp_path.read_text() == job.stamp)
-
-
-def _private_ids(data_dir: Path) -> set[str]:
-    """Employee ids of the data set (what no stakeholder report may show)."""
-    ids: set[str] = set()
-    for suffix in (".csv", ".parquet"):
-        f = Path(data_dir) / f"employees{suffix}"
-        if f.exists():
-            column = pd.read_csv(f, usecols=["employee_id"], dtype=str)["employee_id"] if suffix == ".csv" \
-                else pd.read_parquet(f, columns=["employee_id"])["employee_id"].astype(str)
-            ids |= set(column.dropna())
-    return ids
+def _failing_cell(exc) -> str:
+    """'In [5]: rr = me.retention.analyze(...)': the failing cell as Jupyter labels it in the executed
+    notebook (kept as <notebook>.failed.ipynb), and its first line of code."""
+    lines = [ln.strip() for ln in (exc.source or "").splitlines() if ln.strip() and not ln.strip().startswith("#")]
+    first = lines[0] if lines else ""
+    first = first if len(first) <= 80 else first[:77] + "..."
+    return f"In [{exc.exec_count if exc.exec_count is not None else ' '}]: {first}"
 
 
 def _last_line(exc: BaseException) -> str:
@@ -163,71 +155,349 @@ def _last_line(exc: BaseException) -> str:
     return f"{name}: {' '.join(lines[:2])}"[:400] if lines else name
 
 
+PRIVATE_COLUMNS = ("employee_id", "name", "full_name", "display_name", "first_last", "email", "work_email")
+
+
+def _private_values(data_dirs) -> set[str]:
+    """Employee ids of the data sets, and names and e-mail addresses where the employees table has
+    them: what no stakeholder report may show."""
+    values: set[str] = set()
+    for data_dir in data_dirs:
+        for suffix in (".csv", ".parquet"):
+            f = Path(data_dir) / f"employees{suffix}"
+            if not f.exists():
+                continue
+            if suffix == ".csv":
+                header = pd.read_csv(f, nrows=0).columns
+                cols = [c for c in header if c in PRIVATE_COLUMNS]
+                frame = pd.read_csv(f, usecols=cols, dtype=str)
+            else:
+                frame = pd.read_parquet(f)
+                frame = frame[[c for c in frame.columns if c in PRIVATE_COLUMNS]].astype(str)
+            for column in frame.columns:
+                values |= set(frame[column].dropna().str.strip())
+    return {v for v in values if v}
+
+
+# ---------------------------------------------------------------- the run
+
+
+def _fingerprint(job: Job, data_dirs: dict, data_prints: dict) -> str:
+    """What a report depends on: the notebook, the params files, the data and the package version."""
+    from . import __version__
+
+    digest = hashlib.sha256()
+    for part in (job.notebook.read_bytes(), *(p.read_bytes() for p in job.params_files)):
+        digest.update(hashlib.sha256(part).digest())
+    for p in job.params_files:
+        digest.update(data_prints[data_dirs[p]].encode())
+    digest.update(f"{__version__}|{job.audience}".encode())
+    return digest.hexdigest()
+
+
+def _unchanged(job: Job) -> bool:
+    stamp_path = job.out_dir / f".{job.name}.fingerprint"
+    return (bool(job.stamp) and (job.out_dir / f"{job.name}.html").exists() and stamp_path.exists()
+            and stamp_path.read_text() == job.stamp)
+
+
+def _check_data(data_dir: Path, cache: Path) -> str:
+    """Validate a data directory once for the whole run and cache it; '' if valid, else the reason."""
+    from .data import cache_key, load
+
+    if (cache / cache_key(data_dir)).is_dir():
+        return ""
+    try:
+        load(data_dir, cache=cache)
+    except MentoringEvalError as exc:
+        return f"{type(exc).__name__}: {exc.one_line() if hasattr(exc, 'one_line') else exc}"
+    return ""
+
+
+@contextmanager
+def _exclusive(out: Path) -> Iterator[None]:
+    """One run at a time per output directory (the lock goes with the process, even when killed)."""
+    try:
+        import fcntl
+    except ImportError:  # not on POSIX: no lock
+        yield
+        return
+    with open(out / ".lock", "w") as handle:
+        try:
+            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            raise MentoringEvalError(f"another mentoring-eval run is writing to {out}; wait for it to end") from None
+        yield
+
+
+@contextmanager
+def _environment(name: str, value: str) -> Iterator[None]:
+    before = os.environ.get(name)
+    os.environ[name] = value
+    try:
+        yield
+    finally:
+        if before is None:
+            os.environ.pop(name, None)
+        else:
+            os.environ[name] = before
+
+
+def _sweep(out: Path) -> None:
+    """Remove what an interrupted run left half-written (never a finished report)."""
+    for pattern in ("*/.*.running.ipynb", "*/.*.tmp-*", ".*.tmp-*", ".cache/.*.tmp-*"):
+        for path in out.glob(pattern):
+            shutil.rmtree(path) if path.is_dir() else path.unlink(missing_ok=True)
+
+
 def run(params: Path | str | list = "params", notebooks: Path | str | list | None = None, out: Path | str = "reports",
         jobs: int | None = None, audience: str | None = None, timeout: float | None = None, force: bool = False,
-        echo=print) -> pd.DataFrame:
-    """Execute and render every notebook for every params file. Returns one row per cohort x notebook
-    (cohort_id, notebook, status, seconds, html, message) and writes out/index.html."""
+        echo: Callable[[str], None] | None = print, live: bool = False) -> pd.DataFrame:
+    """Execute and render every notebook for every params file; cross-cohort notebooks run once after
+    the cohorts' own. Returns one row per cohort x notebook (cohort_id, notebook, status = done,
+    skipped (inputs unchanged) or failed, seconds, html, cell, message) and writes out/index.html.
+
+    `echo` receives a line as each report starts and ends; `live` shows a table that updates in
+    place instead (for a terminal)."""
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
     everything = _notebooks(notebooks)
-    nbs = [nb for nb in everything if not across_cohorts(nb)]
+    per_cohort = [nb for nb in everything if not across_cohorts(nb)]
     shared = [nb for nb in everything if across_cohorts(nb)]
-    results, work = [], []
-    files = _params_files(params)
-    for pf in files:
+    with _exclusive(out):
+        _sweep(out)
+        results, cohort_jobs, good = _plan(find_files(params), per_cohort, shared, out, audience, timeout)
+        shared_jobs = [Job(ALL_COHORTS, nb, tuple(pf for pf, _ in good), out / ALL_COHORTS, audience, timeout)
+                       for nb in shared] if good else []
+        data_dirs = {pf: p.data_dir for pf, p in good}
+        from .data import CACHE_ENV, cache_key, data_fingerprint
+
+        data_prints = {d: data_fingerprint(d) for d in sorted(set(data_dirs.values()))}  # hashed once per run
+        stamped = [replace(j, stamp=_fingerprint(j, data_dirs, data_prints)) for j in cohort_jobs + shared_jobs]
+        todo = [j for j in stamped if force or not _unchanged(j)]
+        results += [j.result("skipped", message="inputs unchanged") for j in stamped if j not in todo]
+        cache = out / ".cache"
+        problems = {d: _check_data(d, cache) for d in sorted({data_dirs[p] for j in todo for p in j.params_files})}
+        runnable = []
+        for job in todo:
+            bad = [p for p in job.params_files if problems[data_dirs[p]]]
+            kept = tuple(p for p in job.params_files if p not in bad)
+            if bad and (job.cohort_id != ALL_COHORTS or not kept):
+                results.append(job.result("failed", message=problems[data_dirs[bad[0]]]))
+            else:  # a cross-cohort notebook compares the cohorts whose data are valid, and reruns next time
+                runnable.append(replace(job, params_files=kept, stamp="") if bad else job)
+        keep = {cache_key(d) for d in data_prints}
+        for entry in cache.glob("*") if cache.is_dir() else []:
+            if entry.name not in keep:
+                shutil.rmtree(entry, ignore_errors=True)
+        display = Progress(results, runnable, echo=echo, live=live)
         try:
-            p = load_params(pf)
-        except ParamsError as exc:
-            for nb in nbs:
-                results.append({"cohort_id": pf.stem, "notebook": nb.stem, "status": "failed", "seconds": 0.0,
-                                "html": "", "message": str(exc)})
-            echo(f"failed  {pf.stem}: {exc}")
-            continue
-        for nb in nbs:
-            work.append(Job(p.cohort_id, pf, nb, out / p.cohort_id, audience, timeout, force=force))
-    params_dirs = sorted({pf.parent for pf in files})
-    later = [Job(ALL_COHORTS, None, nb, out / ALL_COHORTS, audience, timeout, params_dirs[0], force) for nb in shared
-             if len(params_dirs) == 1]
-    data_prints: dict = {}
-    stamped = []
-    for job in work + later:
-        try:
-            stamped.append(replace(job, stamp=_fingerprint(job, data_prints)))
-        except Exception:  # an unreadable input: let the job itself fail with its message
-            stamped.append(job)
-    work, later = stamped[:len(work)], stamped[len(work):]
-    jobs = max(1, jobs or os.cpu_count() or 1)
-    total = len(work) + len(later)
-    done = 0
-    for job in [j for j in work + later if j.stamp and _unchanged(j)]:
-        done += 1
-        results.append(_report({"cohort_id": job.cohort_id, "notebook": job.notebook.stem, "status": "skipped",
-                                "seconds": 0.0, "html": f"{job.out_dir.name}/{job.notebook.stem}.html",
-                                "message": "inputs unchanged"}, done, total, echo))
-    work = [j for j in work if not (j.stamp and _unchanged(j))]
-    later = [j for j in later if not (j.stamp and _unchanged(j))]
-    for batch in (work, later):  # cross-cohort notebooks run after every cohort's own
-        if jobs == 1 or len(batch) <= 1:
-            for job in batch:
-                done += 1
-                results.append(_report(_execute(job), done, total, echo))
-        else:
-            with ProcessPoolExecutor(max_workers=min(jobs, len(batch))) as pool:
-                futures = [pool.submit(_execute, job) for job in batch]
-                for fut in as_completed(futures):
-                    done += 1
-                    results.append(_report(fut.result(), done, total, echo))
-    frame = pd.DataFrame(results, columns=["cohort_id", "notebook", "status", "seconds", "html", "message"])
-    frame = frame.sort_values(["cohort_id", "notebook"], ignore_index=True)
-    write_index(out, frame)
+            with _environment(CACHE_ENV, str(cache.resolve())), display:
+                for batch in ([j for j in runnable if j.cohort_id != ALL_COHORTS],
+                              [j for j in runnable if j.cohort_id == ALL_COHORTS]):
+                    results += _execute_all(batch, jobs, display)
+        finally:
+            frame = pd.DataFrame(results, columns=COLUMNS).sort_values(["cohort_id", "notebook"], ignore_index=True)
+            _write_index(out, frame)
     return frame
 
 
-def _report(result: dict, i: int, total: int, echo) -> dict:
-    tail = f"({result['seconds']:.1f} s)" if result["status"] == "done" else result["message"]
-    echo(f"[{i}/{total}] {result['status']:<6} {result['cohort_id']} / {result['notebook']} {tail}")
-    return result
+def _plan(files: list[Path], notebooks: list[Path], shared: list[Path], out: Path, audience, timeout):
+    """Jobs for every params file that loads; a params file that does not fails its own reports."""
+    results: list[dict] = []
+    jobs: list[Job] = []
+    good: list[tuple[Path, CohortParams]] = []
+    owner: dict[str, Path] = {}
+    for pf in files:
+        try:
+            p = load_params(pf)
+            if p.cohort_id in owner:
+                raise ParamsError(f"{pf}: cohort_id {p.cohort_id} is also the cohort of {owner[p.cohort_id]}; "
+                                  f"one params file per cohort")
+        except ParamsError as exc:
+            results += [Job(pf.name, nb, (pf,), out / pf.stem).result("failed", message=str(exc), html="")
+                        for nb in notebooks]
+            continue
+        owner[p.cohort_id] = pf
+        good.append((pf, p))
+        jobs += [Job(p.cohort_id, nb, (pf,), out / p.cohort_id, audience, timeout) for nb in notebooks]
+    if shared and not good:
+        results += [Job(ALL_COHORTS, nb, (), out / ALL_COHORTS).result("failed", message="no valid params file", html="")
+                    for nb in shared]
+    return results, jobs, good
+
+
+def _execute_all(batch: list[Job], jobs: int | None, display: Progress) -> list[dict]:
+    workers = min(max(1, jobs or os.cpu_count() or 1), len(batch))
+    if workers <= 1:
+        done = []
+        for job in batch:
+            display.started(job.key)
+            done.append(display.finished(_execute(job)))
+        return done
+    import multiprocessing
+
+    events = multiprocessing.get_context().Queue()
+    done = []
+    with ProcessPoolExecutor(max_workers=workers, initializer=_listen, initargs=(events,)) as pool:
+        pending = {pool.submit(_execute, job) for job in batch}
+        while pending:
+            finished, pending = wait(pending, timeout=0.25, return_when=FIRST_COMPLETED)
+            for fut in finished:
+                done.append(display.finished(fut.result()))
+            while not events.empty():
+                display.started(events.get())
+            display.refresh()
+    return done
+
+
+# ---------------------------------------------------------------- progress and summary
+
+
+class Progress:
+    """What a run is doing, one line per cohort x notebook: queued, running (seconds so far), done
+    (seconds), skipped or failed. Plain lines as things happen, or a table updated in place."""
+
+    def __init__(self, finished: list[dict], queued: list[Job], echo=print, live: bool = False):
+        self.rows = {(r["cohort_id"], r["notebook"]): {"status": r["status"], "seconds": r["seconds"],
+                                                       "message": r["message"]} for r in finished}
+        for job in queued:
+            self.rows[job.key] = {"status": "queued", "seconds": 0.0, "message": "", "since": None}
+        self.total = len(self.rows)
+        self.count = 0
+        self.echo = echo or (lambda line: None)
+        self.live = None
+        if live:
+            self.count = len(finished)
+            from rich.console import Console
+            from rich.live import Live
+
+            self.live = Live(console=Console(stderr=True), get_renderable=self._table, refresh_per_second=4,
+                             transient=False)
+        else:
+            for r in finished:
+                if r["status"] == "skipped":
+                    self.count += 1
+                    self._line(r["status"], r["cohort_id"], r["notebook"], r["message"])
+            before = pd.DataFrame(finished, columns=COLUMNS)
+            for cohort, notebooks, _, message in failures(before):
+                self.count += len(notebooks)
+                self._line("failed", cohort, notebook_list(notebooks), message)
+
+    def __enter__(self):
+        if self.live is not None:
+            self.live.start()
+        return self
+
+    def __exit__(self, *exc):
+        if self.live is not None:
+            self.live.stop()
+
+    def _line(self, status: str, cohort: str, notebook: str, tail: str = "", counted: bool = True) -> None:
+        where = f"[{self.count}/{self.total}]" if counted else " " * len(f"[{self.count}/{self.total}]")
+        self.echo(f"{where} {status:<6} {cohort} / {notebook} {tail}".rstrip())
+
+    def started(self, key: tuple[str, str]) -> None:
+        if self.rows[key]["status"] != "queued":  # the start signal came after the result
+            return
+        self.rows[key].update(status="running", since=time.perf_counter())
+        if self.live is None:
+            self._line("running", *key, counted=False)
+        self.refresh()
+
+    def finished(self, result: dict) -> dict:
+        self.count += 1
+        key = (result["cohort_id"], result["notebook"])
+        self.rows[key].update(status=result["status"], seconds=result["seconds"], message=result["message"])
+        if self.live is None:
+            tail = f"({result['seconds']:.1f} s)" if result["status"] == "done" else result["message"]
+            self._line(result["status"], *key, tail)
+        self.refresh()
+        return result
+
+    def refresh(self) -> None:
+        if self.live is not None:
+            self.live.refresh()
+
+    def _table(self):
+        from rich.table import Table
+
+        table = Table(title=f"mentoring-eval run: {self.count} of {self.total} reports", title_justify="left",
+                      box=None, pad_edge=False)
+        for name in ("cohort", "notebook", "status", "seconds", ""):
+            table.add_column(name, justify="right" if name == "seconds" else "left", no_wrap=name != "")
+        styles = {"done": "green", "skipped": "dim", "failed": "bold red", "running": "yellow", "queued": "dim"}
+        try:
+            height = os.get_terminal_size(sys.stderr.fileno()).lines - 4
+        except OSError:
+            height = 60
+        rows = list(self.rows.items())
+        if len(rows) > height:  # too many for the screen: finished ones are counted, not listed
+            hidden = [k for k, r in rows if r["status"] in ("done", "skipped")]
+            rows = [(k, r) for k, r in rows if r["status"] not in ("done", "skipped")]
+            table.add_row("", f"{len(hidden)} finished", "", "", "")
+        now = time.perf_counter()
+        for (cohort, notebook), r in rows:
+            seconds = now - r["since"] if r["status"] == "running" else r["seconds"]
+            shown = f"{seconds:.0f}" if r["status"] in ("running", "done", "failed") else ""
+            table.add_row(cohort, notebook, f"[{styles[r['status']]}]{r['status']}[/]", shown,
+                          r["message"][:120] if r["status"] == "failed" else "")
+        return table
+
+
+def summary_text(results: pd.DataFrame) -> str:
+    """The table a run ends with: cohorts by notebook (ok with seconds, unchanged, FAILED), then each
+    failure with its cell and message."""
+    if results.empty:
+        return "no reports"
+    label = {"done": lambda r: f"ok {r.seconds:.0f}s", "skipped": lambda r: "unchanged", "failed": lambda r: "FAILED"}
+    grid = results.assign(shown=[label[r.status](r) for r in results.itertuples()])
+    grid = grid.pivot(index="cohort_id", columns="notebook", values="shown").fillna("")
+    grid.columns = [c.split("_", 1)[0] for c in grid.columns]
+    lines = grid.to_string(index_names=False).splitlines()
+    failed = results[results["status"] == "failed"]
+    skipped = int((results["status"] == "skipped").sum())
+    lines.append(f"{len(results) - len(failed)} of {len(results)} reports ok ({skipped} unchanged, not rerun), "
+                 f"{len(failed)} failed")
+    for cohort, notebooks, cell, message in failures(results):
+        where = f" ({cell})" if cell else ""
+        lines.append(f"  failed: {cohort} / {notebook_list(notebooks)}{where}: {message}")
+    return "\n".join(lines)
+
+
+def notebook_list(notebooks: list[str]) -> str:
+    """'02_retention', or '7 notebooks (00_data_overview to 06_summary)'."""
+    return notebooks[0] if len(notebooks) == 1 else f"{len(notebooks)} notebooks ({notebooks[0]} to {notebooks[-1]})"
+
+
+def failures(results: pd.DataFrame) -> list[tuple[str, list[str], str, str]]:
+    """Failed reports grouped by cohort and cause: (cohort_id, notebooks, cell, message), so that a
+    bad params file or data set reads as one failure, not one per notebook."""
+    failed = results[results["status"] == "failed"].fillna({"cell": "", "message": ""})
+    grouped = failed.groupby(["cohort_id", "cell", "message"], sort=False)["notebook"].agg(list)
+    return [(cohort, notebooks, cell, message) for (cohort, cell, message), notebooks in grouped.items()]
+
+
+def _write_index(out: Path, results: pd.DataFrame) -> None:
+    """reports/index.html from this run's results and, for reports this run did not touch, the last
+    known state of those still on disk (so a run over one cohort keeps the others listed)."""
+    from .report import write_index
+
+    status_path = out / STATUS_FILE
+    try:
+        before = pd.DataFrame(json.loads(status_path.read_text()), columns=COLUMNS)
+    except (OSError, ValueError):
+        before = pd.DataFrame(columns=COLUMNS)
+    on_disk = [(out / h).exists() or s == "failed" for h, s in zip(before["html"], before["status"], strict=True)]
+    before = before[pd.Series(on_disk, index=before.index, dtype=bool)]
+    key = ["cohort_id", "notebook"]
+    before = before[~before.set_index(key).index.isin(results.set_index(key).index)]
+    merged = pd.concat([before, results], ignore_index=True).sort_values(key, ignore_index=True)
+    merged[["html", "cell", "message"]] = merged[["html", "cell", "message"]].fillna("")
+    tmp = out / f".{STATUS_FILE}.tmp-{os.getpid()}"
+    tmp.write_text(json.dumps(merged.to_dict("records"), indent=1))
+    os.replace(tmp, status_path)
+    write_index(out, merged)
 
 
 def default_echo(line: str) -> None:

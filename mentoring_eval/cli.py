@@ -45,17 +45,14 @@ def _validate(args) -> int:
 
 
 def _run(args) -> int:
-    from .batch import default_echo, run
+    from .batch import default_echo, run, summary_text
 
     results = run(params=args.params, notebooks=args.notebooks, out=args.out, jobs=args.jobs,
-                  audience=args.audience, timeout=args.timeout, force=args.force, echo=default_echo)
-    failed = results[results["status"] == "failed"]
-    skipped = int((results["status"] == "skipped").sum())
-    print(f"{len(results) - len(failed)} of {len(results)} reports done ({skipped} unchanged, not rerun); "
-          f"index at {Path(args.out) / 'index.html'}")
-    for r in failed.itertuples():
-        print(f"  failed: {r.cohort_id} / {r.notebook}: {r.message}", file=sys.stderr)
-    return 1 if len(failed) else 0
+                  audience=args.audience, timeout=args.timeout, force=args.force, echo=default_echo,
+                  live=sys.stderr.isatty())
+    print(summary_text(results))
+    print(f"index at {Path(args.out) / 'index.html'}")
+    return 1 if (results["status"] == "failed").any() else 0
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -79,6 +79,22 @@ class CohortParams(_Strict):
         return self
 
 
+def find_files(params) -> list[Path]:
+    """Params files from a directory (its *.yaml and *.yml), a file, or a list of either; in order."""
+    items = params if isinstance(params, list | tuple) else [params]
+    files: list[Path] = []
+    for item in map(Path, items):
+        if item.is_dir():
+            files.extend(sorted([*item.glob("*.yaml"), *item.glob("*.yml")]))
+        elif item.is_file():
+            files.append(item)
+        else:
+            raise ParamsError(f"{item}: no such params file or directory")
+    if not files:
+        raise ParamsError(f"no params files (*.yaml) in {', '.join(map(str, items))}")
+    return files
+
+
 def load_params(path: str | Path, dataset=None, **overrides) -> CohortParams:
     """Read and validate one cohort's YAML file.
 

@@ -100,8 +100,14 @@ def render_html(notebook: Path, out: Path, audience: str = "stakeholder", footer
     if audience == "stakeholder" and private_ids:
         leaks = privacy_leaks(body, private_ids)
         if leaks:
-            raise ValueError(f"privacy gate: the stakeholder report shows employee ids from the data "
+            raise ValueError(f"privacy gate: the stakeholder report shows employee ids or names from the data "
                              f"(e.g. {', '.join(leaks)}); it was not published")
+    if audience == "stakeholder":
+        longest = longest_table(body)
+        if longest > MAX_STAKEHOLDER_TABLE_ROWS:
+            raise ValueError(f"privacy gate: the stakeholder report has a table of {longest} rows (more than "
+                             f"{MAX_STAKEHOLDER_TABLE_ROWS}), which looks row-level; stakeholder reports show "
+                             f"aggregates only; it was not published")
     if footer:
         body = with_footer(body, footer)
     _atomic_write(out, body)
@@ -134,10 +140,11 @@ def _index_headlines(cohort_dir: Path) -> str:
 
 
 def write_index(out_dir: Path, results: pd.DataFrame) -> Path:
-    """reports/index.html: one row per cohort, one column per notebook, with status, time and link;
-    failures listed below with their messages. `results` has cohort_id, notebook, status, seconds,
-    html (path relative to out_dir) and message."""
-    notebooks = list(dict.fromkeys(results["notebook"]))
+    """reports/index.html: one row per cohort, one column per notebook, with status, time and link
+    (a failed report links the executed notebook with its error, and the last good report if there
+    is one); the failures listed below with the failing cell and the error. `results` has cohort_id,
+    notebook, status, seconds, html (path relative to out_dir), cell and message."""
+    notebooks = sorted(dict.fromkeys(results["notebook"]))
     cohorts = list(dict.fromkeys(results["cohort_id"]))
     cells = results.set_index(["cohort_id", "notebook"])
     head = "".join(f"<th>{html.escape(nb)}</th>" for nb in notebooks)
@@ -149,15 +156,28 @@ def write_index(out_dir: Path, results: pd.DataFrame) -> Path:
                 tds.append("<td></td>")
                 continue
             r = cells.loc[(c, nb)]
+            link = html.escape(str(r["html"]))
             if r["status"] in ("done", "skipped"):
                 when = "unchanged" if r["status"] == "skipped" else f"{r['seconds']:.0f} s"
-                tds.append(f'<td class="ok"><a href="{html.escape(r["html"])}">report</a> ({when})</td>')
-            else:
-                tds.append('<td class="fail">failed</td>')
+                tds.append(f'<td class="ok"><a href="{link}">report</a> ({when})</td>')
+                continue
+            parts = ["failed"]
+            if r["html"]:
+                executed = Path(str(r["html"])).with_suffix(".failed.ipynb")
+                if (out_dir / executed).exists():
+                    parts.append(f'<a href="{html.escape(executed.as_posix())}">notebook</a>')
+                if (out_dir / str(r["html"])).exists():
+                    parts.append(f'<a href="{link}">last good</a>')
+            tds.append(f'<td class="fail">{" &middot; ".join(parts)}</td>')
         rows.append(f"<tr><th>{html.escape(c)}</th>{''.join(tds)}<td class='head'>{_index_headlines(out_dir / c)}</td></tr>")
-    failures = results[results["status"] == "failed"]
-    fail_html = "".join(f"<li><b>{html.escape(f.cohort_id)} / {html.escape(f.notebook)}</b>: {html.escape(str(f.message))}</li>"
-                        for f in failures.itertuples())
+    from .batch import failures as grouped_failures
+    from .batch import notebook_list
+
+    failures = grouped_failures(results)
+    fail_html = "".join(
+        f"<li><b>{html.escape(cohort)} / {html.escape(notebook_list(notebooks))}</b>"
+        + (f" at <code>{html.escape(cell)}</code>" if cell else "")
+        + f": {html.escape(message)}</li>" for cohort, notebooks, cell, message in failures)
     page = (f"<!doctype html><html><head><meta charset='utf-8'><title>Mentoring evaluation reports</title>"
             f"<style>{_CSS}</style></head><body><h1>Mentoring evaluation reports</h1>"
             f"<table><tr><th>cohort</th>{head}<th>headline (mentees; naive in brackets)</th></tr>{''.join(rows)}</table>"
@@ -358,9 +378,34 @@ def with_footer(page: str, info: dict) -> str:
     return page.replace("</body>", footer + "</body>", 1) if "</body>" in page else page + footer
 
 
-def privacy_leaks(page: str, ids: set[str], limit: int = 5) -> list[str]:
-    """Employee ids (or names) from the data that appear as words in a rendered report."""
+_WORD = r"[A-Za-z0-9][A-Za-z0-9_.@\-]*[A-Za-z0-9]"
+
+# A stakeholder table longer than this is taken for a row-level listing (the longest aggregate the
+# notebooks show, every cohort's headline estimates, has about 12 rows per cohort).
+MAX_STAKEHOLDER_TABLE_ROWS = 200
+
+
+def privacy_leaks(page: str, values: set[str], limit: int = 5) -> list[str]:
+    """Employee ids, names or e-mail addresses from the data that appear in a rendered report, as
+    whole words (an id) or runs of words (a name: 'Ada Lovelace' matches 'Ada  Lovelace' too)."""
     import re
 
-    words = set(re.findall(r"[A-Za-z0-9][A-Za-z0-9_.\-]*[A-Za-z0-9]", page))
-    return sorted(words & ids)[:limit]
+    page = re.sub(r"data:[\w/+.\-]+;base64,[A-Za-z0-9+/=\s]+", "", page)  # embedded figures
+    words = re.findall(_WORD, page)
+    by_length: dict[int, set[str]] = {}
+    for value in values:
+        parts = re.findall(_WORD, value)
+        if parts:
+            by_length.setdefault(len(parts), set()).add(" ".join(parts))
+    found: set[str] = set()
+    for n, wanted in by_length.items():
+        runs = set(words) if n == 1 else {" ".join(words[i:i + n]) for i in range(len(words) - n + 1)}
+        found |= runs & wanted
+    return sorted(found)[:limit]
+
+
+def longest_table(page: str) -> int:
+    """Rows of the longest HTML table in a page (header rows included)."""
+    import re
+
+    return max((len(re.findall(r"<tr[\s>]", t)) for t in re.findall(r"<table.*?</table>", page, re.S)), default=0)

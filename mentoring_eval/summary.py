@@ -164,8 +164,20 @@ def across_text(table: pd.DataFrame) -> str:
         t = table[table["estimand"] == estimand]
         naive, head = t[t["method"] == "naive"], t[t["headline"]]
         if head.empty:
+            if len(naive):
+                low, high = naive["estimate"].min(), naive["estimate"].max()
+                span = f"{low:+.1f}" if len(naive) == 1 else f"{low:+.1f} to {high:+.1f}"
+                lines.append(f"**{what.capitalize()}:** the naive comparison credits mentoring with {span} points, "
+                             f"but no cohort has an honest estimate (each cohort's report says why).")
             continue
         zero = int(((head["ci_low"] <= 0) & (0 <= head["ci_high"])).sum())
+        if len(head) == 1:
+            h = head.iloc[0]
+            credit = (f"the naive comparison credits mentoring with {naive['estimate'].iloc[0]:+.1f} points in "
+                      if len(naive) else "in ")
+            lines.append(f"**{what.capitalize()}:** {credit}the only cohort compared, {h['cohort_id']}; "
+                         f"the honest estimate is {h['estimate']:+.1f} ({h['ci_low']:+.1f} to {h['ci_high']:+.1f}).")
+            continue
         lines.append(f"**{what.capitalize()}:** the naive comparison credits mentoring with "
                      f"{naive['estimate'].min():+.1f} to {naive['estimate'].max():+.1f} points across the "
                      f"{head['cohort_id'].nunique()} cohorts; the honest estimates' intervals include zero in {zero} of "

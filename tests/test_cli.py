@@ -64,8 +64,11 @@ def test_run_isolates_a_bad_params_file_and_bad_data(tmp_path, demo_dir, data_co
     r = _cli("run", "--params", params, "--out", out, "--jobs", 2, "--notebooks", ROOT / "notebooks")
     assert r.returncode == 1
     assert "Traceback" not in r.stderr
-    assert "bad.yaml, key period: Input should be 'month' or 'quarter'" in r.stderr
-    assert (out / "2023-spring" / "00_data_overview.html").is_file()
+    assert ("failed: bad.yaml / 7 notebooks (00_data_overview to 06_summary): "
+            f"{params / 'bad.yaml'}, key period: Input should be 'month' or 'quarter' (got 'fortnight')") in r.stdout
+    assert ("failed: 2024-spring / 7 notebooks (00_data_overview to 06_summary): DataValidationError: "
+            f"{data_copy}: enrollments.csv, column role, 1 row (row 2: 'mentorr'): expected one of mentee, mentor") in r.stdout
+    assert not (out / "2024-spring").exists()  # bad data is refused once, before any notebook starts
     pages = sorted((out / "2023-spring").glob("*.html"))
     assert [p.stem for p in pages] == ["00_data_overview", "01_baseline", "02_retention", "03_promotion",
                                        "04_program_health", "05_roi", "06_summary"]
@@ -74,6 +77,9 @@ def test_run_isolates_a_bad_params_file_and_bad_data(tmp_path, demo_dir, data_co
         assert not re.search(r"<(script|link)[^>]+(src|href)=[\"']https?://", html_text)  # opens offline
         assert "open_cohort" not in html_text  # stakeholders see no code
         assert not re.search(r"\bE\d{6}\b", html_text), p.name  # nor any employee id
+    # the cross-cohort notebook compares the cohorts that could run
+    compared = (out / "all-cohorts" / "07_cohorts_compared.html").read_text()
+    assert "no cohort has an honest estimate" in compared and "2024-spring" not in compared
     # the summary recomputes what the detailed notebooks wrote, and agrees with every figure
     import pandas as pd
 
@@ -90,7 +96,7 @@ def test_run_isolates_a_bad_params_file_and_bad_data(tmp_path, demo_dir, data_co
     index = (out / "index.html").read_text()
     assert "2023-spring/00_data_overview.html" in index and "fortnight" in index
     assert "DataValidationError" in index and "column role, 1 row (row 2: &#x27;mentorr&#x27;)" in index
-    assert "2024-spring / 00_data_overview: DataValidationError" in r.stderr
+    assert re.search(r"^\[14/22\] failed 2024-spring / 7 notebooks .* DataValidationError", r.stderr, re.M)
 
 
 def test_cross_cohort_notebooks_run_once_after_the_cohorts(tmp_path, demo_dir):
@@ -104,25 +110,116 @@ def test_cross_cohort_notebooks_run_once_after_the_cohorts(tmp_path, demo_dir):
     r = _cli("run", "--params", params, "--out", out, "--jobs", 1, "--notebooks",
              ROOT / "notebooks" / "00_data_overview.ipynb", ROOT / "notebooks" / "07_cohorts_compared.ipynb")
     assert r.returncode == 0, r.stderr
-    assert sorted(p.name for p in out.iterdir() if p.is_dir()) == ["2023-spring", "2024-spring", "all-cohorts"]
+    assert sorted(p.name for p in out.iterdir() if p.is_dir() and not p.name.startswith(".")) == [
+        "2023-spring", "2024-spring", "all-cohorts"]
     assert not (out / "2023-spring" / "07_cohorts_compared.html").exists()
     page = (out / "all-cohorts" / "07_cohorts_compared.html").read_text()
     assert "across the 2 cohorts" in page
     assert r.stderr.strip().splitlines()[-1].startswith("[3/3] done   all-cohorts / 07_cohorts_compared")
 
 
-def _leaky_notebook(path: Path) -> Path:
+def _notebook(path: Path, *cells: str) -> Path:
+    """A notebook with the runner's parameters cell and the given code cells."""
     import nbformat
 
     nb = nbformat.v4.new_notebook()
     cell = nbformat.v4.new_code_cell('params_file = None\noutput_dir = None\naudience = None')
     cell.metadata["tags"] = ["parameters"]
-    nb.cells = [cell, nbformat.v4.new_code_cell(
-        "import mentoring_eval as me\nparams = me.load_params(params_file)\n"
-        "print('top performer:', me.load(params.data_dir).employees['employee_id'].iloc[3])")]
+    nb.cells = [cell, *map(nbformat.v4.new_code_cell, cells)]
     nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
     nbformat.write(nb, path)
     return path
+
+
+def _leaky_notebook(path: Path) -> Path:
+    return _notebook(path, "import mentoring_eval as me\nparams = me.load_params(params_file)\n"
+                           "print('top performer:', me.load(params.data_dir).employees['employee_id'].iloc[3])")
+
+
+def _fragile_notebook(path: Path) -> Path:
+    """Sleeps SLEEP seconds and raises when BREAK is set (the kernel inherits the runner's environment)."""
+    return _notebook(path, "import os\nimport time\n\ntime.sleep(float(os.environ.get('SLEEP', '0')))",
+                     "# the data export\nif os.environ.get('BREAK'):\n    raise ValueError('the export has no Q3 rows')\n"
+                     "print('all quarters present')")
+
+
+def _one_cohort(tmp_path: Path, demo_dir: Path) -> Path:
+    params = tmp_path / "params"
+    params.mkdir()
+    (params / "c.yaml").write_text(f"cohort_id: 2023-spring\ndata_dir: {demo_dir}\n")
+    return params
+
+
+def _run_env(**env):
+    import os
+
+    return {**os.environ, "SLEEP": "0", "BREAK": "", **env}
+
+
+def test_a_failing_notebook_names_its_cell_and_keeps_the_last_good_report(tmp_path, demo_dir):
+    params = _one_cohort(tmp_path, demo_dir)
+    out = tmp_path / "reports"
+    nbs = [ROOT / "notebooks" / "00_data_overview.ipynb", _fragile_notebook(tmp_path / "08_fragile.ipynb")]
+    cmd = [str(EXE), "run", "--params", str(params), "--out", str(out), "--jobs", "2", "--notebooks", *map(str, nbs)]
+    first = subprocess.run(cmd, capture_output=True, text=True, env=_run_env(), timeout=600)
+    assert first.returncode == 0, first.stderr
+    good = (out / "2023-spring" / "08_fragile.html").read_bytes()
+    assert b"all quarters present" in good
+    broken = subprocess.run([*cmd, "--force"], capture_output=True, text=True, env=_run_env(BREAK="1"), timeout=600)
+    assert broken.returncode == 1 and "Traceback" not in broken.stderr
+    # In [4]: the parameters cell, the injected parameters, the sleep, then the failing cell
+    assert ("failed: 2023-spring / 08_fragile (In [4]: if os.environ.get('BREAK'):): "
+            "ValueError: the export has no Q3 rows") in broken.stdout
+    assert re.search(r"^2023-spring\s+ok \d+s\s+FAILED$", broken.stdout, re.M)  # the summary grid
+    assert "done   2023-spring / 00_data_overview" in broken.stderr  # the other report went on
+    assert (out / "2023-spring" / "08_fragile.html").read_bytes() == good  # the last good report stays
+    kept = (out / "2023-spring" / "08_fragile.failed.ipynb").read_text()
+    assert "the export has no Q3 rows" in kept  # the executed notebook with the error, for analysts
+    index = (out / "index.html").read_text()
+    assert '<a href="2023-spring/08_fragile.failed.ipynb">notebook</a>' in index
+    assert '<a href="2023-spring/08_fragile.html">last good</a>' in index
+    assert "at <code>In [4]: if os.environ.get(&#x27;BREAK&#x27;):</code>: ValueError: the export has no Q3 rows" in index
+    # the fixed rerun runs only the failed report
+    fixed = subprocess.run(cmd, capture_output=True, text=True, env=_run_env(), timeout=600)
+    assert fixed.returncode == 0, fixed.stderr
+    assert "skipped 2023-spring / 00_data_overview inputs unchanged" in fixed.stderr
+    assert "done   2023-spring / 08_fragile" in fixed.stderr
+    assert not (out / "2023-spring" / "08_fragile.failed.ipynb").exists()
+
+
+def test_a_killed_run_leaves_the_previous_reports_intact(tmp_path, demo_dir):
+    import os
+    import signal
+    import time
+
+    params = _one_cohort(tmp_path, demo_dir)
+    out = tmp_path / "reports"
+    nbs = [ROOT / "notebooks" / "00_data_overview.ipynb", _fragile_notebook(tmp_path / "08_fragile.ipynb")]
+    cmd = [str(EXE), "run", "--params", str(params), "--out", str(out), "--jobs", "1", "--notebooks", *map(str, nbs)]
+    assert subprocess.run(cmd, capture_output=True, text=True, env=_run_env(), timeout=600).returncode == 0
+    before = {p.relative_to(out): p.read_bytes() for p in out.rglob("*") if p.is_file() and ".cache" not in p.parts}
+    slow = subprocess.Popen([*cmd, "--force"], env=_run_env(SLEEP="120"), start_new_session=True,
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    running = out / "2023-spring" / ".08_fragile.running.ipynb"
+    deadline = time.monotonic() + 300
+    while not running.exists() and time.monotonic() < deadline and slow.poll() is None:
+        time.sleep(0.2)
+    assert running.exists(), "the second report never started"
+    os.killpg(slow.pid, signal.SIGKILL)
+    slow.wait()
+    after = {p.relative_to(out): p for p in out.rglob("*") if p.is_file() and ".cache" not in p.parts}
+    assert (out / "2023-spring" / "08_fragile.html").read_bytes() == before[Path("2023-spring/08_fragile.html")]
+    assert (out / "index.html").read_bytes() == before[Path("index.html")]
+    for name, path in after.items():  # every visible file is whole: the rewritten overview too
+        if not name.name.startswith("."):
+            assert name in before, f"{name} appeared"
+            if name.suffix == ".html":
+                assert path.read_text().rstrip().endswith("</html>"), name
+    # the next run clears what the killed one left and finds the reports current
+    again = subprocess.run(cmd, capture_output=True, text=True, env=_run_env(), timeout=600)
+    assert again.returncode == 0, again.stderr
+    assert "skipped 2023-spring / 08_fragile inputs unchanged" in again.stderr
+    assert not running.exists()
 
 
 def test_privacy_gate_and_resume(tmp_path, demo_dir):
@@ -134,7 +231,8 @@ def test_privacy_gate_and_resume(tmp_path, demo_dir):
     nbs = [ROOT / "notebooks" / "00_data_overview.ipynb", leaky]
     r = _cli("run", "--params", params, "--out", out, "--jobs", 1, "--notebooks", *nbs)
     assert r.returncode == 1
-    assert "09_leaky: ValueError: privacy gate: the stakeholder report shows employee ids" in r.stderr
+    assert ("failed: 2023-spring / 09_leaky: ValueError: privacy gate: the stakeholder report shows employee ids "
+            "or names from the data (e.g. E") in r.stdout
     assert not (out / "2023-spring" / "09_leaky.html").exists()
     page = (out / "2023-spring" / "00_data_overview.html").read_text()
     assert "Provenance" in page and "fingerprint" in page and "c.yaml (sha256" in page

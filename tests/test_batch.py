@@ -1,0 +1,128 @@
+"""The runner's parts that need no kernel: the privacy gate's scan, the run summary, the progress
+display, the one-run-per-directory lock and the cross-cohort wording."""
+
+from __future__ import annotations
+
+import io
+
+import nbformat
+import pandas as pd
+import pytest
+
+import mentoring_eval as me
+from mentoring_eval import batch
+from mentoring_eval.report import longest_table, privacy_leaks, render_html
+from tests.conftest import read_raw
+
+
+def test_privacy_scan_finds_ids_names_and_emails_as_words_not_inside_other_words():
+    page = ("<p>Flight risk: E000123 and Ada\n  Lovelace (ada.lovelace@corp.example)</p>"
+            "<p>E0001234 is a cost centre; Ada Lovelaceville is a town</p>"
+            '<img src="data:image/png;base64,AAAAE000999AAAA+E000999/abc=">')
+    private = {"E000123", "E000999", "E000124", "Ada Lovelace", "ada.lovelace@corp.example", "Grace Hopper"}
+    assert privacy_leaks(page, private) == ["Ada Lovelace", "E000123", "ada.lovelace@corp.example"]
+    assert privacy_leaks("<p>E0001234, Ada Lovelaceville</p>", private) == []
+
+
+def test_private_values_read_ids_and_name_columns(data_copy):
+    emp = read_raw(data_copy, "employees")
+    emp["full_name"] = "Person " + emp["employee_id"].str[-4:]
+    emp.to_csv(data_copy / "employees.csv", index=False)
+    values = batch._private_values([data_copy])
+    assert set(emp["employee_id"]) <= values and "Person 0001" in values
+    assert len(values) == 2 * len(emp)
+
+
+def _notebook_with_output(path, frame: pd.DataFrame):
+    nb = nbformat.v4.new_notebook()
+    cell = nbformat.v4.new_code_cell("frame")
+    cell.outputs = [nbformat.v4.new_output("execute_result", {"text/html": frame.to_html(index=False)},
+                                           execution_count=1)]
+    nb.cells = [cell]
+    nbformat.write(nb, path)
+    return path
+
+
+def test_privacy_gate_refuses_row_level_tables_for_stakeholders_only(tmp_path):
+    long = _notebook_with_output(tmp_path / "long.ipynb", pd.DataFrame({"tenure": range(250)}))
+    with pytest.raises(ValueError, match="a table of 251 rows .more than 200., which looks row-level"):
+        render_html(long, tmp_path / "long.html", "stakeholder")
+    assert not (tmp_path / "long.html").exists()
+    render_html(long, tmp_path / "long.html", "analyst")
+    assert longest_table((tmp_path / "long.html").read_text()) == 251
+    short = _notebook_with_output(tmp_path / "short.ipynb", pd.DataFrame({"department": ["A", "B"], "n": [12, 30]}))
+    render_html(short, tmp_path / "short.html", "stakeholder", private_ids={"E000001"})
+    assert longest_table((tmp_path / "short.html").read_text()) == 3
+
+
+def _results() -> pd.DataFrame:
+    rows = [("2023-spring", "00_data_overview", "done", 3.2, "", ""),
+            ("2023-spring", "02_retention", "failed", 5.0, "In [7]: rr = me.retention.analyze(ds, cohort)",
+             "ValueError: no comparison group"),
+            ("2024-spring", "00_data_overview", "skipped", 0.0, "", "inputs unchanged"),
+            ("2024-spring", "02_retention", "skipped", 0.0, "", "inputs unchanged"),
+            ("bad.yaml", "00_data_overview", "failed", 0.0, "", "bad.yaml, key period: wrong"),
+            ("bad.yaml", "02_retention", "failed", 0.0, "", "bad.yaml, key period: wrong")]
+    frame = pd.DataFrame(rows, columns=["cohort_id", "notebook", "status", "seconds", "cell", "message"])
+    return frame.assign(html="")[batch.COLUMNS]
+
+
+def test_summary_groups_failures_by_cohort_and_cause():
+    text = batch.summary_text(_results()).splitlines()
+    assert text[0].split() == ["00", "02"]
+    assert text[1].split() == ["2023-spring", "ok", "3s", "FAILED"]
+    assert text[2].split() == ["2024-spring", "unchanged", "unchanged"]
+    assert text[3].split() == ["bad.yaml", "FAILED", "FAILED"]
+    assert text[4] == "3 of 6 reports ok (2 unchanged, not rerun), 3 failed"
+    assert text[5:] == [
+        ("  failed: 2023-spring / 02_retention (In [7]: rr = me.retention.analyze(ds, cohort)): "
+         "ValueError: no comparison group"),
+        "  failed: bad.yaml / 2 notebooks (00_data_overview to 02_retention): bad.yaml, key period: wrong"]
+
+
+def test_progress_lines_and_live_table(tmp_path):
+    from rich.console import Console
+
+    jobs = [batch.Job("2023-spring", tmp_path / f"{name}.ipynb", (), tmp_path) for name in ("00_a", "01_b")]
+    lines: list[str] = []
+    progress = batch.Progress([jobs[0].result("skipped", message="inputs unchanged")], jobs[1:], echo=lines.append)
+    progress.started(jobs[1].key)
+    progress.finished(jobs[1].result("done", 2.04))
+    progress.started(jobs[1].key)  # a late start signal does not undo the result
+    assert lines == ["[1/2] skipped 2023-spring / 00_a inputs unchanged",
+                     "      running 2023-spring / 01_b",
+                     "[2/2] done   2023-spring / 01_b (2.0 s)"]
+    live = batch.Progress([], jobs, echo=None, live=True)
+    live.started(jobs[0].key)
+    console = Console(file=io.StringIO(), width=100)
+    console.print(live._table())
+    shown = [line.split() for line in console.file.getvalue().splitlines()]
+    assert shown[0][:5] == ["mentoring-eval", "run:", "0", "of", "2"]
+    assert shown[2][:4] == ["2023-spring", "00_a", "running", "0"] and shown[3] == ["2023-spring", "01_b", "queued"]
+
+
+def test_one_run_at_a_time_per_output_directory(tmp_path, capsys):
+    from mentoring_eval.cli import main
+    from tests.conftest import ROOT
+
+    (tmp_path / "c.yaml").write_text("cohort_id: 2023-spring\n")
+    args = ["run", "--params", str(tmp_path / "c.yaml"), "--out", str(tmp_path),
+            "--notebooks", str(ROOT / "notebooks" / "00_data_overview.ipynb")]
+    with batch._exclusive(tmp_path):
+        assert main(args) == 1
+    assert capsys.readouterr().err == (f"mentoring-eval: error: another mentoring-eval run is writing to {tmp_path}; "
+                                       "wait for it to end\n")
+    with batch._exclusive(tmp_path):  # released when the run ends
+        pass
+
+
+def test_cross_cohort_wording_for_one_and_for_no_honest_estimate():
+    row = {"cohort_id": "2023-spring", "estimand": "retention_12m"}
+    one = pd.DataFrame([{**row, "method": "naive", "headline": False, "estimate": 12.0, "ci_low": None, "ci_high": None},
+                        {**row, "method": "tot_wald", "headline": True, "estimate": 1.5, "ci_low": -4.0, "ci_high": 7.0}])
+    assert me.summary.across_text(one) == ("**12-month retention:** the naive comparison credits mentoring with +12.0 "
+                                            "points in the only cohort compared, 2023-spring; the honest estimate is "
+                                            "+1.5 (-4.0 to +7.0).")
+    assert me.summary.across_text(one.iloc[:1]) == ("**12-month retention:** the naive comparison credits mentoring "
+                                                    "with +12.0 points, but no cohort has an honest estimate "
+                                                    "(each cohort's report says why).")
