@@ -373,7 +373,7 @@ class Progress:
             from rich.live import Live
 
             self.live = Live(console=Console(stderr=True), get_renderable=self._table, refresh_per_second=4,
-                             transient=False)
+                             transient=True)
         else:
             for r in finished:
                 if r["status"] == "skipped":
@@ -427,10 +427,7 @@ class Progress:
         for name in ("cohort", "notebook", "status", "seconds", ""):
             table.add_column(name, justify="right" if name == "seconds" else "left", no_wrap=name != "")
         styles = {"done": "green", "skipped": "dim", "failed": "bold red", "running": "yellow", "queued": "dim"}
-        try:
-            height = os.get_terminal_size(sys.stderr.fileno()).lines - 4
-        except OSError:
-            height = 60
+        height = (self.live.console.size.height if self.live is not None else 60) - 4
         rows = list(self.rows.items())
         if len(rows) > height:  # too many for the screen: finished ones are counted, not listed
             hidden = [k for k, r in rows if r["status"] in ("done", "skipped")]
