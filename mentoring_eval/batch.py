@@ -112,9 +112,17 @@ def _execute(job: Job) -> dict:
     cell = message = ""
     try:
         params = [load_params(p) for p in job.params_files]
-        pm.execute_notebook(str(job.notebook), str(tmp), parameters=parameters, kernel_name="python3",
-                            cwd=str(job.notebook.parent), progress_bar=False, log_output=False,
-                            execution_timeout=job.timeout, extra_arguments=["--log-level=CRITICAL"])
+        for attempt in (1, 2):
+            try:
+                pm.execute_notebook(str(job.notebook), str(tmp), parameters=parameters, kernel_name="python3",
+                                    cwd=str(job.notebook.parent), progress_bar=False, log_output=False,
+                                    execution_timeout=job.timeout, extra_arguments=["--log-level=CRITICAL"])
+                break
+            except PapermillExecutionError:
+                raise
+            except Exception:  # a kernel that failed to start (e.g. a port taken meanwhile) gets one more try
+                if attempt == 2 or _ran_any_cell(tmp):
+                    raise
         audience = job.audience or (params[0].audience if job.cohort_id != ALL_COHORTS else "stakeholder")
         footer = provenance(job.params_files, params[0].data_dir, params[0].seed)
         render_html(tmp, job.out_dir / f"{job.name}.html", audience, footer,
@@ -137,6 +145,14 @@ def _execute(job: Job) -> dict:
     return job.result(status, time.perf_counter() - start, cell, message)
 
 
+def _ran_any_cell(executed: Path) -> bool:
+    try:
+        cells = json.loads(executed.read_text())["cells"]
+    except (OSError, ValueError, KeyError):
+        return False
+    return any(c.get("execution_count") for c in cells if c.get("cell_type") == "code")
+
+
 def _failing_cell(exc) -> str:
     """'In [5]: rr = me.retention.analyze(...)': the failing cell as Jupyter labels it in the executed
     notebook (kept as <notebook>.failed.ipynb), and its first line of code."""
@@ -155,7 +171,7 @@ def _last_line(exc: BaseException) -> str:
     return f"{name}: {' '.join(lines[:2])}"[:400] if lines else name
 
 
-PRIVATE_COLUMNS = ("employee_id", "name", "full_name", "display_name", "first_last", "email", "work_email")
+PRIVATE_COLUMNS = ("employee_id", "name", "full_name", "display_name", "email", "work_email")
 
 
 def _private_values(data_dirs) -> set[str]:
@@ -231,16 +247,33 @@ def _exclusive(out: Path) -> Iterator[None]:
 
 
 @contextmanager
-def _environment(name: str, value: str) -> Iterator[None]:
-    before = os.environ.get(name)
-    os.environ[name] = value
+def _environment(values: dict[str, str]) -> Iterator[None]:
+    """Variables the notebooks' kernels inherit, for the length of the run."""
+    before = {name: os.environ.get(name) for name in values}
+    os.environ.update(values)
     try:
         yield
     finally:
-        if before is None:
-            os.environ.pop(name, None)
-        else:
-            os.environ[name] = before
+        for name, value in before.items():
+            if value is None:
+                os.environ.pop(name, None)
+            else:
+                os.environ[name] = value
+
+
+THREAD_VARIABLES = ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS")
+
+
+def _kernel_environment(cache: Path, jobs: int) -> dict[str, str]:
+    """The data cache, and with several notebooks at once, a share of the cores for each kernel's
+    numerical libraries (unless the user set their own), so that kernels do not fight for cores."""
+    from .data import CACHE_ENV
+
+    values = {CACHE_ENV: str(cache.resolve())}
+    if jobs > 1:
+        share = str(max(1, (os.cpu_count() or 1) // jobs))
+        values |= {name: share for name in THREAD_VARIABLES if name not in os.environ}
+    return values
 
 
 def _sweep(out: Path) -> None:
@@ -270,7 +303,7 @@ def run(params: Path | str | list = "params", notebooks: Path | str | list | Non
         shared_jobs = [Job(ALL_COHORTS, nb, tuple(pf for pf, _ in good), out / ALL_COHORTS, audience, timeout)
                        for nb in shared] if good else []
         data_dirs = {pf: p.data_dir for pf, p in good}
-        from .data import CACHE_ENV, cache_key, data_fingerprint
+        from .data import cache_key, data_fingerprint
 
         data_prints = {d: data_fingerprint(d) for d in sorted(set(data_dirs.values()))}  # hashed once per run
         stamped = [replace(j, stamp=_fingerprint(j, data_dirs, data_prints)) for j in cohort_jobs + shared_jobs]
@@ -290,12 +323,14 @@ def run(params: Path | str | list = "params", notebooks: Path | str | list | Non
         for entry in cache.glob("*") if cache.is_dir() else []:
             if entry.name not in keep:
                 shutil.rmtree(entry, ignore_errors=True)
+        runnable = _longest_first(runnable, out)
+        workers = max(1, jobs or os.cpu_count() or 1)
         display = Progress(results, runnable, echo=echo, live=live)
         try:
-            with _environment(CACHE_ENV, str(cache.resolve())), display:
+            with _environment(_kernel_environment(cache, workers)), display:
                 for batch in ([j for j in runnable if j.cohort_id != ALL_COHORTS],
                               [j for j in runnable if j.cohort_id == ALL_COHORTS]):
-                    results += _execute_all(batch, jobs, display)
+                    results += _execute_all(batch, workers, display)
         finally:
             frame = pd.DataFrame(results, columns=COLUMNS).sort_values(["cohort_id", "notebook"], ignore_index=True)
             _write_index(out, frame)
@@ -327,8 +362,19 @@ def _plan(files: list[Path], notebooks: list[Path], shared: list[Path], out: Pat
     return results, jobs, good
 
 
-def _execute_all(batch: list[Job], jobs: int | None, display: Progress) -> list[dict]:
-    workers = min(max(1, jobs or os.cpu_count() or 1), len(batch))
+def _longest_first(jobs: list[Job], out: Path) -> list[Job]:
+    """Jobs in the order that keeps every worker busy to the end: the longest first, by the time each
+    took last run (the cohorts' notebooks do not read each other's output, so any order is right)."""
+    try:
+        last = pd.DataFrame(json.loads((out / STATUS_FILE).read_text()))
+        took = dict(zip(zip(last["cohort_id"], last["notebook"], strict=True), last["seconds"], strict=True))
+    except (OSError, ValueError, KeyError):
+        took = {}
+    return sorted(jobs, key=lambda j: -took.get(j.key, 0.0))
+
+
+def _execute_all(batch: list[Job], jobs: int, display: Progress) -> list[dict]:
+    workers = min(jobs, len(batch))
     if workers <= 1:
         done = []
         for job in batch:
@@ -488,6 +534,11 @@ def _write_index(out: Path, results: pd.DataFrame) -> None:
     on_disk = [(out / h).exists() or s == "failed" for h, s in zip(before["html"], before["status"], strict=True)]
     before = before[pd.Series(on_disk, index=before.index, dtype=bool)]
     key = ["cohort_id", "notebook"]
+    prior = before[[*key, "seconds"]].rename(columns={"seconds": "prior"})
+    results = results.merge(prior, on=key, how="left")  # an unchanged report keeps the time it last took
+    results["seconds"] = results["seconds"].where(results["status"] != "skipped",
+                                                  results["prior"].astype(float).fillna(0.0))
+    results = results.drop(columns="prior")
     before = before[~before.set_index(key).index.isin(results.set_index(key).index)]
     merged = pd.concat([before, results], ignore_index=True).sort_values(key, ignore_index=True)
     merged[["html", "cell", "message"]] = merged[["html", "cell", "message"]].fillna("")

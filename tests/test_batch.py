@@ -126,3 +126,35 @@ def test_cross_cohort_wording_for_one_and_for_no_honest_estimate():
     assert me.summary.across_text(one.iloc[:1]) == ("**12-month retention:** the naive comparison credits mentoring "
                                                     "with +12.0 points, but no cohort has an honest estimate "
                                                     "(each cohort's report says why).")
+
+
+def test_a_kernel_that_fails_to_start_gets_one_more_try_and_a_failing_cell_none(tmp_path, demo_dir, monkeypatch):
+    import papermill
+
+    (tmp_path / "c.yaml").write_text(f"cohort_id: 2023-spring\ndata_dir: {demo_dir}\n")
+    notebook = _notebook_with_output(tmp_path / "01_x.ipynb", pd.DataFrame({"n": [1]}))
+    calls: list[str] = []
+
+    def flaky_start(source, output, **kwargs):
+        calls.append(output)
+        if len(calls) == 1:
+            raise RuntimeError("Kernel died before replying to kernel_info")
+        nbformat.write(nbformat.read(source, as_version=4), output)
+
+    monkeypatch.setattr(papermill, "execute_notebook", flaky_start)
+    job = batch.Job("2023-spring", notebook, (tmp_path / "c.yaml",), tmp_path / "out", stamp="abc")
+    assert batch._execute(job)["status"] == "done" and len(calls) == 2
+    assert (tmp_path / "out" / ".01_x.fingerprint").read_text() == "abc"
+
+    def dies_midway(source, output, **kwargs):
+        calls.append(output)
+        nb = nbformat.read(source, as_version=4)
+        nb.cells[0].execution_count = 1
+        nbformat.write(nb, output)
+        raise RuntimeError("Kernel died")
+
+    monkeypatch.setattr(papermill, "execute_notebook", dies_midway)
+    calls.clear()
+    result = batch._execute(job)
+    assert (result["status"], result["message"], len(calls)) == ("failed", "RuntimeError: Kernel died", 1)
+    assert (tmp_path / "out" / "01_x.failed.ipynb").exists() and not (tmp_path / "out" / ".01_x.fingerprint").exists()
