@@ -154,12 +154,20 @@ def _ran_any_cell(executed: Path) -> bool:
 
 
 def _failing_cell(exc) -> str:
-    """'In [5]: rr = me.retention.analyze(...)': the failing cell as Jupyter labels it in the executed
-    notebook (kept as <notebook>.failed.ipynb), and its first line of code."""
-    lines = [ln.strip() for ln in (exc.source or "").splitlines() if ln.strip() and not ln.strip().startswith("#")]
-    first = lines[0] if lines else ""
-    first = first if len(first) <= 80 else first[:77] + "..."
-    return f"In [{exc.exec_count if exc.exec_count is not None else ' '}]: {first}"
+    """'In [5], line 2: rr = me.retention.analyze(...)': the failing cell as Jupyter numbers it in the
+    executed notebook (kept as <notebook>.failed.ipynb) and the line of it that raised, from the
+    traceback (or the cell's first line of code when the traceback does not say)."""
+    import re
+
+    text = re.sub(r"\x1b\[[0-9;]*m", "", "\n".join(exc.traceback or []))
+    label = f"In [{exc.exec_count if exc.exec_count is not None else ' '}]"
+    raised = re.search(r"^-+> *(\d+) (.*)$", text, re.M)
+    if raised:
+        label, code = f"{label}, line {raised.group(1)}", raised.group(2).strip()
+    else:
+        lines = [ln.strip() for ln in (exc.source or "").splitlines() if ln.strip() and not ln.strip().startswith("#")]
+        code = lines[0] if lines else ""
+    return f"{label}: {code if len(code) <= 80 else code[:77] + '...'}"
 
 
 def _last_line(exc: BaseException) -> str:

@@ -78,7 +78,7 @@ _CSS = """
 body{font-family:-apple-system,"Segoe UI",Roboto,Helvetica,Arial,sans-serif;max-width:100rem;margin:2rem auto;
 padding:0 1rem;color:#1b1b1b;line-height:1.5}
 table{border-collapse:collapse;font-size:.9rem}th,td{padding:.25rem .6rem;border-bottom:1px solid #ddd;text-align:right}
-th{background:#f3f3f3}td.fail{color:#b00020}td.ok{color:#1b7a1b}a{color:#0b5cad}td.head{text-align:left;font-size:.8rem;min-width:24rem}
+th{background:#f3f3f3}td.fail{color:#b00020;white-space:nowrap}td.ok{color:#1b7a1b;white-space:nowrap}a{color:#0b5cad}td.head{text-align:left;font-size:.8rem;min-width:24rem}
 """
 
 
@@ -147,7 +147,7 @@ def write_index(out_dir: Path, results: pd.DataFrame) -> Path:
     notebooks = sorted(dict.fromkeys(results["notebook"]))
     cohorts = list(dict.fromkeys(results["cohort_id"]))
     cells = results.set_index(["cohort_id", "notebook"])
-    head = "".join(f"<th>{html.escape(nb)}</th>" for nb in notebooks)
+    head = "".join(f"<th>{html.escape(nb.replace('_', ' '))}</th>" for nb in notebooks)
     rows = []
     for c in cohorts:
         tds = []
@@ -169,7 +169,7 @@ def write_index(out_dir: Path, results: pd.DataFrame) -> Path:
                 if (out_dir / str(r["html"])).exists():
                     parts.append(f'<a href="{link}">last good</a>')
             tds.append(f'<td class="fail">{" &middot; ".join(parts)}</td>')
-        rows.append(f"<tr><th>{html.escape(c)}</th>{''.join(tds)}<td class='head'>{_index_headlines(out_dir / c)}</td></tr>")
+        rows.append(f"<tr><th>{html.escape(c)}</th><td class='head'>{_index_headlines(out_dir / c)}</td>{''.join(tds)}</tr>")
     from .batch import failures as grouped_failures
     from .batch import notebook_list
 
@@ -180,7 +180,9 @@ def write_index(out_dir: Path, results: pd.DataFrame) -> Path:
         + f": {html.escape(message)}</li>" for cohort, notebooks, cell, message in failures)
     page = (f"<!doctype html><html><head><meta charset='utf-8'><title>Mentoring evaluation reports</title>"
             f"<style>{_CSS}</style></head><body><h1>Mentoring evaluation reports</h1>"
-            f"<table><tr><th>cohort</th>{head}<th>headline (mentees; naive in brackets)</th></tr>{''.join(rows)}</table>"
+            f"<p>Headline: the effect on mentees in percentage points (ROI in %), with its 95% interval; "
+            f"the naive comparison a platform would print in brackets.</p>"
+            f"<table><tr><th>cohort</th><th>headline</th>{head}</tr>{''.join(rows)}</table>"
             + (f"<h2>Failures</h2><ul>{fail_html}</ul>" if len(failures) else "<p>Every report ran.</p>")
             + "</body></html>\n")
     path = out_dir / "index.html"

@@ -200,7 +200,7 @@ def test_a_failing_notebook_names_its_cell_and_keeps_the_last_good_report(tmp_pa
     broken = subprocess.run([*cmd, "--force"], capture_output=True, text=True, env=_run_env(BREAK="1"), timeout=600)
     assert broken.returncode == 1 and "Traceback" not in broken.stderr
     # In [4]: the parameters cell, the injected parameters, the sleep, then the failing cell
-    assert ("failed: 2023-spring / 08_fragile (In [4]: if os.environ.get('BREAK'):): "
+    assert ("failed: 2023-spring / 08_fragile (In [4], line 3: raise ValueError('the export has no Q3 rows')): "
             "ValueError: the export has no Q3 rows") in broken.stdout
     assert re.search(r"^2023-spring\s+ok \d+s\s+FAILED$", broken.stdout, re.M)  # the summary grid
     assert "done   2023-spring / 00_data_overview" in broken.stderr  # the other report went on
@@ -210,7 +210,8 @@ def test_a_failing_notebook_names_its_cell_and_keeps_the_last_good_report(tmp_pa
     index = (out / "index.html").read_text()
     assert '<a href="2023-spring/08_fragile.failed.ipynb">notebook</a>' in index
     assert '<a href="2023-spring/08_fragile.html">last good</a>' in index
-    assert "at <code>In [4]: if os.environ.get(&#x27;BREAK&#x27;):</code>: ValueError: the export has no Q3 rows" in index
+    assert ("at <code>In [4], line 3: raise ValueError(&#x27;the export has no Q3 rows&#x27;)</code>: "
+            "ValueError: the export has no Q3 rows") in index
     # the fixed rerun runs only the failed report
     fixed = subprocess.run(cmd, capture_output=True, text=True, env=_run_env(), timeout=600)
     assert fixed.returncode == 0, fixed.stderr
