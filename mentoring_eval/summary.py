@@ -72,8 +72,12 @@ def build(ds: Dataset, params) -> Summary:
     card = scorecard.build(ds, params)
     heads = headline_table(table)
     lines = [f"## {cohort.name}"]
-    lines.append("**What we can say.** " + ret.findings().split("\n\n")[0].replace("**Effect on mentees:** ", ""))
-    lines.append(pro.findings().split("\n\n")[0].replace("**Effect on mentees:** an", "Mentees were an"))
+    unclear = " The interval includes zero: the data cannot tell this from no effect."
+    retention_ci = ret.headline("retention_12m") if ret.retention_tot is not None else None
+    lines.append("**What we can say.** " + ret.findings().split("\n\n")[0].replace("**Effect on mentees:** ", "")
+                 + (unclear if retention_ci is not None and retention_ci["ci_low"] <= 0 <= retention_ci["ci_high"] else ""))
+    lines.append(pro.findings().split("\n\n")[0].replace("**Effect on mentees:** an", "Mentees were an")
+                 + (unclear if pro.tot is not None and pro.tot.ci_low <= 0 <= pro.tot.ci_high else ""))
     lines.append(f"The platforms' figures, for comparison: mentees stayed {ret.naive['rate_participants']:.0f}% vs "
                  f"{ret.naive['rate_others']:.0f}% and were promoted {pro.naive['ratio']:.1f} times as often as everyone "
                  f"else; most of that gap is who volunteers, not what mentoring did.")

@@ -90,3 +90,19 @@ def test_scorecard_flags_goals_that_are_not_smart(demo_dir):
     assert card.loc["retention_12m", "status"] in ("on track", "at risk", "off track")
     rate = card.loc["retention_12m"]
     assert rate["ci_low"] <= rate["value"] <= rate["ci_high"]
+
+
+def test_executive_summary_leads_with_the_finding_its_interval_and_the_naive_figure(demo_dir):
+    ds = me.load(demo_dir)
+    params = load_params(ROOT / "params" / "2023-spring.yaml", data_dir=demo_dir)
+    s = me.summary.build(ds, params)
+    heads = s.estimates[(s.estimates["role"] == "mentee") & s.estimates["headline"]].set_index("estimand")
+    first = s.text.split("\n\n")[1]  # after the cohort's heading
+    r = heads.loc["retention_12m"]
+    assert first.startswith("**What we can say.** Mentees were an estimated ")
+    assert f"{abs(r['estimate']):.1f} percentage points" in first
+    assert f"(95% CI {r['ci_low']:+.1f} to {r['ci_high']:+.1f})" in first
+    assert first.endswith("the data cannot tell this from no effect.") == bool(r["ci_low"] <= 0 <= r["ci_high"])
+    naive = s.estimates[(s.estimates["role"] == "mentee") & (s.estimates["method"] == "naive")].set_index("estimand")
+    assert "The platforms' figures, for comparison: mentees stayed" in s.text
+    assert "naive figure" in s.headlines.columns and naive.loc["retention_12m", "estimate"] in set(s.headlines["naive figure"])
