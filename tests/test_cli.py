@@ -272,3 +272,16 @@ def test_privacy_gate_provenance_and_force(tmp_path, demo_dir):
     # --force reruns a report whose inputs are unchanged
     forced = _cli("run", "--params", params, "--out", out, "--jobs", 1, "--force", "--notebooks", nbs[0])
     assert forced.returncode == 0 and "done   2023-spring / 00_data_overview" in forced.stderr
+
+
+def test_analyst_reports_keep_the_code_and_may_show_ids(tmp_path, demo_dir):
+    params = _one_cohort(tmp_path, demo_dir)
+    out = tmp_path / "analyst"
+    r = _cli("run", "--params", params, "--out", out, "--jobs", 1, "--audience", "analyst",
+             "--notebooks", _leaky_notebook(tmp_path / "09_leaky.ipynb"))
+    assert r.returncode == 0, r.stdout + r.stderr
+    import html
+
+    page = html.unescape(re.sub(r"<[^>]+>", "", (out / "2023-spring" / "09_leaky.html").read_text()))
+    assert "params = me.load_params(params_file)" in page  # the code is shown
+    assert re.search(r"top performer: E\d{6}", page)  # row-level detail is for analysts only
