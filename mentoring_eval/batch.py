@@ -79,12 +79,22 @@ def _notebooks(notebooks: Path | str | list | None) -> list[Path]:
 
 # ---------------------------------------------------------------- one report
 
-_events = None  # a queue to the parent's progress display, set in pool workers
+_worker = None  # in a pool worker: (queue of start signals to the parent, the parent's stop event)
 
 
-def _listen(queue) -> None:
-    global _events
-    _events = queue
+def _listen(events, stop) -> None:
+    """Set up a pool worker: report starts to the parent; leave Ctrl-C to the parent, which sets
+    `stop` and sends SIGTERM (papermill then shuts the kernel down, and the worker exits)."""
+    import signal
+
+    global _worker
+    _worker = (events, stop)
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    signal.signal(signal.SIGTERM, signal.default_int_handler)
+
+
+def _stopping() -> bool:
+    return _worker is not None and _worker[1].is_set()
 
 
 def _execute(job: Job) -> dict:
@@ -94,8 +104,10 @@ def _execute(job: Job) -> dict:
 
     from .report import provenance, render_html
 
-    if _events is not None:
-        _events.put(job.key)
+    if _stopping():
+        os._exit(130)
+    if _worker is not None:
+        _worker[0].put(job.key)
     start = time.perf_counter()
     job.out_dir.mkdir(parents=True, exist_ok=True)
     tmp = job.out_dir / f".{job.name}.running.ipynb"
@@ -135,7 +147,13 @@ def _execute(job: Job) -> dict:
         else:
             stamp_path.unlink(missing_ok=True)
         status = "done"
+    except KeyboardInterrupt:
+        if _worker is not None:  # a pool worker told to stop
+            os._exit(130)
+        raise
     except Exception as exc:  # a failed notebook is reported, the others go on
+        if _stopping():  # the run was stopped and the kernel shut down under the notebook
+            os._exit(130)
         if tmp.exists():
             os.replace(tmp, failed_copy)
         stamp_path.unlink(missing_ok=True)
@@ -382,18 +400,18 @@ def _longest_first(jobs: list[Job], out: Path) -> list[Job]:
 
 
 def _execute_all(batch: list[Job], jobs: int, display: Progress) -> list[dict]:
-    workers = min(jobs, len(batch))
-    if workers <= 1:
-        done = []
-        for job in batch:
-            display.started(job.key)
-            done.append(display.finished(_execute(job)))
-        return done
+    """Run the jobs in a pool of worker processes (one worker for --jobs 1 too, so that Ctrl-C
+    reaches the runner, not a notebook), showing progress as they start and end."""
     import multiprocessing
 
-    events = multiprocessing.get_context().Queue()
-    done = []
-    with ProcessPoolExecutor(max_workers=workers, initializer=_listen, initargs=(events,)) as pool:
+    if not batch:
+        return []
+    context = multiprocessing.get_context()
+    events, stop = context.Queue(), context.Event()
+    done: list[dict] = []
+    pool = ProcessPoolExecutor(max_workers=min(jobs, len(batch)), mp_context=context, initializer=_listen,
+                               initargs=(events, stop))
+    try:
         pending = {pool.submit(_execute, job) for job in batch}
         while pending:
             finished, pending = wait(pending, timeout=0.25, return_when=FIRST_COMPLETED)
@@ -402,6 +420,15 @@ def _execute_all(batch: list[Job], jobs: int, display: Progress) -> list[dict]:
             while not events.empty():
                 display.started(events.get())
             display.refresh()
+    except BaseException:  # Ctrl-C: start nothing more, stop what runs; what finished is still indexed
+        stop.set()
+        workers = list((getattr(pool, "_processes", None) or {}).values())
+        pool.shutdown(wait=False, cancel_futures=True)
+        for process in workers:
+            process.terminate()
+        raise
+    finally:
+        pool.shutdown(wait=True)
     return done
 
 

@@ -285,3 +285,29 @@ def test_analyst_reports_keep_the_code_and_may_show_ids(tmp_path, demo_dir):
     page = html.unescape(re.sub(r"<[^>]+>", "", (out / "2023-spring" / "09_leaky.html").read_text()))
     assert "params = me.load_params(params_file)" in page  # the code is shown
     assert re.search(r"top performer: E\d{6}", page)  # row-level detail is for analysts only
+
+
+def test_ctrl_c_stops_the_run_at_once_and_indexes_what_finished(tmp_path, demo_dir):
+    import os
+    import signal
+    import time
+
+    params = _one_cohort(tmp_path, demo_dir)
+    out = tmp_path / "reports"
+    nbs = [_fragile_notebook(tmp_path / "08_fragile.ipynb"), _fragile_notebook(tmp_path / "09_fragile.ipynb")]
+    run = subprocess.Popen([str(EXE), "run", "--params", str(params), "--out", str(out), "--jobs", "1",
+                            "--notebooks", *map(str, nbs)], env=_run_env(SLEEP="120"), start_new_session=True,
+                           stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    running = out / "2023-spring" / ".08_fragile.running.ipynb"
+    deadline = time.monotonic() + 300
+    while not running.exists() and time.monotonic() < deadline and run.poll() is None:
+        time.sleep(0.2)
+    assert running.exists(), "the first report never started"
+    os.killpg(run.pid, signal.SIGINT)  # what Ctrl-C in a terminal sends
+    start = time.monotonic()
+    _, err = run.communicate(timeout=120)
+    assert run.returncode == 130 and time.monotonic() - start < 30
+    assert err.rstrip().endswith("mentoring-eval: interrupted") and "Traceback" not in err
+    assert not list((out / "2023-spring").glob("*.html"))  # the queued report never started
+    assert "running 2023-spring / 09_fragile" not in err
+    assert (out / "index.html").exists()
