@@ -71,7 +71,8 @@ def main() -> None:
     by_nb = status.groupby("notebook")[["seconds", "kernel", "overhead"]].mean()
     for name, r in by_nb.iterrows():
         print(f"| {name} | {r.seconds:.2f} | {r.kernel:.2f} | {r.overhead:.2f} | {per_report[name] / 1024:.0f} |")
-    print(f"overhead per report: mean {status['overhead'].mean():.2f} s, max {status['overhead'].max():.2f} s")
+    print(f"overhead per report: mean {status['overhead'].mean():.2f} s, max {status['overhead'].max():.2f} s; largest:")
+    print(status.nlargest(3, "overhead")[["cohort_id", "notebook", "seconds", "kernel", "overhead"]].round(2).to_string())
     print(f"empty notebook x {len(empty_each)} cohorts: {empty:.1f} s in all, {empty_each.mean():.2f} s per report "
           f"(max {empty_each.max():.2f})")
 
