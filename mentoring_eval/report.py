@@ -175,9 +175,9 @@ def write_index(out_dir: Path, results: pd.DataFrame) -> Path:
 
     failures = grouped_failures(results)
     fail_html = "".join(
-        f"<li><b>{html.escape(cohort)} / {html.escape(notebook_list(notebooks))}</b>"
+        f"<li><b>{html.escape(cohort)} / {html.escape(notebook_list(names))}</b>"
         + (f" at <code>{html.escape(cell)}</code>" if cell else "")
-        + f": {html.escape(message)}</li>" for cohort, notebooks, cell, message in failures)
+        + f": {html.escape(message)}</li>" for cohort, names, cell, message in failures)
     page = (f"<!doctype html><html><head><meta charset='utf-8'><title>Mentoring evaluation reports</title>"
             f"<style>{_CSS}</style></head><body><h1>Mentoring evaluation reports</h1>"
             f"<p>Headline: the effect on mentees in percentage points (ROI in %), with its 95% interval; "
@@ -382,9 +382,10 @@ def with_footer(page: str, info: dict) -> str:
 
 _WORD = r"[A-Za-z0-9][A-Za-z0-9_.@\-]*[A-Za-z0-9]"
 
-# A stakeholder table longer than this is taken for a row-level listing (the longest aggregate the
-# notebooks show, every cohort's headline estimates, has about 12 rows per cohort).
-MAX_STAKEHOLDER_TABLE_ROWS = 200
+# A stakeholder table longer than this is taken for a row-level listing. The longest aggregate the
+# notebooks show, every cohort's headline estimates in 07, has about 12 rows per cohort, so this
+# leaves room for some 40 cohorts; the id and name scan is the main guard, this a backstop.
+MAX_STAKEHOLDER_TABLE_ROWS = 500
 
 
 def privacy_leaks(page: str, values: set[str], limit: int = 5) -> list[str]:

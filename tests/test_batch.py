@@ -44,12 +44,12 @@ def _notebook_with_output(path, frame: pd.DataFrame):
 
 
 def test_privacy_gate_refuses_row_level_tables_for_stakeholders_only(tmp_path):
-    long = _notebook_with_output(tmp_path / "long.ipynb", pd.DataFrame({"tenure": range(250)}))
-    with pytest.raises(ValueError, match="a table of 251 rows .more than 200., which looks row-level"):
+    long = _notebook_with_output(tmp_path / "long.ipynb", pd.DataFrame({"tenure": range(600)}))
+    with pytest.raises(ValueError, match="a table of 601 rows .more than 500., which looks row-level"):
         render_html(long, tmp_path / "long.html", "stakeholder")
     assert not (tmp_path / "long.html").exists()
     render_html(long, tmp_path / "long.html", "analyst")
-    assert longest_table((tmp_path / "long.html").read_text()) == 251
+    assert longest_table((tmp_path / "long.html").read_text()) == 601
     short = _notebook_with_output(tmp_path / "short.ipynb", pd.DataFrame({"department": ["A", "B"], "n": [12, 30]}))
     render_html(short, tmp_path / "short.html", "stakeholder", private_ids={"E000001"})
     assert longest_table((tmp_path / "short.html").read_text()) == 3
