@@ -243,11 +243,11 @@ def _unchanged(job: Job) -> bool:
             and stamp_path.read_text() == job.stamp)
 
 
-def _check_data(data_dir: Path, cache: Path) -> str:
+def _check_data(data_dir: Path, cache: Path, fingerprint: str) -> str:
     """Validate a data directory once for the whole run and cache it; '' if valid, else the reason."""
     from .data import cache_key, load
 
-    if (cache / cache_key(data_dir)).is_dir():
+    if (cache / cache_key(data_dir, fingerprint)).is_dir():
         return ""
     try:
         load(data_dir, cache=cache)
@@ -336,7 +336,8 @@ def run(params: Path | str | list = "params", notebooks: Path | str | list | Non
         todo = [j for j in stamped if force or not _unchanged(j)]
         results += [j.result("skipped", message="inputs unchanged") for j in stamped if j not in todo]
         cache = out / ".cache"
-        problems = {d: _check_data(d, cache) for d in sorted({data_dirs[p] for j in todo for p in j.params_files})}
+        problems = {d: _check_data(d, cache, data_prints[d])
+                    for d in sorted({data_dirs[p] for j in todo for p in j.params_files})}
         runnable = []
         for job in todo:
             bad = [p for p in job.params_files if problems[data_dirs[p]]]
@@ -345,7 +346,7 @@ def run(params: Path | str | list = "params", notebooks: Path | str | list | Non
                 results.append(job.result("failed", message=problems[data_dirs[bad[0]]]))
             else:  # a cross-cohort notebook compares the cohorts whose data are valid, and reruns next time
                 runnable.append(replace(job, params_files=kept, stamp="") if bad else job)
-        keep = {cache_key(d) for d in data_prints}
+        keep = {cache_key(d, print_) for d, print_ in data_prints.items()}
         for entry in cache.glob("*") if cache.is_dir() else []:
             if entry.name not in keep:
                 shutil.rmtree(entry, ignore_errors=True)

@@ -519,15 +519,16 @@ def load(path: str | Path, cache: str | Path | None = None) -> Dataset:
     return ds
 
 
-def cache_key(path: str | Path) -> str:
-    """The cache entry of a data directory: its files' fingerprint and the contract's own code, so
-    that a change to either validates afresh."""
+def cache_key(path: str | Path, fingerprint: str | None = None) -> str:
+    """The cache entry of a data directory: its files' fingerprint (pass it if already computed) and
+    the contract's own code, so that a change to either validates afresh."""
     import hashlib
 
     from . import __version__
 
     rules = hashlib.sha256(Path(__file__).read_bytes()).hexdigest()
-    return hashlib.sha256(f"{data_fingerprint(path)}|{rules}|{__version__}".encode()).hexdigest()[:20]
+    files = fingerprint or data_fingerprint(path)
+    return hashlib.sha256(f"{files}|{rules}|{__version__}".encode()).hexdigest()[:20]
 
 
 def _read_cache(entry: Path, directory: Path) -> Dataset | None:
