@@ -1,17 +1,21 @@
-"""mentoring-eval: what a mentoring program actually did, with honest causal evidence."""
+"""mentoring-eval: what a mentoring program actually did, with honest causal evidence.
 
-from importlib.metadata import PackageNotFoundError, version
+Start with `open_study(params_file)`; analyses take the study (`retention.analyze(study)`), every
+result exposes `.estimates`; `narrate`, `display` and `publish` turn results into what readers see."""
 
-from . import cohorts, data, did, effects, estimates, matching, metrics, panels, params, power, privacy, promotion, report, retention, roi, scorecard, summary
+from . import (cohorts, data, did, display, effects, estimates, intervals, matching, narrate, panels, params, power,
+               privacy, program_health, promotion, publish, retention, roi, scorecard, study, summary, workforce)
 from .data import DataValidationError, Dataset, load
-from .errors import MentoringEvalError, MissingTableError, ParamsError
-from .params import CohortParams, load_params, open_cohort
+from .errors import MentoringEvalError, MissingTableError, NotEstimable, ParamsError
+from .estimates import Estimate, Estimates
+from .params import CohortParams, load_params
+from .privacy import Disclosure
 from .simulate import Effects, Truth, simulate
+from .study import Study, open_studies, open_study
+from .version import __version__
 
-try:
-    __version__ = version("mentoring-eval")
-except PackageNotFoundError:  # running from a source tree that is not installed
-    __version__ = "0+unknown"
-
-__all__ = ["power", "roi", "scorecard", "summary", "cohorts", "data", "did", "effects", "estimates", "matching", "metrics", "panels", "promotion", "retention", "params", "privacy", "report", "CohortParams", "DataValidationError", "Dataset", "Effects", "load_params", "open_cohort", "MentoringEvalError", "MissingTableError", "ParamsError",
-           "Truth", "load", "simulate", "__version__"]
+__all__ = ["CohortParams", "DataValidationError", "Dataset", "Disclosure", "Effects", "Estimate", "Estimates",
+           "MentoringEvalError", "MissingTableError", "NotEstimable", "ParamsError", "Study", "Truth", "__version__",
+           "cohorts", "data", "did", "display", "effects", "estimates", "intervals", "load", "load_params", "matching",
+           "narrate", "open_studies", "open_study", "panels", "params", "power", "privacy", "program_health",
+           "promotion", "publish", "retention", "roi", "scorecard", "simulate", "study", "summary", "workforce"]

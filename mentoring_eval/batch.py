@@ -24,9 +24,11 @@ import pandas as pd
 
 from .errors import MentoringEvalError, ParamsError
 from .params import CohortParams, find_files, load_params
+from .runlog import COLUMNS, Progress
+from .study import RESULTS_DIR
+from .version import __version__
 
 ALL_COHORTS = "all-cohorts"
-COLUMNS = ["cohort_id", "notebook", "status", "seconds", "html", "cell", "message"]
 STATUS_FILE = ".status.json"
 
 
@@ -102,7 +104,7 @@ def _execute(job: Job) -> dict:
     import papermill as pm
     from papermill.exceptions import PapermillExecutionError
 
-    from .report import provenance, render_html
+    from .publish import provenance, render_html
 
     if _stopping():
         os._exit(130)
@@ -226,8 +228,6 @@ def _private_values(data_dirs) -> set[str]:
 
 def _fingerprint(job: Job, data_dirs: dict, data_prints: dict) -> str:
     """What a report depends on: the notebook, the params files, the data and the package version."""
-    from . import __version__
-
     digest = hashlib.sha256()
     for part in (job.notebook.read_bytes(), *(p.read_bytes() for p in job.params_files)):
         digest.update(hashlib.sha256(part).digest())
@@ -243,17 +243,22 @@ def _unchanged(job: Job) -> bool:
             and stamp_path.read_text() == job.stamp)
 
 
-def _check_data(data_dir: Path, cache: Path, fingerprint: str) -> str:
-    """Validate a data directory once for the whole run and cache it; '' if valid, else the reason."""
+def _check_data(data_dir: Path, cache: Path, fingerprint: str) -> tuple[str, tuple[str, ...]]:
+    """Validate a data directory once for the whole run and cache it: ('', its cohort ids) if valid,
+    else (the reason, ()). A directory validated before is known by its cache entry, and only its
+    cohorts table is read."""
     from .data import cache_key, load
 
-    if (cache / cache_key(data_dir, fingerprint)).is_dir():
-        return ""
+    entry = cache / cache_key(data_dir, fingerprint)
     try:
-        load(data_dir, cache=cache)
+        return "", tuple(sorted(pd.read_parquet(entry / "cohorts.parquet", columns=["cohort_id"])["cohort_id"]))
+    except (OSError, ValueError, KeyError):  # not validated yet, or a damaged entry: validate afresh
+        pass
+    try:
+        ds = load(data_dir, cache=cache)
     except MentoringEvalError as exc:
-        return f"{type(exc).__name__}: {exc.one_line() if hasattr(exc, 'one_line') else exc}"
-    return ""
+        return f"{type(exc).__name__}: {exc.one_line() if hasattr(exc, 'one_line') else exc}", ()
+    return "", ds.cohort_ids
 
 
 @contextmanager
@@ -325,28 +330,34 @@ def run(params: Path | str | list = "params", notebooks: Path | str | list | Non
     shared = [nb for nb in everything if across_cohorts(nb)]
     with _exclusive(out):
         _sweep(out)
-        results, cohort_jobs, good = _plan(find_files(params), per_cohort, shared, out, audience, timeout)
-        shared_jobs = [Job(ALL_COHORTS, nb, tuple(pf for pf, _ in good), out / ALL_COHORTS, audience, timeout)
-                       for nb in shared] if good else []
-        data_dirs = {pf: p.data_dir for pf, p in good}
+        cache = out / ".cache"
+        shutil.rmtree(cache / RESULTS_DIR, ignore_errors=True)  # results are shared within one run only
+        results, good = _load_params(find_files(params), per_cohort, out)
         from .data import cache_key, data_fingerprint
 
-        data_prints = {d: data_fingerprint(d) for d in sorted(set(data_dirs.values()))}  # hashed once per run
+        data_prints = {d: data_fingerprint(d) for d in sorted({p.data_dir for _, p in good})}  # hashed once per run
+        checked = {d: _check_data(d, cache, print_) for d, print_ in data_prints.items()}
+        unknown, good = _check_cohorts(good, checked, per_cohort, out)
+        results += unknown
+        cohort_jobs = [Job(p.cohort_id, nb, (pf,), out / p.cohort_id, audience, timeout) for pf, p in good for nb in per_cohort]
+        shared_jobs = [Job(ALL_COHORTS, nb, tuple(pf for pf, _ in good), out / ALL_COHORTS, audience, timeout)
+                       for nb in shared] if good else []
+        if shared and not good:
+            results += [Job(ALL_COHORTS, nb, (), out / ALL_COHORTS).result("failed", message="no valid params file",
+                                                                          html="") for nb in shared]
+        data_dirs = {pf: p.data_dir for pf, p in good}
         stamped = [replace(j, stamp=_fingerprint(j, data_dirs, data_prints)) for j in cohort_jobs + shared_jobs]
         todo = [j for j in stamped if force or not _unchanged(j)]
         results += [j.result("skipped", message="inputs unchanged") for j in stamped if j not in todo]
-        cache = out / ".cache"
-        problems = {d: _check_data(d, cache, data_prints[d])
-                    for d in sorted({data_dirs[p] for j in todo for p in j.params_files})}
         runnable = []
         for job in todo:
-            bad = [p for p in job.params_files if problems[data_dirs[p]]]
+            bad = [p for p in job.params_files if checked[data_dirs[p]][0]]
             kept = tuple(p for p in job.params_files if p not in bad)
             if bad and (job.cohort_id != ALL_COHORTS or not kept):
-                results.append(job.result("failed", message=problems[data_dirs[bad[0]]]))
+                results.append(job.result("failed", message=checked[data_dirs[bad[0]]][0]))
             else:  # a cross-cohort notebook compares the cohorts whose data are valid, and reruns next time
                 runnable.append(replace(job, params_files=kept, stamp="") if bad else job)
-        keep = {cache_key(d, print_) for d, print_ in data_prints.items()}
+        keep = {cache_key(d, print_) for d, print_ in data_prints.items()} | {RESULTS_DIR}
         for entry in cache.glob("*") if cache.is_dir() else []:
             if entry.name not in keep:
                 shutil.rmtree(entry, ignore_errors=True)
@@ -364,10 +375,10 @@ def run(params: Path | str | list = "params", notebooks: Path | str | list | Non
     return frame
 
 
-def _plan(files: list[Path], notebooks: list[Path], shared: list[Path], out: Path, audience, timeout):
-    """Jobs for every params file that loads; a params file that does not fails its own reports."""
+def _load_params(files: list[Path], notebooks: list[Path], out: Path):
+    """Every params file that loads, with (cohort_id, notebook) failures for those that do not (a
+    params file is one failure, whatever the number of its notebooks)."""
     results: list[dict] = []
-    jobs: list[Job] = []
     good: list[tuple[Path, CohortParams]] = []
     owner: dict[str, Path] = {}
     for pf in files:
@@ -382,11 +393,24 @@ def _plan(files: list[Path], notebooks: list[Path], shared: list[Path], out: Pat
             continue
         owner[p.cohort_id] = pf
         good.append((pf, p))
-        jobs += [Job(p.cohort_id, nb, (pf,), out / p.cohort_id, audience, timeout) for nb in notebooks]
-    if shared and not good:
-        results += [Job(ALL_COHORTS, nb, (), out / ALL_COHORTS).result("failed", message="no valid params file", html="")
-                    for nb in shared]
-    return results, jobs, good
+    return results, good
+
+
+def _check_cohorts(good: list[tuple[Path, CohortParams]], checked: dict, notebooks: list[Path], out: Path):
+    """Params files whose cohort_id is not in their (valid) data fail here, before any kernel starts,
+    with the one line a Study would give; the others go on."""
+    from .study import unknown_cohort_message
+
+    results, kept = [], []
+    for pf, p in good:
+        problem, cohort_ids = checked[p.data_dir]
+        if problem or p.cohort_id in cohort_ids:
+            kept.append((pf, p))
+            continue
+        message = f"ParamsError: {unknown_cohort_message(pf, p.cohort_id, p.data_dir / 'cohorts.csv', cohort_ids)}"
+        results += [Job(p.cohort_id, nb, (pf,), out / p.cohort_id).result("failed", message=message, html="")
+                    for nb in notebooks]
+    return results, kept
 
 
 def _longest_first(jobs: list[Job], out: Path) -> list[Job]:
@@ -433,134 +457,10 @@ def _execute_all(batch: list[Job], jobs: int, display: Progress) -> list[dict]:
     return done
 
 
-# ---------------------------------------------------------------- progress and summary
-
-
-class Progress:
-    """What a run is doing, one line per cohort x notebook: queued, running (seconds so far), done
-    (seconds), skipped or failed. Plain lines as things happen, or a table updated in place."""
-
-    def __init__(self, finished: list[dict], queued: list[Job], echo=print, live: bool = False):
-        self.rows = {(r["cohort_id"], r["notebook"]): {"status": r["status"], "seconds": r["seconds"],
-                                                       "message": r["message"]} for r in finished}
-        for job in queued:
-            self.rows[job.key] = {"status": "queued", "seconds": 0.0, "message": "", "since": None}
-        self.total = len(self.rows)
-        self.count = 0
-        self.echo = echo or (lambda line: None)
-        self.live = None
-        if live:
-            self.count = len(finished)
-            from rich.console import Console
-            from rich.live import Live
-
-            self.live = Live(console=Console(stderr=True), get_renderable=self._table, refresh_per_second=4,
-                             transient=True)
-        else:
-            for r in finished:
-                if r["status"] == "skipped":
-                    self.count += 1
-                    self._line(r["status"], r["cohort_id"], r["notebook"], r["message"])
-            before = pd.DataFrame(finished, columns=COLUMNS)
-            for cohort, notebooks, _, message in failures(before):
-                self.count += len(notebooks)
-                self._line("failed", cohort, notebook_list(notebooks), message)
-
-    def __enter__(self):
-        if self.live is not None:
-            self.live.start()
-        return self
-
-    def __exit__(self, *exc):
-        if self.live is not None:
-            self.live.stop()
-
-    def _line(self, status: str, cohort: str, notebook: str, tail: str = "", counted: bool = True) -> None:
-        where = f"[{self.count}/{self.total}]" if counted else " " * len(f"[{self.count}/{self.total}]")
-        self.echo(f"{where} {status:<6} {cohort} / {notebook} {tail}".rstrip())
-
-    def started(self, key: tuple[str, str]) -> None:
-        if self.rows[key]["status"] != "queued":  # the start signal came after the result
-            return
-        self.rows[key].update(status="running", since=time.perf_counter())
-        if self.live is None:
-            self._line("running", *key, counted=False)
-        self.refresh()
-
-    def finished(self, result: dict) -> dict:
-        self.count += 1
-        key = (result["cohort_id"], result["notebook"])
-        self.rows[key].update(status=result["status"], seconds=result["seconds"], message=result["message"])
-        if self.live is None:
-            tail = f"({result['seconds']:.1f} s)" if result["status"] == "done" else result["message"]
-            self._line(result["status"], *key, tail)
-        self.refresh()
-        return result
-
-    def refresh(self) -> None:
-        if self.live is not None:
-            self.live.refresh()
-
-    def _table(self):
-        from rich.table import Table
-
-        table = Table(title=f"mentoring-eval run: {self.count} of {self.total} reports", title_justify="left",
-                      box=None, pad_edge=False)
-        for name in ("cohort", "notebook", "status", "seconds", ""):
-            table.add_column(name, justify="right" if name == "seconds" else "left", no_wrap=name != "")
-        styles = {"done": "green", "skipped": "dim", "failed": "bold red", "running": "yellow", "queued": "dim"}
-        height = (self.live.console.size.height if self.live is not None else 60) - 4
-        rows = list(self.rows.items())
-        if len(rows) > height:  # too many for the screen: finished ones are counted, not listed
-            hidden = [k for k, r in rows if r["status"] in ("done", "skipped")]
-            rows = [(k, r) for k, r in rows if r["status"] not in ("done", "skipped")]
-            table.add_row("", f"{len(hidden)} finished", "", "", "")
-        now = time.perf_counter()
-        for (cohort, notebook), r in rows:
-            seconds = now - r["since"] if r["status"] == "running" else r["seconds"]
-            shown = f"{seconds:.0f}" if r["status"] in ("running", "done", "failed") else ""
-            table.add_row(cohort, notebook, f"[{styles[r['status']]}]{r['status']}[/]", shown,
-                          r["message"][:120] if r["status"] == "failed" else "")
-        return table
-
-
-def summary_text(results: pd.DataFrame) -> str:
-    """The table a run ends with: cohorts by notebook (ok with seconds, unchanged, FAILED), then each
-    failure with its cell and message."""
-    if results.empty:
-        return "no reports"
-    label = {"done": lambda r: f"ok {r.seconds:.0f}s", "skipped": lambda r: "unchanged", "failed": lambda r: "FAILED"}
-    grid = results.assign(shown=[label[r.status](r) for r in results.itertuples()])
-    grid = grid.pivot(index="cohort_id", columns="notebook", values="shown").fillna("")
-    grid.columns = [c.split("_", 1)[0] for c in grid.columns]
-    lines = grid.to_string(index_names=False).splitlines()
-    failed = results[results["status"] == "failed"]
-    skipped = int((results["status"] == "skipped").sum())
-    lines.append(f"{len(results) - len(failed)} of {len(results)} reports ok ({skipped} unchanged, not rerun), "
-                 f"{len(failed)} failed")
-    for cohort, notebooks, cell, message in failures(results):
-        where = f" ({cell})" if cell else ""
-        lines.append(f"  failed: {cohort} / {notebook_list(notebooks)}{where}: {message}")
-    return "\n".join(lines)
-
-
-def notebook_list(notebooks: list[str]) -> str:
-    """'02_retention', or '7 notebooks (00_data_overview to 06_summary)'."""
-    return notebooks[0] if len(notebooks) == 1 else f"{len(notebooks)} notebooks ({notebooks[0]} to {notebooks[-1]})"
-
-
-def failures(results: pd.DataFrame) -> list[tuple[str, list[str], str, str]]:
-    """Failed reports grouped by cohort and cause: (cohort_id, notebooks, cell, message), so that a
-    bad params file or data set reads as one failure, not one per notebook."""
-    failed = results[results["status"] == "failed"].fillna({"cell": "", "message": ""})
-    grouped = failed.groupby(["cohort_id", "cell", "message"], sort=False)["notebook"].agg(list)
-    return [(cohort, notebooks, cell, message) for (cohort, cell, message), notebooks in grouped.items()]
-
-
 def _write_index(out: Path, results: pd.DataFrame) -> None:
     """reports/index.html from this run's results and, for reports this run did not touch, the last
     known state of those still on disk (so a run over one cohort keeps the others listed)."""
-    from .report import write_index
+    from .publish import write_index
 
     status_path = out / STATUS_FILE
     try:
@@ -584,5 +484,3 @@ def _write_index(out: Path, results: pd.DataFrame) -> None:
     write_index(out, merged)
 
 
-def default_echo(line: str) -> None:
-    print(line, file=sys.stderr, flush=True)

@@ -9,8 +9,8 @@ import argparse
 import sys
 from pathlib import Path
 
-from . import __version__
 from .errors import MentoringEvalError
+from .version import __version__
 
 
 def _simulate(args) -> int:
@@ -45,7 +45,8 @@ def _validate(args) -> int:
 
 
 def _run(args) -> int:
-    from .batch import default_echo, run, summary_text
+    from .batch import run
+    from .runlog import default_echo, summary_text
 
     results = run(params=args.params, notebooks=args.notebooks, out=args.out, jobs=args.jobs,
                   audience=args.audience, timeout=args.timeout, force=args.force, echo=default_echo,
@@ -94,9 +95,6 @@ def main(argv: list[str] | None = None) -> int:
     except MentoringEvalError as exc:
         text = exc.one_line() if hasattr(exc, "one_line") else str(exc)
         print(f"mentoring-eval: error: {text}", file=sys.stderr)
-        return 1
-    except (ValueError, OSError) as exc:
-        print(f"mentoring-eval: error: {exc}", file=sys.stderr)
         return 1
     except KeyboardInterrupt:
         print("mentoring-eval: interrupted", file=sys.stderr)

@@ -4,21 +4,44 @@ coarsened exact matching on the params' matching variables."""
 
 from __future__ import annotations
 
-import weakref
 from dataclasses import dataclass, field
-from functools import cached_property
+from typing import Literal, NamedTuple
 
 import numpy as np
 import pandas as pd
 
-from .data import Dataset
+from .data import CohortInfo, Dataset
+from .errors import NotEstimable
 from .matching import BalanceResult, balance_table, cem
-from .panels import as_of_position, at_risk, day_numbers, employed_on, period_index, period_start
+from .panels import as_of_position, day_numbers, employed_on, period_index
 from .params import CohortParams, Eligibility
 
-ROLES = ("mentee", "mentor")
+Role = Literal["mentee", "mentor"]
+ROLES: tuple[Role, ...] = ("mentee", "mentor")
 TENURE_BANDS = (12, 24, 60)  # months: <1 year, 1-2, 2-5, 5+
 ENGAGEMENT_BANDS = (3.0, 3.5, 4.0)
+
+
+class Participation(NamedTuple):
+    """Participants among the eligible at the start: share (0-1), participants, eligible."""
+
+    share: float
+    participants: int
+    eligible: int
+
+
+@dataclass(frozen=True)
+class NaiveGap:
+    """The platforms' comparison of a yes/no outcome: participants against everyone else employed
+    at the start, rates in percent, difference and its two-proportion standard error in pp."""
+
+    participants: int
+    others: int
+    rate_participants: float
+    rate_others: float
+    ratio: float
+    difference: float
+    std_error: float
 
 
 @dataclass(frozen=True)
@@ -35,20 +58,12 @@ class Cohort:
     start_period: int
     people: pd.DataFrame = field(repr=False)
     treated_departments: tuple[str, ...] = ()  # departments with anyone enrolled in a cohort starting by start + post
-    dataset: Dataset | None = field(default=None, repr=False)
 
-    @cached_property
-    def panel(self) -> pd.DataFrame:
-        """The company's at-risk panel over the analysis window S-P .. S+H-1, built once."""
-        p, s = self.params, self.start_period
-        first, last = period_start(np.array([s - p.pre_periods, s + p.post_periods - 1]), p.period)
-        return at_risk(self.dataset, p.period, start=pd.Timestamp(first), end=pd.Timestamp(last))
-
-    def participants(self, role: str) -> pd.DataFrame:
+    def participants(self, role: Role) -> pd.DataFrame:
         _check_role(role)
         return self.people[self.people["role"] == role]
 
-    def comparison(self, role: str) -> pd.DataFrame:
+    def comparison(self, role: Role) -> pd.DataFrame:
         """The comparison pool for the params' `comparison`: eligible people not enrolled in any
         cohort within the window (never_treated, matched), or eligible people who enrolled in the
         same role in a cohort starting after the window (not_yet_treated)."""
@@ -57,28 +72,26 @@ class Cohort:
         pool = people["later_" + role] if self.params.comparison == "not_yet_treated" else people["comparison"]
         return people[people[f"{role}_eligible"] & pool]
 
-    def participation_share(self, role: str) -> tuple[float, int, int]:
-        """Participants among the eligible at the start: (share, participants, eligible)."""
+    def participation_share(self, role: Role) -> Participation:
+        """Participants among the eligible at the start."""
         eligible = self.people[f"{role}_eligible"]
         n_elig = int(eligible.sum())
         n_part = int((eligible & (self.people["role"] == role)).sum())
-        return (n_part / n_elig if n_elig else float("nan")), n_part, n_elig
+        return Participation(n_part / n_elig if n_elig else float("nan"), n_part, n_elig)
 
-    def naive_gap(self, hit: np.ndarray, role: str) -> dict:
+    def naive_gap(self, hit: np.ndarray, role: Role) -> NaiveGap:
         """The platforms' comparison of a yes/no outcome (aligned with `people`): participants in
-        `role` against everyone else employed at the start, in percent, with ratio, difference and
-        its two-proportion standard error (percentage points)."""
+        `role` against everyone else employed at the start."""
         part = (self.people["role"] == role).to_numpy()
         others = ~self.people["role"].isin(ROLES).to_numpy()
         if not part.any():
-            raise ValueError(f"cohort {self.cohort_id} has no {role}s")
+            raise NotEstimable(f"cohort {self.cohort_id} has no {role}s")
         p1, p0 = hit[part].mean(), hit[others].mean()
         se = np.sqrt(p1 * (1 - p1) / part.sum() + p0 * (1 - p0) / others.sum())
-        return {"participants": int(part.sum()), "others": int(others.sum()), "rate_participants": 100 * p1,
-                "rate_others": 100 * p0, "ratio": p1 / p0 if p0 > 0 else float("inf"), "difference": 100 * (p1 - p0),
-                "std_error": 100 * se}
+        return NaiveGap(int(part.sum()), int(others.sum()), 100 * p1, 100 * p0, p1 / p0 if p0 > 0 else float("inf"),
+                        100 * (p1 - p0), 100 * se)
 
-    def matched(self, role: str, leave_out: tuple[str, ...] = ()) -> tuple[pd.DataFrame, BalanceResult]:
+    def matched(self, role: Role, leave_out: tuple[str, ...] = ()) -> tuple[pd.DataFrame, BalanceResult]:
         """Participants and their comparison group with weights (column cem_weight): CEM on the
         params' matching variables when `comparison` is "matched", weight 1 otherwise; and the
         balance table before and after weighting (standardized mean differences). `leave_out` drops
@@ -86,9 +99,9 @@ class Cohort:
         part = self.participants(role)
         comp = self.comparison(role)
         if part.empty:
-            raise ValueError(f"cohort {self.cohort_id} has no {role}s")
+            raise NotEstimable(f"cohort {self.cohort_id} has no {role}s")
         if comp.empty:
-            raise ValueError(f"cohort {self.cohort_id}: no eligible {role} comparison group (everyone eligible took part)")
+            raise NotEstimable(f"cohort {self.cohort_id}: no eligible {role} comparison group (everyone eligible took part)")
         both = pd.concat([part.assign(treated=1), comp.assign(treated=0)], ignore_index=True)
         variables = [v for v in self.params.matching_variables if v not in leave_out]
         if self.params.comparison == "matched":
@@ -123,24 +136,11 @@ def eligible(people: pd.DataFrame, rule: Eligibility) -> pd.Series:
     return ok & (people["tenure_months"] >= rule.min_tenure_months)
 
 
-_BUILT: "weakref.WeakKeyDictionary[Dataset, dict]" = weakref.WeakKeyDictionary()
-
-
-def build(ds: Dataset, params: CohortParams) -> Cohort:
-    """The cohort's populations at its start date, from the data and the cohort's params. Built once
-    per data set and params (the metrics, retention and promotion analyses all start here)."""
-    cache = _BUILT.setdefault(ds, {})
-    if params not in cache:
-        cache[params] = _build(ds, params)
-    return cache[params]
-
-
-def _build(ds: Dataset, params: CohortParams) -> Cohort:
+def build_cohort(ds: Dataset, params: CohortParams, info: CohortInfo) -> Cohort:
+    """The cohort's populations at its start date, from the data and the cohort's params (a Study
+    builds it once: `study.cohort`)."""
     cohorts = ds.cohorts.set_index("cohort_id")
-    if params.cohort_id not in cohorts.index:
-        raise ValueError(f"cohort {params.cohort_id!r} is not in the data's cohorts table")
-    row = cohorts.loc[params.cohort_id]
-    start, end = pd.Timestamp(row["start_date"]), pd.Timestamp(row["end_date"])
+    start, end = info.start, info.end
     s = int(period_index(pd.Series([start]), params.period)[0])
     emp = ds.employees.set_index("employee_id")
     people = employed_on(ds, start, params.period).drop(
@@ -150,7 +150,7 @@ def _build(ds: Dataset, params: CohortParams) -> Cohort:
     people["rating_band"] = people["last_rating"].round().astype("Float64").astype("str").where(people["last_rating"].notna(), "unknown")
     people["engagement_band"] = _band(people["last_engagement"], ENGAGEMENT_BANDS, "e")
     for col in ("gender", "ethnicity"):
-        people[col] = people["employee_id"].map(emp[col]).fillna("unknown") if col in emp else "unknown"
+        people[col] = people["employee_id"].map(emp[col]).fillna("unknown")
     for role in ROLES:
         people[f"{role}_eligible"] = eligible(people, getattr(params, f"{role}_eligibility")).to_numpy()
 
@@ -175,4 +175,4 @@ def _build(ds: Dataset, params: CohortParams) -> Cohort:
     pos = as_of_position(codes.get_indexer(by_then["employee_id"]), day_numbers(by_then["cohort_id"].map(cohorts["start_date"])),
                  codes.get_indexer(jobs["employee_id"]), day_numbers(jobs["effective_date"]))
     reached = set(jobs["department"].to_numpy(dtype=object)[pos[pos >= 0]])
-    return Cohort(params, params.cohort_id, str(row["name"]), start, end, s, people, tuple(sorted(reached)), ds)
+    return Cohort(params, params.cohort_id, info.name, start, end, s, people, tuple(sorted(reached)))

@@ -11,7 +11,8 @@ import json
 import os
 import shutil
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
+from functools import cached_property
 from pathlib import Path
 
 import numpy as np
@@ -251,14 +252,32 @@ class _Source:
     row_offset: int  # add to a 0-based position to get the row number a user sees
 
 
+@dataclass(frozen=True)
+class CohortInfo:
+    """One row of the cohorts table: id, name, start and (planned) end dates."""
+
+    cohort_id: str
+    name: str
+    start: pd.Timestamp
+    end: pd.Timestamp
+
+
+# Dates that record plans rather than events; they do not count towards the data's end.
+PLANNED_DATES = {("goals", "target_date"), ("cohorts", "start_date"), ("cohorts", "end_date")}
+
+
 @dataclass(frozen=True, eq=False)
 class Dataset:
     """The validated tables of one data directory. Access a table as `ds.employees`; an optional
-    table that is absent raises MissingTableError naming the file to provide."""
+    table that is absent raises MissingTableError naming the file to provide. Every contract
+    column of a present table is there, optional ones filled with typed missing values when the
+    export did not have them (`provided` says which columns the files held)."""
 
     source: Path
     tables: Mapping[str, pd.DataFrame]
     files: Mapping[str, str] = field(default_factory=dict)
+    provided: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
+    fingerprint: str = ""  # the cache entry's key when loaded through a cache, else empty
 
     def __getattr__(self, name: str) -> pd.DataFrame:
         if name in TABLES:
@@ -268,6 +287,10 @@ class Dataset:
     def has(self, table: str) -> bool:
         return table in self.tables
 
+    def has_values(self, table: str, column: str) -> bool:
+        """Whether the table is present and the column holds at least one value."""
+        return table in self.tables and bool(self.tables[table][column].notna().any())
+
     def require(self, table: str, purpose: str | None = None) -> pd.DataFrame:
         """The table, or a plain error saying which file an analysis needs."""
         if table not in self.tables:
@@ -276,6 +299,29 @@ class Dataset:
                 f"{self.source}: no {table}.csv or {table}.parquet; it is needed{why}"
             )
         return self.tables[table]
+
+    @property
+    def cohort_ids(self) -> tuple[str, ...]:
+        """The cohort ids of the cohorts table, sorted."""
+        return tuple(sorted(self.cohorts["cohort_id"].astype(str)))
+
+    def cohort(self, cohort_id: str) -> CohortInfo:
+        """The cohorts-table row of one cohort (LookupError naming the known ones if absent)."""
+        rows = self.cohorts[self.cohorts["cohort_id"] == cohort_id]
+        if rows.empty:
+            raise LookupError(f"cohort {cohort_id!r} is not in {self.files.get('cohorts', 'cohorts.csv')} "
+                              f"(known: {', '.join(self.cohort_ids)})")
+        row = rows.iloc[0]
+        return CohortInfo(str(row["cohort_id"]), str(row["name"]), pd.Timestamp(row["start_date"]),
+                          pd.Timestamp(row["end_date"]))
+
+    @cached_property
+    def end(self) -> pd.Timestamp:
+        """The last date the data record something happening (planned dates such as goal targets
+        and cohort ends excluded): the export's effective end."""
+        latest = [self.tables[name][c.name].max() for name, spec in TABLES.items() if name in self.tables
+                  for c in spec.columns if c.kind == "date" and (name, c.name) not in PLANNED_DATES]
+        return max(d for d in latest if pd.notna(d))
 
     def summary(self) -> pd.DataFrame:
         """Rows, columns and date range per table: what a newcomer checks first."""
@@ -512,7 +558,7 @@ def load(path: str | Path, cache: str | Path | None = None) -> Dataset:
     cached = _read_cache(entry, directory)
     if cached is not None:
         return cached
-    ds = _load(directory)
+    ds = replace(_load(directory), fingerprint=entry.name)
     if entry.exists():  # damaged: replace it
         shutil.rmtree(entry, ignore_errors=True)
     _write_cache(entry, ds)
@@ -524,7 +570,7 @@ def cache_key(path: str | Path, fingerprint: str | None = None) -> str:
     the contract's own code, so that a change to either validates afresh."""
     import hashlib
 
-    from . import __version__
+    from .version import __version__
 
     rules = hashlib.sha256(Path(__file__).read_bytes()).hexdigest()
     files = fingerprint or data_fingerprint(path)
@@ -533,11 +579,12 @@ def cache_key(path: str | Path, fingerprint: str | None = None) -> str:
 
 def _read_cache(entry: Path, directory: Path) -> Dataset | None:
     try:
-        files = json.loads((entry / "files.json").read_text())
+        meta = json.loads((entry / "files.json").read_text())
+        files, provided = meta["files"], {k: tuple(v) for k, v in meta["provided"].items()}
         tables = {name: pd.read_parquet(entry / f"{name}.parquet") for name in files}
-    except (OSError, ValueError):  # absent, partly deleted or unreadable: validate afresh
+    except (OSError, ValueError, KeyError, TypeError):  # absent, partly deleted or unreadable: validate afresh
         return None
-    return Dataset(directory, tables, files)
+    return Dataset(directory, tables, files, provided, entry.name)
 
 
 def _write_cache(entry: Path, ds: Dataset) -> None:
@@ -547,7 +594,8 @@ def _write_cache(entry: Path, ds: Dataset) -> None:
         tmp.mkdir(parents=True, exist_ok=True)
         for name, frame in ds.tables.items():
             frame.to_parquet(tmp / f"{name}.parquet", index=False)
-        (tmp / "files.json").write_text(json.dumps(dict(ds.files)))
+        (tmp / "files.json").write_text(json.dumps({"files": dict(ds.files),
+                                                    "provided": {k: list(v) for k, v in ds.provided.items()}}))
         os.rename(tmp, entry)
     except OSError:  # another process wrote the same entry first, or the cache is read-only
         pass
@@ -582,7 +630,24 @@ def _load(directory: Path) -> Dataset:
         problems.extend(_cross_checks(tables, sources))
     if problems:
         raise DataValidationError(directory, problems)
-    return Dataset(directory, tables, {k: v.file for k, v in sources.items()})
+    provided = {name: tuple(map(str, df.columns)) for name, df in tables.items()}
+    tables = {name: _with_optional_columns(TABLES[name], df) for name, df in tables.items()}
+    return Dataset(directory, tables, {k: v.file for k, v in sources.items()}, provided)
+
+
+_MISSING_DTYPES = {"id": "str", "text": "str", "enum": "str", "date": "datetime64[ns]", "number": "float64",
+                   "integer": "Int64", "bool": "boolean"}
+
+
+def _with_optional_columns(spec: Table, df: pd.DataFrame) -> pd.DataFrame:
+    """The table with every optional contract column the export lacked, as typed missing values, so
+    that no analysis has to ask whether a column exists."""
+    absent = [c for c in spec.columns if c.name not in df]
+    if not absent:
+        return df
+    missing = {"date": pd.NaT, "number": np.nan}
+    return df.assign(**{c.name: pd.Series(missing.get(c.kind, pd.NA), index=df.index, dtype=_MISSING_DTYPES[c.kind])
+                        for c in absent})
 
 
 def quality_notes(ds: Dataset) -> pd.DataFrame:
@@ -597,16 +662,16 @@ def quality_notes(ds: Dataset) -> pd.DataFrame:
     late = emp["employee_id"].map(first_job) > emp["hire_date"] + pd.Timedelta(days=31)
     notes.append(("employees whose first job record starts over a month after hire", int(late.sum()),
                   "their job level is unknown for the gap"))
-    if "withdrawal_date" in enr:
-        w = enr["status"] == "withdrawn"
-        notes.append(("withdrawn enrollments without a withdrawal_date", int((w & enr["withdrawal_date"].isna()).sum()),
-                      "their time in the program is unknown"))
-        notes.append(("withdrawal_date on enrollments not marked withdrawn", int((~w & enr["withdrawal_date"].notna()).sum()),
-                      "status and date disagree"))
+    w = enr["status"] == "withdrawn"
+    notes.append(("withdrawn enrollments without a withdrawal_date", int((w & enr["withdrawal_date"].isna()).sum()),
+                  "their time in the program is unknown"))
+    notes.append(("withdrawal_date on enrollments not marked withdrawn", int((~w & enr["withdrawal_date"].notna()).sum()),
+                  "status and date disagree"))
     start = enr["cohort_id"].map(cohorts.set_index("cohort_id")["start_date"])
-    hired = enr["employee_id"].map(emp.set_index("employee_id")["hire_date"])
-    gone = enr["employee_id"].map(emp.set_index("employee_id")["termination_date"]) if "termination_date" in emp else None
-    not_employed = (hired > start) | (gone.notna() & (gone < start) if gone is not None else False)
+    people = emp.set_index("employee_id")
+    hired = enr["employee_id"].map(people["hire_date"])
+    gone = enr["employee_id"].map(people["termination_date"])
+    not_employed = (hired > start) | (gone.notna() & (gone < start))
     notes.append(("enrollments of people not employed at cohort start", int(not_employed.sum()),
                   "they cannot be in the at-risk population at start"))
     if ds.has("matches"):
@@ -616,9 +681,8 @@ def quality_notes(ds: Dataset) -> pd.DataFrame:
         notes.append(("enrollments marked matched/active/completed with no match record", int(claimed.sum()),
                       "match-based metrics will miss them"))
     for col in ("gender", "ethnicity", "annual_salary"):
-        if col in emp:
-            notes.append((f"employees with {col} missing", int(emp[col].isna().sum()),
-                          "segment breakdowns and costs leave them out" if col != "annual_salary" else "ROI uses the median salary for them"))
+        notes.append((f"employees with {col} missing", int(emp[col].isna().sum()),
+                      "segment breakdowns and costs leave them out" if col != "annual_salary" else "ROI uses the median salary for them"))
     for table in ("matches", "meetings", "goals", "surveys", "performance_reviews", "engagement_surveys", "program_costs"):
         if not ds.has(table):
             notes.append((f"{table} table absent", 0, "analyses that need it say so and are skipped"))

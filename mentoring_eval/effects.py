@@ -11,19 +11,28 @@ is the ITT divided by the participation share (Wald / DiD-IV), with a delta-meth
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 import pandas as pd
 from scipy import stats
 
-from .cohorts import Cohort, eligible
-from .data import Dataset
-from .did import did_2x2
-from .did._linear import sandwich, solve_wls
+from typing import TYPE_CHECKING, Literal
+
+from . import estimates as est
+from .cohorts import Role, eligible
+from .did import att_gt, did_2x2
+from .did.inference import cluster_factor, sandwich, solve_wls
 from .did.regression import DiDEstimate, EventStudy
-from .panels import at_risk, employed_on, had_event, job_events, period_index
+from .errors import NotEstimable
+from .estimates import Estimates
+from .panels import at_risk, employed_on, had_event, period_index
 from .params import Eligibility
+
+if TYPE_CHECKING:
+    from .study import Study
+
+SnapshotOutcome = Literal["stayed", "promoted", "grade_changed"]
 
 
 @dataclass(frozen=True)
@@ -47,7 +56,7 @@ class WaldEffect:
 def wald(itt: DiDEstimate, n_participants: int, n_eligible: int, alpha: float = 0.05) -> WaldEffect:
     """ITT / share with Var ~ Var(ITT)/s^2 + ITT^2 Var(s)/s^4, the share binomial (independent terms)."""
     if n_participants == 0 or n_eligible == 0:
-        raise ValueError("no participants among the eligible: the effect on participants is not defined")
+        raise NotEstimable("no participants among the eligible: the effect on participants is not defined")
     s = n_participants / n_eligible
     var_s = s * (1 - s) / n_eligible
     est = itt.estimate / s
@@ -67,33 +76,21 @@ def segments(people: pd.DataFrame, rule: Eligibility, treated_departments: tuple
     return inside, outside
 
 
-def data_end(ds: Dataset) -> pd.Timestamp:
-    """The last date the data record something happening (planned dates such as goal targets and
-    cohort ends excluded): the export's effective end."""
-    from .data import TABLES
-
-    planned = {("goals", "target_date"), ("cohorts", "start_date"), ("cohorts", "end_date")}
-    latest = []
-    for name, spec in TABLES.items():
-        if ds.has(name):
-            t = ds.tables[name]
-            latest += [t[c.name].max() for c in spec.columns
-                       if c.kind == "date" and c.name in t and (name, c.name) not in planned]
-    return max(d for d in latest if pd.notna(d))
-
-
-def snapshot_did(ds: Dataset, cohort: Cohort, role: str, outcome: str, months: int = 12) -> pd.DataFrame:
+def snapshot_did(study: Study, role: Role, outcome: SnapshotOutcome, months: int = 12) -> pd.DataFrame:
     """Person-snapshot rows for a before/after comparison of a 12-month outcome: everyone employed
     on the cohort's start date (post) or `months` earlier (pre), in the eligible or comparison
     segment, with `stayed` (still employed `months` later), `promoted` (a level rise within
     `months`) and `grade_changed` (a salary-grade change within `months`), in percent (0 or 100)
     so that differences are percentage points."""
+    if outcome not in ("stayed", "promoted", "grade_changed"):
+        raise ValueError(f"outcome must be 'stayed', 'promoted' or 'grade_changed', got {outcome!r}")
+    cohort, ds = study.cohort, study.dataset
     rule = getattr(cohort.params, f"{role}_eligibility")
-    end = data_end(ds)
+    end = ds.end
     if cohort.start + pd.DateOffset(months=months) > end + pd.Timedelta(days=1):
-        raise ValueError(f"cohort {cohort.cohort_id}: the data end on {end:%Y-%m-%d}, before {months} months of "
-                         "follow-up; the 12-month outcomes cannot be measured yet")
-    events = job_events(ds)
+        raise NotEstimable(f"cohort {cohort.cohort_id}: the data end on {end:%Y-%m-%d}, before {months} months of "
+                           "follow-up; the 12-month outcomes cannot be measured yet")
+    events = study.job_events
     frames = []
     for post, when in ((1, cohort.start), (0, cohort.start - pd.DateOffset(months=months))):
         snap = employed_on(ds, when, cohort.params.period)
@@ -109,33 +106,31 @@ def snapshot_did(ds: Dataset, cohort: Cohort, role: str, outcome: str, months: i
             "promoted": 100.0 * snap["employee_id"].isin(had_event(events, "promoted", when, horizon)).to_numpy()[keep],
             "grade_changed": 100.0 * snap["employee_id"].isin(had_event(events, "grade_changed", when, horizon)).to_numpy()[keep],
         }))
-    rows = pd.concat(frames, ignore_index=True)
-    if outcome not in ("stayed", "promoted", "grade_changed"):
-        raise ValueError(f"outcome must be 'stayed', 'promoted' or 'grade_changed', got {outcome!r}")
-    return rows
+    return pd.concat(frames, ignore_index=True)
 
 
-def itt_snapshot(ds: Dataset, cohort: Cohort, role: str, outcome: str, months: int = 12) -> tuple[DiDEstimate, WaldEffect]:
+def itt_snapshot(study: Study, role: Role, outcome: SnapshotOutcome, months: int = 12) -> tuple[DiDEstimate, WaldEffect]:
     """ITT DiD on a 12-month outcome (pp) and the effect on participants (Wald)."""
-    rows = snapshot_did(ds, cohort, role, outcome, months)
-    _require_segments(rows, cohort, role)
+    rows = snapshot_did(study, role, outcome, months)
+    _require_segments(rows, study.cohort_id, role)
     itt = did_2x2(rows, outcome, "treated", "post", cov_type="cluster", cluster="employee_id")
-    share, n_part, n_elig = cohort.participation_share(role)
-    return itt, wald(itt, n_part, n_elig)
+    share = study.cohort.participation_share(role)
+    return itt, wald(itt, share.participants, share.eligible)
 
 
-def _require_segments(rows: pd.DataFrame, cohort: Cohort, role: str) -> None:
+def _require_segments(rows: pd.DataFrame, cohort_id: str, role: Role) -> None:
     if not (rows["treated"] == 0).any():
-        raise ValueError(f"cohort {cohort.cohort_id}: no comparison segment for {role}s (every department was "
+        raise NotEstimable(f"cohort {cohort_id}: no comparison segment for {role}s (every department was "
                          "reached by a cohort, or the eligibility rule names no departments)")
 
 
-def exit_panel(cohort: Cohort, role: str) -> pd.DataFrame:
+def exit_panel(study: Study, role: Role) -> pd.DataFrame:
     """At-risk rows of the eligible and comparison segments for the periods S-P .. S+H-1, each
     row's segment judged as of its own period, with exited_voluntary in percent."""
+    cohort = study.cohort
     p = cohort.params
     s = cohort.start_period
-    panel = cohort.panel
+    panel = study.panel
     rule = getattr(p, f"{role}_eligibility")
     inside, outside = segments(panel, rule, cohort.treated_departments)
     keep = (inside | outside).to_numpy()
@@ -149,11 +144,11 @@ def exit_panel(cohort: Cohort, role: str) -> pd.DataFrame:
     return rows
 
 
-def itt_exit_rate(cohort: Cohort, role: str) -> tuple[DiDEstimate, WaldEffect, pd.DataFrame]:
+def itt_exit_rate(study: Study, role: Role) -> tuple[DiDEstimate, WaldEffect, pd.DataFrame]:
     """ITT DiD on the monthly voluntary-exit rate (pp per period) and the effect on participants,
     the share counted in person-periods of the eligible segment after the start."""
-    rows = exit_panel(cohort, role)
-    _require_segments(rows, cohort, role)
+    rows = exit_panel(study, role)
+    _require_segments(rows, study.cohort_id, role)
     itt = did_2x2(rows, "exit_pct", "treated", "post", cov_type="cluster", cluster="employee_id")
     after = rows[(rows["treated"] == 1) & (rows["post"] == 1)]
     return itt, wald(itt, int(after["participant"].sum()), len(after)), rows
@@ -180,7 +175,7 @@ def population_event_study(rows: pd.DataFrame, outcome: str = "exit_pct", refere
     clusters = pd.factorize(rows["employee_id"])[0]
     g = clusters.max() + 1
     n, k = x.shape
-    vcov = sandwich(x, resid, w, bread, clusters) * g / (g - 1) * (n - 1) / (n - k)
+    vcov = sandwich(x, resid, w, bread, clusters) * cluster_factor(g, n, k)
     idx = np.arange(len(names) - len(periods), len(names))
     b, v = beta[idx], vcov[np.ix_(idx, idx)]
     se = np.sqrt(np.diag(v))
@@ -190,11 +185,7 @@ def population_event_study(rows: pd.DataFrame, outcome: str = "exit_pct", refere
     return EventStudy(table, v, reference, n, int(g), alpha)
 
 
-__all__ = ["WaldEffect", "exit_panel", "itt_exit_rate", "itt_snapshot", "population_event_study", "segments",
-           "snapshot_did", "wald"]
-
-
-def rollout_panel(ds: Dataset, period: str = "month", by: tuple[str, ...] = ("department", "location"),
+def rollout_panel(ds, period: str = "month", by: tuple[str, ...] = ("department", "location"),
                   outcome: str = "exited_voluntary") -> pd.DataFrame:
     """Unit x period rates for the staggered rollout: units are combinations of `by` (as of each
     period), the rate is `outcome` per 100 employees at risk in the period (percentage points), and
@@ -218,12 +209,47 @@ def rollout_panel(ds: Dataset, period: str = "month", by: tuple[str, ...] = ("de
     return rates
 
 
-def staggered(ds: Dataset, period: str = "month", by: tuple[str, ...] = ("department", "location"),
-              outcome: str = "exited_voluntary", seed: int | None = None):
-    """Callaway & Sant'Anna across the staggered rollout of all cohorts: the change in the unit's rate
-    (pp per period) once a cohort first reached it, against units not yet or never reached."""
-    from .did import att_gt
+RolloutOutcome = Literal["exited_voluntary", "exited", "promoted", "grade_changed"]
 
+
+@dataclass(frozen=True)
+class Rollout:
+    """Callaway & Sant'Anna across the staggered rollout of all cohorts, on the units' rates (pp
+    per period), with this cohort's rows for the estimates table."""
+
+    result: object = field(repr=False)  # did.ATTgtResult
+    panel: pd.DataFrame = field(repr=False)  # the balanced unit x period rates it was fitted on
+    estimates: Estimates = field(default_factory=Estimates, repr=False)
+
+    def aggregate(self, kind: Literal["simple", "group", "dynamic", "calendar"] = "simple"):
+        return self.result.aggregate(kind)
+
+    def summary(self) -> str:
+        return self.aggregate("simple").summary()
+
+    def to_frame(self) -> pd.DataFrame:
+        return self.estimates.to_frame()
+
+
+ROLLOUT_ESTIMANDS = {"exited_voluntary": "exit_rate", "promoted": "promotion_rate"}
+
+
+def staggered(study: Study, outcome: RolloutOutcome = "exited_voluntary",
+              by: tuple[str, ...] = ("department", "location")) -> Rollout:
+    """Callaway & Sant'Anna across the staggered rollout of all cohorts: the change in the unit's rate
+    (pp per period) once a cohort first reached it, against units not yet or never reached; with
+    the overall ATT and this cohort's group ATT as estimates (computed once per study)."""
+    def compute() -> Rollout:
+        result, balanced = fit_staggered(study.dataset, study.params.period, by, outcome)
+        estimand = ROLLOUT_ESTIMANDS.get(outcome, outcome)
+        return Rollout(result, balanced, rollout_estimates(result, study, estimand))
+
+    return study.result(("rollout", outcome, by), compute)
+
+
+def fit_staggered(ds, period: str = "month", by: tuple[str, ...] = ("department", "location"),
+                  outcome: RolloutOutcome = "exited_voluntary", seed: int | None = None):
+    """(att_gt result, the balanced unit x period panel) of the staggered rollout in a data set."""
     rates = rollout_panel(ds, period, by, outcome)
     counts = rates.groupby("unit")["period"].size()
     full = counts.index[counts == counts.max()]
@@ -233,19 +259,19 @@ def staggered(ds: Dataset, period: str = "month", by: tuple[str, ...] = ("depart
     return att_gt(balanced, "rate", "unit", "period", "first_period", control_group=control, weights="weight", seed=seed), balanced
 
 
-def rollout_estimates(result, cohort: Cohort, estimand: str) -> pd.DataFrame:
-    """Estimates-table rows from the staggered analysis: the overall ATT across cohorts and this
-    cohort's own group ATT (population scale, pp per period)."""
-    from . import estimates as est
-
-    rows = []
+def rollout_estimates(result, study: Study, estimand: str) -> Estimates:
+    """Estimates from the staggered analysis: the overall ATT across cohorts and this cohort's own
+    group ATT (population scale, pp per period)."""
+    unit = f"pp per {study.params.period}"
     simple = result.aggregate("simple")
-    rows.append(est.row(cohort.cohort_id, "population", estimand, "cs_att", simple.overall_att, simple.overall_se,
-                        (simple.ci_low, simple.ci_high), note="all cohorts' rollout, units = department x location"))
+    rows = [est.make(cohort_id=study.cohort_id, role="population", estimand=estimand, method="cs_att",
+                     estimate=simple.overall_att, std_error=simple.overall_se, ci=(simple.ci_low, simple.ci_high),
+                     note="all cohorts' rollout, units = department x location", design="rollout", unit=unit)]
     group = result.aggregate("group").table
-    mine = group[group["group"] == cohort.start_period]
+    mine = group[group["group"] == study.cohort.start_period]
     if len(mine):
         g = mine.iloc[0]
-        rows.append(est.row(cohort.cohort_id, "population", estimand, "cs_att_group", g["att"], g["std_error"],
-                            (g["ci_low"], g["ci_high"]), note="units first reached by this cohort"))
-    return est.frame(rows)
+        rows.append(est.make(cohort_id=study.cohort_id, role="population", estimand=estimand, method="cs_att_group",
+                             estimate=g["att"], std_error=g["std_error"], ci=(g["ci_low"], g["ci_high"]),
+                             note="units first reached by this cohort", design="rollout", unit=unit))
+    return Estimates(rows)

@@ -1,4 +1,5 @@
-"""Errors a user can act on. The CLI turns each into a one-line message and exit status 1."""
+"""Errors a user can act on. The CLI turns each into a one-line message and exit status 1; any
+other exception is a bug and keeps its traceback."""
 
 from __future__ import annotations
 
@@ -13,3 +14,8 @@ class MissingTableError(MentoringEvalError, LookupError):
 
 class ParamsError(MentoringEvalError, ValueError):
     """A cohort parameter file is missing, malformed or inconsistent with the data."""
+
+
+class NotEstimable(MentoringEvalError):
+    """An estimate cannot be formed from these data: too few people, no comparison group, no
+    follow-up yet, a design with an empty cell. Analyses catch it by name and say why in a note."""

@@ -1,57 +1,212 @@
 """The machine-readable results every analysis returns and every notebook writes to the cohort's
-estimates.csv, in the units of the simulator's truth.json (percentage points for rates)."""
+estimates.csv, in the units of the simulator's truth.json (percentage points for rates).
+
+One `Estimate` is one figure with its uncertainty; an `Estimates` collection is what every
+analysis result exposes as `.estimates`, what roi, summary, scorecard and the index read (with
+`.where(...)`, never by filtering frames on strings), and what `.write(out_dir)` merges into
+estimates.csv."""
 
 from __future__ import annotations
 
+import math
 import os
+from collections.abc import Iterable, Iterator
+from dataclasses import asdict, dataclass, fields
 from pathlib import Path
+from typing import Literal
 
 import numpy as np
 import pandas as pd
 from scipy import stats
 
 COLUMNS = ["cohort_id", "role", "estimand", "method", "estimate", "std_error", "ci_low", "ci_high",
-           "n_treated", "n_control", "headline", "note"]
+           "n_treated", "n_control", "headline", "note", "design", "unit"]
+KEY = ("cohort_id", "role", "estimand", "method")
+
+# The study design an estimate comes from, strongest first: "rollout" (the eligible segment
+# against departments not yet reached, before and after), "observational" (participants against
+# matched non-participants); "descriptive" figures (rates, survey scores, before/after changes)
+# and "naive" comparisons are not causal evidence.
+Design = Literal["rollout", "observational", "descriptive", "naive"]
 
 
-def row(cohort_id: str, role: str, estimand: str, method: str, estimate: float, std_error: float | None = None,
-        ci: tuple[float, float] | None = None, n_treated: int | None = None, n_control: int | None = None,
-        headline: bool = False, note: str = "", alpha: float = 0.05) -> dict:
-    """One estimate; the interval defaults to estimate +/- z x SE."""
+@dataclass(frozen=True, kw_only=True)
+class Estimate:
+    """One figure of one cohort and role: what is estimated (estimand), how (method, design), the
+    value in `unit` with its standard error and interval, the group sizes, and whether it is the
+    headline of its estimand."""
+
+    cohort_id: str
+    role: str
+    estimand: str
+    method: str
+    estimate: float
+    std_error: float = math.nan
+    ci_low: float = math.nan
+    ci_high: float = math.nan
+    n_treated: int | None = None
+    n_control: int | None = None
+    headline: bool = False
+    note: str = ""
+    design: str = ""
+    unit: str = ""
+
+    @property
+    def has_interval(self) -> bool:
+        return not (math.isnan(self.ci_low) or math.isnan(self.ci_high))
+
+    @property
+    def includes_zero(self) -> bool:
+        """True when the interval covers zero: the data cannot tell the effect from none."""
+        return self.has_interval and self.ci_low <= 0 <= self.ci_high
+
+    @property
+    def participation_share(self) -> float:
+        """n_treated / (n_treated + n_control): for an effect on participants estimated through the
+        eligible population, the share of the eligible who took part."""
+        if self.n_treated is None or self.n_control is None or self.n_treated + self.n_control == 0:
+            return math.nan
+        return self.n_treated / (self.n_treated + self.n_control)
+
+    def summary(self) -> str:
+        ci = f" [{self.ci_low:.3g}, {self.ci_high:.3g}]" if self.has_interval else ""
+        return f"{self.cohort_id} {self.role} {self.estimand} ({self.method}): {self.estimate:.4g}{ci} {self.unit}".rstrip()
+
+
+def make(*, cohort_id: str, role: str, estimand: str, method: str, estimate: float, std_error: float | None = None,
+         ci: tuple[float, float] | None = None, n_treated: int | None = None, n_control: int | None = None,
+         headline: bool = False, note: str = "", design: str = "", unit: str = "", alpha: float = 0.05) -> Estimate:
+    """An Estimate whose interval defaults to estimate +/- z x SE (normal, 1 - alpha)."""
     if ci is None and std_error is not None and np.isfinite(std_error):
         z = stats.norm.ppf(1 - alpha / 2)
         ci = (estimate - z * std_error, estimate + z * std_error)
-    lo, hi = ci if ci is not None else (np.nan, np.nan)
-    return {"cohort_id": cohort_id, "role": role, "estimand": estimand, "method": method, "estimate": float(estimate),
-            "std_error": np.nan if std_error is None else float(std_error), "ci_low": float(lo), "ci_high": float(hi),
-            "n_treated": n_treated, "n_control": n_control, "headline": bool(headline), "note": note}
+    lo, hi = ci if ci is not None else (math.nan, math.nan)
+    return Estimate(cohort_id=cohort_id, role=role, estimand=estimand, method=method, estimate=float(estimate),
+                    std_error=math.nan if std_error is None else float(std_error), ci_low=float(lo), ci_high=float(hi),
+                    n_treated=None if n_treated is None else int(n_treated),
+                    n_control=None if n_control is None else int(n_control), headline=bool(headline), note=note,
+                    design=design, unit=unit)
 
 
-def frame(rows: list[dict]) -> pd.DataFrame:
-    out = pd.DataFrame(rows, columns=COLUMNS)
-    out["n_treated"] = out["n_treated"].astype("Int64")
-    out["n_control"] = out["n_control"].astype("Int64")
-    return out
+class Estimates:
+    """An ordered, immutable collection of Estimate; `a + b` joins two."""
 
+    __slots__ = ("_items",)
 
-def write(estimates: pd.DataFrame, out_dir: str | Path) -> Path:
-    """Merge into out_dir/estimates.csv: rows of the same (role, estimand, method) are replaced, so
-    each notebook adds its own rows and a rerun gives the same file. Written atomically."""
-    path = Path(out_dir) / "estimates.csv"
-    path.parent.mkdir(parents=True, exist_ok=True)
-    if path.exists():
-        old = pd.read_csv(path, dtype={"cohort_id": "str", "role": "str"})
-        key = ["cohort_id", "role", "estimand", "method"]
-        fresh = set(map(tuple, estimates[key].astype(str).to_numpy()))
-        old = old[[tuple(r) not in fresh for r in old[key].astype(str).to_numpy()]]
-        estimates = pd.concat([old, estimates], ignore_index=True) if len(old) else estimates
-    estimates = estimates[COLUMNS].sort_values(["role", "estimand", "method"], ignore_index=True)
-    tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}")
-    estimates.to_csv(tmp, index=False, float_format="%.10g")
-    os.replace(tmp, path)
-    return path
+    def __init__(self, items: Iterable[Estimate] = ()):
+        self._items = tuple(items)
 
+    @classmethod
+    def combine(cls, *parts) -> Estimates:
+        """The estimates of several results (anything with `.estimates`) or collections, as one."""
+        out: list[Estimate] = []
+        for part in parts:
+            out.extend(part if isinstance(part, Estimates) else part.estimates)
+        return cls(out)
 
-def combine(*results) -> pd.DataFrame:
-    """The estimates of several analyses (tables, or anything with to_frame()) as one table."""
-    return pd.concat([r if isinstance(r, pd.DataFrame) else r.to_frame() for r in results], ignore_index=True)
+    def __iter__(self) -> Iterator[Estimate]:
+        return iter(self._items)
+
+    def __len__(self) -> int:
+        return len(self._items)
+
+    def __bool__(self) -> bool:
+        return bool(self._items)
+
+    def __getitem__(self, i: int) -> Estimate:
+        return self._items[i]
+
+    def __add__(self, other: Estimates) -> Estimates:
+        return Estimates(self._items + tuple(other))
+
+    def __repr__(self) -> str:
+        return f"Estimates({len(self)} estimates)"
+
+    def where(self, **criteria) -> Estimates:
+        """The estimates whose fields equal every criterion, e.g. where(estimand="retention_12m",
+        role="mentee", headline=True); a tuple or set of values matches any of them."""
+        unknown = set(criteria) - {f.name for f in fields(Estimate)}
+        if unknown:
+            raise TypeError(f"Estimates.where: no field {sorted(unknown)}")
+
+        def match(e: Estimate) -> bool:
+            for name, wanted in criteria.items():
+                value = getattr(e, name)
+                if isinstance(wanted, tuple | set | frozenset | list):
+                    if value not in wanted:
+                        return False
+                elif value != wanted:
+                    return False
+            return True
+
+        return Estimates(e for e in self._items if match(e))
+
+    def first(self, **criteria) -> Estimate | None:
+        """The first estimate matching the criteria, or None."""
+        found = self.where(**criteria)
+        return found[0] if found else None
+
+    def headline(self, estimand: str, role: str = "mentee") -> Estimate | None:
+        """The headline estimate of an estimand for a role, or None."""
+        return self.first(estimand=estimand, role=role, headline=True)
+
+    def naive(self, estimand: str, role: str = "mentee") -> Estimate | None:
+        """The naive comparison of an estimand for a role, or None."""
+        return self.first(estimand=estimand, role=role, method="naive")
+
+    def to_frame(self) -> pd.DataFrame:
+        """One row per estimate, the estimates.csv columns."""
+        out = pd.DataFrame([asdict(e) for e in self._items], columns=COLUMNS)
+        for c in ("n_treated", "n_control"):
+            out[c] = pd.array([None if v is None else v for v in out[c]], dtype="Int64")
+        out["headline"] = out["headline"].astype(bool)
+        for c in ("estimate", "std_error", "ci_low", "ci_high"):
+            out[c] = out[c].astype(float)
+        return out
+
+    @classmethod
+    def from_frame(cls, frame: pd.DataFrame) -> Estimates:
+        """Estimates from an estimates table (e.g. a cohort's estimates.csv read back)."""
+        items = []
+        for r in frame.to_dict("records"):
+            values = {c: r.get(c) for c in COLUMNS}
+            for c in ("n_treated", "n_control"):
+                values[c] = None if pd.isna(values[c]) else int(values[c])
+            for c in ("std_error", "ci_low", "ci_high"):
+                values[c] = math.nan if pd.isna(values[c]) else float(values[c])
+            for c in ("note", "design", "unit"):
+                values[c] = "" if values[c] is None or pd.isna(values[c]) else str(values[c])
+            values["headline"] = bool(values["headline"]) if not isinstance(values["headline"], str) else \
+                values["headline"].strip().lower() == "true"
+            values["estimate"] = float(values["estimate"])
+            values["cohort_id"], values["role"] = str(values["cohort_id"]), str(values["role"])
+            items.append(Estimate(**values))
+        return cls(items)
+
+    @classmethod
+    def read(cls, path: str | Path) -> Estimates:
+        """A cohort's estimates.csv."""
+        frame = pd.read_csv(path, dtype={"cohort_id": "str", "role": "str", "note": "str", "design": "str", "unit": "str"},
+                            keep_default_na=False, na_values={c: [""] for c in
+                                                              ("estimate", "std_error", "ci_low", "ci_high", "n_treated",
+                                                               "n_control")})
+        for c in ("design", "unit"):
+            if c not in frame:
+                frame[c] = ""
+        return cls.from_frame(frame)
+
+    def write(self, out_dir: str | Path) -> Path:
+        """Merge into out_dir/estimates.csv: rows of the same (cohort, role, estimand, method) are
+        replaced, so each notebook adds its own rows and a rerun gives the same file. Written
+        atomically."""
+        path = Path(out_dir) / "estimates.csv"
+        path.parent.mkdir(parents=True, exist_ok=True)
+        merged = list(self._items)
+        if path.exists():
+            fresh = {tuple(getattr(e, k) for k in KEY) for e in self._items}
+            merged = [e for e in Estimates.read(path) if tuple(getattr(e, k) for k in KEY) not in fresh] + merged
+        frame = Estimates(merged).to_frame().sort_values(["role", "estimand", "method"], ignore_index=True)
+        tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}")
+        frame.to_csv(tmp, index=False, float_format="%.10g")
+        os.replace(tmp, path)
+        return path

@@ -13,6 +13,8 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
+from .errors import NotEstimable
+
 
 @dataclass(frozen=True)
 class CEMResult:
@@ -66,7 +68,7 @@ def cem(data: pd.DataFrame, treatment: str, coarsen: Mapping[str, Sequence[float
         raise ValueError(f"treatment column {treatment!r} must be 0/1 without missing values")
     t = treat.to_numpy(dtype=float).astype(bool)
     if t.all() or not t.any():
-        raise ValueError(f"treatment column {treatment!r} needs both treated (1) and comparison (0) units")
+        raise NotEstimable(f"treatment column {treatment!r} needs both treated (1) and comparison (0) units")
     for col, rule in coarsen.items():
         if data[col].isna().any():
             rows = list(data.index[data[col].isna()][:5])
@@ -128,10 +130,10 @@ def balance_table(data: pd.DataFrame, treatment: str, covariates: Sequence[str],
         raise ValueError(f"column(s) {missing} not in the data (columns: {list(data.columns)})")
     t = data[treatment].to_numpy(dtype=float).astype(bool)
     if t.all() or not t.any():
-        raise ValueError(f"treatment column {treatment!r} needs both treated (1) and comparison (0) units")
+        raise NotEstimable(f"treatment column {treatment!r} needs both treated (1) and comparison (0) units")
     w_after = data[weights].to_numpy(dtype=float) if weights else None
     if w_after is not None and (not (w_after[t] > 0).any() or not (w_after[~t] > 0).any()):
-        raise ValueError(f"weights {weights!r} leave no treated or no comparison unit with positive weight")
+        raise NotEstimable(f"weights {weights!r} leave no treated or no comparison unit with positive weight")
     terms: list[tuple[str, np.ndarray]] = []
     for c in covariates:
         s = data[c]

@@ -62,7 +62,7 @@ def at_risk(ds: Dataset, period: str = "month", start=None, end=None) -> pd.Data
     exited_voluntary, exited_involuntary, promoted, grade_changed, job_level, salary_grade,
     department, location, tenure_months, last_rating, last_engagement."""
     emp = ds.employees.reset_index(drop=True)
-    term = emp["termination_date"] if "termination_date" in emp else pd.Series(pd.NaT, index=emp.index)
+    term = emp["termination_date"]
     first_date = pd.Timestamp(start) if start is not None else (term.min() if term.notna().any() else emp["hire_date"].min())
     last_date = pd.Timestamp(end) if end is not None else max(emp["hire_date"].max(), term.max() if term.notna().any() else emp["hire_date"].max())
     p0, p1 = period_index(pd.Series([first_date, last_date]), period)
@@ -76,7 +76,7 @@ def at_risk(ds: Dataset, period: str = "month", start=None, end=None) -> pd.Data
     per = lo[who] + offset
     starts = period_start(per, period)
     exited = (exit_p[who] == per)
-    reason = emp["termination_reason"].to_numpy(dtype=object) if "termination_reason" in emp else np.full(len(emp), None)
+    reason = emp["termination_reason"].to_numpy(dtype=object)
     panel = pd.DataFrame({
         "employee_id": emp["employee_id"].to_numpy()[who],
         "period": per,
@@ -94,9 +94,8 @@ def at_risk(ds: Dataset, period: str = "month", start=None, end=None) -> pd.Data
     pos = as_of_position(who, asof_day, j_emp, j_day)
     has = pos >= 0
     panel["job_level"] = pd.array(np.where(has, jobs["job_level"].to_numpy(dtype=float)[np.maximum(pos, 0)], np.nan)).astype("Int64")
-    if "salary_grade" in jobs:
-        grade = pd.to_numeric(jobs["salary_grade"]).to_numpy(dtype=float)
-        panel["salary_grade"] = pd.array(np.where(has, grade[np.maximum(pos, 0)], np.nan)).astype("Int64")
+    grade = pd.to_numeric(jobs["salary_grade"]).to_numpy(dtype=float, na_value=np.nan)
+    panel["salary_grade"] = pd.array(np.where(has, grade[np.maximum(pos, 0)], np.nan)).astype("Int64")
     dept = np.where(has, jobs["department"].to_numpy(dtype=object)[np.maximum(pos, 0)], emp["department"].to_numpy(dtype=object)[who])
     panel["department"] = pd.array(dept, dtype="str")
     panel["location"] = pd.array(emp["location"].to_numpy(dtype=object)[who], dtype="str")
@@ -109,10 +108,9 @@ def at_risk(ds: Dataset, period: str = "month", start=None, end=None) -> pd.Data
     rec_period = period_index(jobs["effective_date"].iloc[order], period)
     panel["promoted"] = _flag_events(who, per, e_sorted[same & (np.r_[0, np.diff(lvl)] > 0)],
                                      rec_period[same & (np.r_[0, np.diff(lvl)] > 0)])
-    if "salary_grade" in jobs:
-        g = pd.to_numeric(jobs["salary_grade"]).to_numpy(dtype=float)[order]
-        changed = same & (np.r_[0, np.diff(g)] != 0) & ~np.isnan(g) & ~np.isnan(np.r_[np.nan, g[:-1]])
-        panel["grade_changed"] = _flag_events(who, per, e_sorted[changed], rec_period[changed])
+    g = grade[order]
+    changed = same & (np.r_[0, np.diff(g)] != 0) & ~np.isnan(g) & ~np.isnan(np.r_[np.nan, g[:-1]])
+    panel["grade_changed"] = _flag_events(who, per, e_sorted[changed], rec_period[changed])
     # last rating and last engagement strictly before the as-of day
     for table, date_col, value_col, name in (("performance_reviews", "review_date", "rating", "last_rating"),
                                              ("engagement_surveys", "survey_date", "score", "last_engagement")):
@@ -143,12 +141,9 @@ def job_events(ds: Dataset) -> pd.DataFrame:
     same = (jobs["employee_id"] == jobs["employee_id"].shift()).to_numpy()
     level = jobs["job_level"].to_numpy(dtype=float)
     promoted = same & (level > np.r_[np.nan, level[:-1]])
-    if "salary_grade" in jobs:
-        g = pd.to_numeric(jobs["salary_grade"]).to_numpy(dtype=float)
-        prev = np.r_[np.nan, g[:-1]]
-        regraded = same & ~np.isnan(g) & ~np.isnan(prev) & (g != prev)
-    else:
-        regraded = np.zeros(len(jobs), dtype=bool)
+    g = pd.to_numeric(jobs["salary_grade"]).to_numpy(dtype=float, na_value=np.nan)
+    prev = np.r_[np.nan, g[:-1]]
+    regraded = same & ~np.isnan(g) & ~np.isnan(prev) & (g != prev)
     dept = jobs["department"].to_numpy(dtype=object)
     moved = same & (dept != np.r_[None, dept[:-1]])
     events = pd.DataFrame({"employee_id": jobs["employee_id"].to_numpy(), "effective_date": jobs["effective_date"].to_numpy(),
@@ -168,6 +163,6 @@ def employed_on(ds: Dataset, date: pd.Timestamp, period: str = "month") -> pd.Da
     snap = at_risk(ds, period, start=date, end=date)
     emp = ds.employees.set_index("employee_id")
     hired = snap["employee_id"].map(emp["hire_date"])
-    gone = snap["employee_id"].map(emp["termination_date"]) if "termination_date" in emp else pd.Series(pd.NaT, index=snap.index)
+    gone = snap["employee_id"].map(emp["termination_date"])
     keep = (hired <= date) & (gone.isna() | (gone >= date))
     return snap[keep].assign(termination_date=gone[keep]).reset_index(drop=True)

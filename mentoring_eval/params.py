@@ -95,11 +95,11 @@ def find_files(params) -> list[Path]:
     return files
 
 
-def load_params(path: str | Path, dataset=None, **overrides) -> CohortParams:
+def load_params(path: str | Path, **overrides) -> CohortParams:
     """Read and validate one cohort's YAML file.
 
     Keyword overrides (e.g. from a notebook's parameters cell) replace keys; None means keep.
-    With a Dataset, the cohort_id must be one of its cohorts.
+    Whether the cohort is in the data is checked where the data are opened (`open_study`).
     """
     path = Path(path)
     if not path.is_file():
@@ -117,18 +117,7 @@ def load_params(path: str | Path, dataset=None, **overrides) -> CohortParams:
         raise ParamsError(_describe(path, exc)) from None
     if not params.data_dir.is_absolute():
         params = params.model_copy(update={"data_dir": (path.parent / params.data_dir).resolve()})
-    if dataset is not None:
-        check_against(params, dataset, path)
     return params
-
-
-def check_against(params: CohortParams, dataset, path: str | Path = "params") -> None:
-    """The params must name a cohort the data has."""
-    cohorts = dataset.cohorts["cohort_id"]
-    if not (cohorts == params.cohort_id).any():
-        known = ", ".join(sorted(cohorts.astype(str)))
-        raise ParamsError(f"{path}, key cohort_id: {params.cohort_id!r} is not in "
-                          f"{dataset.source / dataset.files.get('cohorts', 'cohorts.csv')} (known: {known})")
 
 
 def _describe(path: Path, exc: ValidationError) -> str:
@@ -143,15 +132,3 @@ def _describe(path: Path, exc: ValidationError) -> str:
         else:
             parts.append(f"{path}, key {key}: {err['msg']} (got {err.get('input')!r})")
     return "; ".join(parts)
-
-
-def open_cohort(params_file: str | Path, **overrides):
-    """Load a cohort's params and its validated data set, and check that they belong together.
-
-    Returns (params, dataset). Overrides of None keep the file's value."""
-    from .data import load
-
-    params = load_params(params_file, **overrides)
-    dataset = load(params.data_dir)
-    check_against(params, dataset, params_file)
-    return params, dataset

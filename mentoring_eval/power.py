@@ -4,32 +4,26 @@ cohort's comparisons, and a plain warning when the cohort is too small for the e
 from __future__ import annotations
 
 import numpy as np
-from scipy import stats
+from statsmodels.stats.power import NormalIndPower
+from statsmodels.stats.proportion import proportion_effectsize
 
 
 def _detectable(n1: float, n0: float, p0: float, alpha: float, power: float) -> float:
-    """Smallest increase d over p0 that a two-sided two-proportion z test (pooled variance under the
-    null) detects with the given power: d = z_a sd0(d) + z_b sd1(d), solved by fixed point."""
-    za, zb = stats.norm.ppf(1 - alpha / 2), stats.norm.ppf(power)
-    d = 0.0
-    for _ in range(100):
-        p1 = min(p0 + d, 1 - 1e-9)
-        pbar = (n1 * p1 + n0 * p0) / (n1 + n0)
-        sd0 = np.sqrt(pbar * (1 - pbar) * (1 / n1 + 1 / n0))
-        sd1 = np.sqrt(p1 * (1 - p1) / n1 + p0 * (1 - p0) / n0)
-        new = za * sd0 + zb * sd1
-        if abs(new - d) < 1e-12:
-            break
-        d = new
-    return float(d)
+    """Smallest increase d over p0 that a two-sided test of two proportions detects with the given
+    power, on the arcsine scale (Cohen's h, statsmodels NormalIndPower): h solved for the group
+    sizes, then p0 + d = sin^2(asin(sqrt(p0)) + h / 2)."""
+    h = NormalIndPower().solve_power(effect_size=None, nobs1=n1, alpha=alpha, power=power, ratio=n0 / n1,
+                                     alternative="two-sided")
+    angle = min(np.arcsin(np.sqrt(p0)) + h / 2, np.pi / 2)
+    return float(np.sin(angle) ** 2 - p0)
 
 
 def mde(n_treated: int, n_control: int, base_rate: float, alpha: float = 0.05, power: float = 0.8,
         participation_share: float = 1.0) -> float:
     """Minimum detectable increase in a proportion (percentage points) between two groups of the
-    given sizes at a base rate (percent): two-sided two-proportion test at `alpha` with the given
-    power; divided by the participation share for an effect on participants estimated through the
-    whole eligible group (the diluted design of the headline estimates)."""
+    given sizes at a base rate (percent): two-sided test at `alpha` with the given power; divided by
+    the participation share for an effect on participants estimated through the whole eligible
+    group (the diluted design of the headline estimates)."""
     if n_treated <= 0 or n_control <= 0:
         raise ValueError("both groups need at least one person")
     if not 0 < participation_share <= 1:
@@ -43,15 +37,12 @@ def sample_size(effect: float, base_rate: float, ratio: float = 1.0, alpha: floa
     with `ratio` comparison people per treated person (and the participation share, as in mde)."""
     if effect <= 0:
         raise ValueError("the effect to detect must be a positive number of percentage points")
-    target = effect / 100 * participation_share
-    lo, hi = 1, 10**9
-    while lo < hi:  # the smallest n whose detectable effect is within reach
-        mid = (lo + hi) // 2
-        if _detectable(mid, mid * ratio, base_rate / 100, alpha, power) <= target:
-            hi = mid
-        else:
-            lo = mid + 1
-    return lo
+    p0 = base_rate / 100
+    p1 = min(p0 + effect / 100 * participation_share, 1.0)
+    h = proportion_effectsize(p1, p0)
+    n = NormalIndPower().solve_power(effect_size=h, nobs1=None, alpha=alpha, power=power, ratio=ratio,
+                                     alternative="two-sided")
+    return int(np.ceil(round(float(n), 6)))
 
 
 def warning(what: str, hoped_for: float, detectable: float) -> str:

@@ -4,6 +4,8 @@ and no suppressed cell can be recovered by subtracting the shown cells from a ro
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Literal
 
 import numpy as np
 import pandas as pd
@@ -35,3 +37,20 @@ def suppress(table: pd.DataFrame, count_cols: str | Sequence[str], min_cell_size
     for c in derived:
         out[c] = out[c].astype("Float64").mask(touched)
     return out
+
+
+@dataclass(frozen=True)
+class Disclosure:
+    """What a report may show: the audience (stakeholders see aggregates only, analysts see
+    everything) and the smallest group a stakeholder table may show."""
+
+    audience: Literal["stakeholder", "analyst"] = "stakeholder"
+    min_cell_size: int = 5
+
+    @property
+    def stakeholder(self) -> bool:
+        return self.audience == "stakeholder"
+
+    def count(self, n: int) -> str:
+        """A head count as this audience may read it in a sentence ('fewer than 5' for a small group)."""
+        return f"fewer than {self.min_cell_size}" if self.stakeholder and 0 < n < self.min_cell_size else f"{n:,}"

@@ -5,27 +5,32 @@ on promotions per period against matched comparisons. Rates are in percentage po
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Literal
 
 import numpy as np
 import pandas as pd
 
 from . import estimates as est
-from .cohorts import Cohort
-from .data import Dataset
+from .cohorts import NaiveGap, Role
 from .did import event_study, twfe
 from .did.regression import DiDEstimate, EventStudy
 from .effects import WaldEffect, itt_snapshot
+from .errors import NotEstimable
+from .estimates import Estimates
 from .matching import BalanceResult
-from .panels import had_event, job_events
+from .panels import had_event
+
+if TYPE_CHECKING:
+    from .study import Study
 
 
-def naive(ds: Dataset, cohort: Cohort, role: str, months: int = 12, kind: str = "promoted") -> dict:
+def naive(study: Study, role: Role, months: int = 12, kind: Literal["promoted", "grade_changed"] = "promoted") -> NaiveGap:
     """Share promoted (or with a salary-grade change, kind="grade_changed") within `months` of the
     start: participants vs everyone else employed at the start (percent), their ratio (the "5x"
     figure) and difference."""
+    cohort = study.cohort
     horizon = cohort.start + pd.DateOffset(months=months)
-    people = cohort.people
-    hit = people["employee_id"].isin(had_event(job_events(ds), kind, cohort.start, horizon)).to_numpy()
+    hit = cohort.people["employee_id"].isin(had_event(study.job_events, kind, cohort.start, horizon)).to_numpy()
     return cohort.naive_gap(hit, role)
 
 
@@ -34,51 +39,36 @@ class PromotionResult:
     """Everything the promotion notebook shows for one cohort and role."""
 
     cohort_id: str
-    role: str
-    naive: dict
+    role: Role
+    naive: NaiveGap
     itt: DiDEstimate | None
     tot: WaldEffect | None
     matched_did: DiDEstimate | None
     event_study: EventStudy | None
     balance: BalanceResult | None
     notes: tuple[str, ...] = ()
-    estimates: pd.DataFrame = field(default_factory=pd.DataFrame, repr=False)
+    estimates: Estimates = field(default_factory=Estimates, repr=False)
+
+    @property
+    def headline(self) -> est.Estimate | None:
+        """The headline effect on participants' promotion within 12 months, if the population design ran."""
+        return self.estimates.headline("promotion_12m", self.role)
 
     def to_frame(self) -> pd.DataFrame:
-        return self.estimates.copy()
+        return self.estimates.to_frame()
 
     def summary(self) -> str:
-        return self.findings()
-
-    def findings(self) -> str:
-        who = f"{self.role}s"
-        n = self.naive
-        lines = []
-        if self.tot is not None:
-            direction = "more" if self.tot.estimate >= 0 else "less"
-            lines.append(f"**Effect on {who}:** an estimated **{abs(self.tot.estimate):.1f} percentage points {direction} "
-                         f"likely** to be promoted within 12 months (95% CI {self.tot.ci_low:+.1f} to {self.tot.ci_high:+.1f}).")
-            if self.tot.ci_low <= 0 <= self.tot.ci_high:
-                lines.append(f"The interval includes zero: this cohort is too small to tell. Only "
-                             f"{100 * self.tot.share:.0f}% of eligible employees took part.")
-        lines.append(f"**The naive comparison** says {n['rate_participants']:.0f}% of {who} were promoted against "
-                     f"{n['rate_others']:.0f}% of everyone else ({n['ratio']:.1f} times as often, "
-                     f"**{n['difference']:+.1f} points**). People who sign up were already on faster tracks, so the "
-                     f"ratio mostly measures who volunteers.")
-        if self.matched_did is not None:
-            m = self.matched_did
-            lines.append(f"Against matched comparisons, promotions per month changed by {m.estimate:+.2f} points "
-                         f"(95% CI {m.ci_low:+.2f} to {m.ci_high:+.2f}) after the start, relative to the year before.")
-        return "\n\n".join(lines)
+        return "\n".join(e.summary() for e in self.estimates)
 
 
-def matched_panel(cohort: Cohort, role: str) -> tuple[pd.DataFrame, BalanceResult]:
+def matched_panel(study: Study, role: Role) -> tuple[pd.DataFrame, BalanceResult]:
     """Participants and CEM-matched comparisons over S-P .. S+H-1, kept only if employed through the
     whole pre-window (so the pre-period is not empty by construction); promoted in percent."""
+    cohort = study.cohort
     matched, balance = cohort.matched(role)
     matched = matched[matched["cem_weight"] > 0]
     p, s = cohort.params, cohort.start_period
-    panel = cohort.panel
+    panel = study.panel
     panel = panel[panel["employee_id"].isin(matched["employee_id"])]
     first_seen = panel.groupby("employee_id")["period"].transform("min")
     panel = panel[first_seen == s - p.pre_periods].copy()
@@ -92,51 +82,67 @@ def matched_panel(cohort: Cohort, role: str) -> tuple[pd.DataFrame, BalanceResul
     return panel.reset_index(drop=True), balance
 
 
-def analyze(ds: Dataset, cohort: Cohort, role: str = "mentee", months: int = 12) -> PromotionResult:
+def analyze(study: Study, role: Role = "mentee", months: int = 12) -> PromotionResult:
     """Naive figure, population ITT and effect on participants for promotion within 12 months
-    (headline), and the matched participant-level DiD and event study on promotions per period."""
-    cid = cohort.cohort_id
+    (headline), and the matched participant-level DiD and event study on promotions per period.
+    Computed once per study."""
+    return study.result(("promotion", role, months), lambda: _analyze(study, role, months))
+
+
+def _analyze(study: Study, role: Role, months: int) -> PromotionResult:
+    cid = study.cohort_id
+    per_period = f"pp per {study.params.period}"
+
+    def row(estimand: str, method: str, value: float, design: str, unit: str = "pp", **kw) -> est.Estimate:
+        return est.make(cohort_id=cid, role=role, estimand=estimand, method=method, estimate=value, design=design,
+                        unit=unit, **kw)
+
     rows, notes = [], []
-    nv = naive(ds, cohort, role, months)
-    rows.append(est.row(cid, role, "promotion_12m", "naive", nv["difference"], nv["std_error"],
-                        n_treated=nv["participants"], n_control=nv["others"],
-                        note=f"participants vs everyone else; ratio {nv['ratio']:.2f}"))
+    nv = naive(study, role, months)
+    rows.append(row("promotion_12m", "naive", nv.difference, "naive", std_error=nv.std_error, n_treated=nv.participants,
+                    n_control=nv.others, note=f"participants vs everyone else; ratio {nv.ratio:.2f}"))
     itt = tot = did = es = balance = None
+    grades = study.dataset.has_values("job_history", "salary_grade")
     try:
-        itt, tot = itt_snapshot(ds, cohort, role, "promoted", months)
-        rows.append(est.row(cid, role, "promotion_12m", "itt_did", itt.estimate, itt.std_error, (itt.ci_low, itt.ci_high),
-                            note="eligible vs comparison segment, snapshots at start and 12 months before"))
-        rows.append(est.row(cid, role, "promotion_12m", "tot_wald", tot.estimate, tot.std_error, (tot.ci_low, tot.ci_high),
-                            tot.n_participants, tot.n_eligible - tot.n_participants, headline=True,
-                            note=f"ITT / participation share {tot.share:.3f}"))
-        if "salary_grade" in ds.job_history:
-            gn = naive(ds, cohort, role, months, "grade_changed")
-            rows.append(est.row(cid, role, "salary_grade_12m", "naive", gn["difference"], gn["std_error"],
-                                n_treated=gn["participants"], n_control=gn["others"],
-                                note=f"participants vs everyone else; ratio {gn['ratio']:.2f}"))
-            g_itt, g_tot = itt_snapshot(ds, cohort, role, "grade_changed", months)
-            rows.append(est.row(cid, role, "salary_grade_12m", "itt_did", g_itt.estimate, g_itt.std_error,
-                                (g_itt.ci_low, g_itt.ci_high), note="salary-grade change within 12 months"))
-            rows.append(est.row(cid, role, "salary_grade_12m", "tot_wald", g_tot.estimate, g_tot.std_error,
-                                (g_tot.ci_low, g_tot.ci_high), g_tot.n_participants, g_tot.n_eligible - g_tot.n_participants,
-                                headline=True, note=f"ITT / participation share {g_tot.share:.3f}"))
-    except ValueError as exc:
+        itt, tot = itt_snapshot(study, role, "promoted", months)
+        rows.append(row("promotion_12m", "itt_did", itt.estimate, "rollout", std_error=itt.std_error,
+                        ci=(itt.ci_low, itt.ci_high),
+                        note="eligible vs comparison segment, snapshots at start and 12 months before"))
+        rows.append(row("promotion_12m", "tot_wald", tot.estimate, "rollout", std_error=tot.std_error,
+                        ci=(tot.ci_low, tot.ci_high), n_treated=tot.n_participants,
+                        n_control=tot.n_eligible - tot.n_participants, headline=True,
+                        note=f"ITT / participation share {tot.share:.3f}"))
+        if grades:
+            gn = naive(study, role, months, "grade_changed")
+            rows.append(row("salary_grade_12m", "naive", gn.difference, "naive", std_error=gn.std_error,
+                            n_treated=gn.participants, n_control=gn.others,
+                            note=f"participants vs everyone else; ratio {gn.ratio:.2f}"))
+            g_itt, g_tot = itt_snapshot(study, role, "grade_changed", months)
+            rows.append(row("salary_grade_12m", "itt_did", g_itt.estimate, "rollout", std_error=g_itt.std_error,
+                            ci=(g_itt.ci_low, g_itt.ci_high), note="salary-grade change within 12 months"))
+            rows.append(row("salary_grade_12m", "tot_wald", g_tot.estimate, "rollout", std_error=g_tot.std_error,
+                            ci=(g_tot.ci_low, g_tot.ci_high), n_treated=g_tot.n_participants,
+                            n_control=g_tot.n_eligible - g_tot.n_participants, headline=True,
+                            note=f"ITT / participation share {g_tot.share:.3f}"))
+    except NotEstimable as exc:
         notes.append(f"Population design not available: {exc}")
     try:
-        panel, balance = matched_panel(cohort, role)
+        panel, balance = matched_panel(study, role)
         did = twfe(panel, "promoted_pct", "employee_id", "period", "treated_now", weights="cem_weight")
         n_t = int(panel.loc[panel["participant"] == 1, "employee_id"].nunique())
         n_c = int(panel.loc[panel["participant"] == 0, "employee_id"].nunique())
-        rows.append(est.row(cid, role, "promotion_rate", "did_matched", did.estimate, did.std_error, (did.ci_low, did.ci_high),
-                            n_t, n_c, headline=True, note="promoted per period (pp), employee and period effects, CEM weights"))
-        if "grade_changed" in panel:
+        rows.append(row("promotion_rate", "did_matched", did.estimate, "observational", per_period,
+                        std_error=did.std_error, ci=(did.ci_low, did.ci_high), n_treated=n_t, n_control=n_c,
+                        headline=True, note="promoted per period (pp), employee and period effects, CEM weights"))
+        if grades:
             panel["grade_changed_pct"] = 100.0 * panel["grade_changed"]
             g = twfe(panel, "grade_changed_pct", "employee_id", "period", "treated_now", weights="cem_weight")
-            rows.append(est.row(cid, role, "salary_grade_rate", "did_matched", g.estimate, g.std_error, (g.ci_low, g.ci_high),
-                                n_t, n_c, headline=True, note="salary-grade change per period (pp), employee and period effects"))
-        p = cohort.params
+            rows.append(row("salary_grade_rate", "did_matched", g.estimate, "observational", per_period,
+                            std_error=g.std_error, ci=(g.ci_low, g.ci_high), n_treated=n_t, n_control=n_c,
+                            headline=True, note="salary-grade change per period (pp), employee and period effects"))
+        p = study.params
         es = event_study(panel, "promoted_pct", "employee_id", "period", "first_period",
                          window=(-p.pre_periods, p.post_periods - 1), weights="cem_weight")
-    except ValueError as exc:
+    except NotEstimable as exc:
         notes.append(f"Matched difference-in-differences not available: {exc}")
-    return PromotionResult(cid, role, nv, itt, tot, did, es, balance, tuple(notes), est.frame(rows))
+    return PromotionResult(cid, role, nv, itt, tot, did, es, balance, tuple(notes), Estimates(rows))

@@ -7,17 +7,22 @@ Voluntary exits are the outcome; involuntary exits censor. Rates are in percenta
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 import numpy as np
 import pandas as pd
 from scipy import stats
 
 from . import estimates as est
-from .cohorts import Cohort
-from .data import Dataset
+from .cohorts import NaiveGap, Role
 from .did.regression import DiDEstimate, EventStudy
-from .effects import WaldEffect, data_end, itt_exit_rate, itt_snapshot, population_event_study
+from .effects import WaldEffect, itt_exit_rate, itt_snapshot, population_event_study
+from .errors import NotEstimable
+from .estimates import Estimates
 from .matching import BalanceResult
+
+if TYPE_CHECKING:
+    from .study import Study
 
 MONTH_DAYS = 30.4375
 
@@ -41,15 +46,55 @@ def survival_at(curve: pd.DataFrame, t: float) -> float:
     return float(s.iloc[-1]) if len(s) else 1.0
 
 
-def naive(ds: Dataset, cohort: Cohort, role: str, months: int = 12) -> dict:
+def naive(study: Study, role: Role, months: int = 12) -> NaiveGap:
     """The platform figure: share of participants still employed `months` after the start against
     everyone else employed at the start (percent), with counts and a two-proportion interval."""
-    emp = ds.employees.set_index("employee_id")
-    people = cohort.people
-    gone = people["employee_id"].map(emp["termination_date"]) if "termination_date" in emp else pd.Series(pd.NaT, index=people.index)
+    cohort = study.cohort
+    emp = study.dataset.employees.set_index("employee_id")
+    gone = cohort.people["employee_id"].map(emp["termination_date"])
     horizon = cohort.start + pd.DateOffset(months=months)
     stayed = (gone.isna() | (gone >= horizon)).to_numpy()
     return cohort.naive_gap(stayed, role)
+
+
+@dataclass(frozen=True)
+class Curves:
+    """One arm of the matched survival comparison: its people's durations (months since the
+    start), voluntary-exit flags and CEM weights, and the weighted Kaplan-Meier curve."""
+
+    duration: np.ndarray = field(repr=False)
+    event: np.ndarray = field(repr=False)
+    weight: np.ndarray = field(repr=False)
+    curve: pd.DataFrame = field(repr=False)
+
+
+@dataclass(frozen=True)
+class CoxFit:
+    """Hazard ratio of voluntary exit, participants vs matched comparisons, with its 95% interval,
+    p-value and the proportional-hazards test's p-value."""
+
+    hazard_ratio: float
+    ci_low: float
+    ci_high: float
+    pvalue: float
+    ph_pvalue: float
+
+
+@dataclass(frozen=True)
+class MatchedSurvival:
+    """Participants and CEM-matched comparisons followed from the start: curves, the 12-month
+    retention difference (pp) and the Cox hazard ratio."""
+
+    participants: Curves
+    comparison: Curves
+    difference: est.Estimate
+    cox: CoxFit | None  # None when the Cox model does not converge (see cox_note)
+    balance: BalanceResult
+    cox_note: str = ""
+
+    @property
+    def n_matched(self) -> tuple[int, int]:
+        return self.participants.duration.size, self.comparison.duration.size
 
 
 @dataclass(frozen=True)
@@ -57,59 +102,31 @@ class RetentionResult:
     """Everything the retention notebook shows for one cohort and role."""
 
     cohort_id: str
-    role: str
-    naive: dict
+    role: Role
+    naive: NaiveGap
     retention_itt: DiDEstimate | None
     retention_tot: WaldEffect | None
     exit_itt: DiDEstimate | None
     exit_tot: WaldEffect | None
     event_study: EventStudy | None
-    km: dict = field(repr=False)  # arm -> curve
-    km_data: dict = field(default_factory=dict, repr=False)  # arm -> (duration, event, weight)
-    km_difference: tuple[float, float, float, float] | None = None  # estimate, se, lo, hi (pp at 12 months)
-    cox: dict | None = None
-    balance: BalanceResult | None = None
-    n_matched: tuple[int, int] = (0, 0)
+    survival: MatchedSurvival | None
     notes: tuple[str, ...] = ()
-    estimates: pd.DataFrame = field(default_factory=pd.DataFrame, repr=False)
+    estimates: Estimates = field(default_factory=Estimates, repr=False)
+
+    @property
+    def balance(self) -> BalanceResult | None:
+        return self.survival.balance if self.survival is not None else None
+
+    @property
+    def headline(self) -> est.Estimate | None:
+        """The headline 12-month retention effect on participants, if the population design ran."""
+        return self.estimates.headline("retention_12m", self.role)
 
     def to_frame(self) -> pd.DataFrame:
-        return self.estimates.copy()
+        return self.estimates.to_frame()
 
     def summary(self) -> str:
-        return self.findings()
-
-    def headline(self, estimand: str = "retention_12m") -> pd.Series:
-        e = self.estimates
-        return e[(e["estimand"] == estimand) & e["headline"]].iloc[0]
-
-    def findings(self) -> str:
-        """Plain-language findings, headline first, with the naive figure and why they differ."""
-        who = f"{self.role}s"
-        n = self.naive
-        lines = []
-        if self.retention_tot is not None:
-            h = self.headline("retention_12m")
-            direction = "more" if h["estimate"] >= 0 else "less"
-            lines.append(
-                f"**Effect on {who}:** {who.capitalize()} were an estimated **{abs(h['estimate']):.1f} percentage points "
-                f"{direction} likely** to still be here 12 months after the start (95% CI {h['ci_low']:+.1f} to "
-                f"{h['ci_high']:+.1f}).")
-            if h["ci_low"] <= 0 <= h["ci_high"]:
-                lines.append(f"The interval includes zero: this cohort is too small to tell whether mentoring changed "
-                             f"retention. Only {100 * self.retention_tot.share:.0f}% of eligible employees took part, "
-                             f"so any effect on them is diluted about {1 / self.retention_tot.share:.0f}-fold in the population comparison.")
-        lines.append(
-            f"**The naive comparison** says {n['rate_participants']:.0f}% of {who} stayed against "
-            f"{n['rate_others']:.0f}% of everyone else (**{n['difference']:+.1f} points**). It overstates the effect "
-            f"because people who sign up were already less likely to leave: the comparison credits mentoring with "
-            f"who volunteers.")
-        if self.balance is not None and "smd_after" in self.balance.table:
-            worst = self.balance.table.loc[self.balance.table["smd_after"].abs().idxmax()]
-            lines.append(f"Even after matching on {', '.join(self.balance.table['covariate'].head(3))}..., "
-                         f"{who} differ from their matches on {worst['covariate']} (standardized difference "
-                         f"{worst['smd_after']:+.2f}): the participant-level survival figures below carry that selection.")
-        return "\n\n".join(lines)
+        return "\n".join(e.summary() for e in self.estimates)
 
     def plot_survival(self, ax=None):
         """Weighted Kaplan-Meier curves of participants and comparisons (months since start) with
@@ -121,15 +138,16 @@ class RetentionResult:
 
         if ax is None:
             _, ax = plt.subplots(figsize=(8, 3.6))
-        if not self.km_data:
+        if self.survival is None:
             ax.text(0.5, 0.5, "no matched comparison: " + " ".join(self.notes), ha="center", va="center", wrap=True)
             ax.set_axis_off()
             return ax
         colours = {"participants": "#0072B2", "comparison": "#E69F00"}
-        for arm, (d, e, w) in self.km_data.items():
+        for arm in ("participants", "comparison"):
+            c = getattr(self.survival, arm)
             with warnings.catch_warnings():
                 warnings.simplefilter("ignore")  # lifelines notes that weighted bands are approximate
-                kmf = KaplanMeierFitter().fit(d, e, weights=w, label=arm)
+                kmf = KaplanMeierFitter().fit(c.duration, c.event, weights=c.weight, label=arm)
             t = kmf.survival_function_.index.to_numpy()
             ci = kmf.confidence_interval_.to_numpy()
             ax.step(t, 100 * kmf.survival_function_.iloc[:, 0], where="post", color=colours[arm], label=arm)
@@ -142,11 +160,11 @@ class RetentionResult:
         return ax
 
 
-def _durations(ds: Dataset, people: pd.DataFrame, start: pd.Timestamp) -> tuple[np.ndarray, np.ndarray]:
-    emp = ds.employees.set_index("employee_id")
-    gone = people["employee_id"].map(emp["termination_date"]) if "termination_date" in emp else pd.Series(pd.NaT, index=people.index)
-    why = people["employee_id"].map(emp["termination_reason"]) if "termination_reason" in emp else pd.Series(pd.NA, index=people.index)
-    end = data_end(ds)
+def _durations(study: Study, people: pd.DataFrame, start: pd.Timestamp) -> tuple[np.ndarray, np.ndarray]:
+    emp = study.dataset.employees.set_index("employee_id")
+    gone = people["employee_id"].map(emp["termination_date"])
+    why = people["employee_id"].map(emp["termination_reason"])
+    end = study.end
     stop = gone.fillna(end)
     duration = ((stop - start).dt.days / MONTH_DAYS).to_numpy(float)
     event = (gone.notna() & (why == "voluntary")).to_numpy(bool)
@@ -178,59 +196,89 @@ def _bootstrap_difference(d1, e1, w1, d0, e0, w0, at: float, draws: int, seed: i
     return float(diffs.std(ddof=1))
 
 
-def analyze(ds: Dataset, cohort: Cohort, role: str = "mentee", months: int = 12, bootstrap: int = 200) -> RetentionResult:
+def analyze(study: Study, role: Role = "mentee", months: int = 12, bootstrap: int = 200) -> RetentionResult:
     """Naive figure, population ITT and effect on participants (headline), population event study,
-    and matched participant-level survival (Kaplan-Meier, 12-month difference, Cox hazard ratio)."""
+    and matched participant-level survival (Kaplan-Meier, 12-month difference, Cox hazard ratio).
+    Computed once per study."""
+    return study.result(("retention", role, months, bootstrap), lambda: _analyze(study, role, months, bootstrap))
+
+
+def _analyze(study: Study, role: Role, months: int, bootstrap: int) -> RetentionResult:
+    cohort = study.cohort
     cid = cohort.cohort_id
+    per_period = f"pp per {study.params.period}"
+
+    def row(estimand: str, method: str, value: float, design: str, unit: str = "pp", **kw) -> est.Estimate:
+        return est.make(cohort_id=cid, role=role, estimand=estimand, method=method, estimate=value, design=design,
+                        unit=unit, **kw)
+
     rows, notes = [], []
-    nv = naive(ds, cohort, role, months)
-    rows.append(est.row(cid, role, "retention_12m", "naive", nv["difference"], nv["std_error"],
-                        n_treated=nv["participants"], n_control=nv["others"],
-                        note="participants vs everyone else employed at the start"))
+    nv = naive(study, role, months)
+    rows.append(row("retention_12m", "naive", nv.difference, "naive", std_error=nv.std_error, n_treated=nv.participants,
+                    n_control=nv.others, note="participants vs everyone else employed at the start"))
     ret_itt = ret_tot = ex_itt = ex_tot = es = None
     try:
-        ret_itt, ret_tot = itt_snapshot(ds, cohort, role, "stayed", months)
-        rows.append(est.row(cid, role, "retention_12m", "itt_did", ret_itt.estimate, ret_itt.std_error,
-                            (ret_itt.ci_low, ret_itt.ci_high), note="eligible vs comparison segment, snapshots at start and 12 months before"))
-        rows.append(est.row(cid, role, "retention_12m", "tot_wald", ret_tot.estimate, ret_tot.std_error,
-                            (ret_tot.ci_low, ret_tot.ci_high), ret_tot.n_participants, ret_tot.n_eligible - ret_tot.n_participants,
-                            headline=True, note=f"ITT / participation share {ret_tot.share:.3f}"))
-        ex_itt, ex_tot, panel = itt_exit_rate(cohort, role)
-        rows.append(est.row(cid, role, "exit_rate", "itt_did", ex_itt.estimate, ex_itt.std_error,
-                            (ex_itt.ci_low, ex_itt.ci_high), note="monthly voluntary exits, at-risk panel"))
-        rows.append(est.row(cid, role, "exit_rate", "tot_wald", ex_tot.estimate, ex_tot.std_error,
-                            (ex_tot.ci_low, ex_tot.ci_high), ex_tot.n_participants, ex_tot.n_eligible - ex_tot.n_participants,
-                            headline=True, note=f"ITT / participation share {ex_tot.share:.3f} (person-periods)"))
+        ret_itt, ret_tot = itt_snapshot(study, role, "stayed", months)
+        rows.append(row("retention_12m", "itt_did", ret_itt.estimate, "rollout", std_error=ret_itt.std_error,
+                        ci=(ret_itt.ci_low, ret_itt.ci_high),
+                        note="eligible vs comparison segment, snapshots at start and 12 months before"))
+        rows.append(row("retention_12m", "tot_wald", ret_tot.estimate, "rollout", std_error=ret_tot.std_error,
+                        ci=(ret_tot.ci_low, ret_tot.ci_high), n_treated=ret_tot.n_participants,
+                        n_control=ret_tot.n_eligible - ret_tot.n_participants, headline=True,
+                        note=f"ITT / participation share {ret_tot.share:.3f}"))
+        ex_itt, ex_tot, panel = itt_exit_rate(study, role)
+        rows.append(row("exit_rate", "itt_did", ex_itt.estimate, "rollout", per_period, std_error=ex_itt.std_error,
+                        ci=(ex_itt.ci_low, ex_itt.ci_high), note="monthly voluntary exits, at-risk panel"))
+        rows.append(row("exit_rate", "tot_wald", ex_tot.estimate, "rollout", per_period, std_error=ex_tot.std_error,
+                        ci=(ex_tot.ci_low, ex_tot.ci_high), n_treated=ex_tot.n_participants,
+                        n_control=ex_tot.n_eligible - ex_tot.n_participants, headline=True,
+                        note=f"ITT / participation share {ex_tot.share:.3f} (person-periods)"))
         es = population_event_study(panel)
-    except ValueError as exc:
+    except NotEstimable as exc:
         notes.append(f"Population design not available: {exc}")
-    km, km_data, km_diff, cox, balance, n_matched = {}, {}, None, None, None, (0, 0)
+    survival = None
     try:
-        matched, balance = cohort.matched(role)
-        matched = matched[matched["cem_weight"] > 0].reset_index(drop=True)
-        d, e = _durations(ds, matched, cohort.start)
-        w = matched["cem_weight"].to_numpy(float)
-        t = matched["treated"].to_numpy(bool)
-        n_matched = (int(t.sum()), int((~t).sum()))
-        km = {"participants": kaplan_meier(d[t], e[t], w[t]), "comparison": kaplan_meier(d[~t], e[~t], w[~t])}
-        km_data = {"participants": (d[t], e[t], w[t]), "comparison": (d[~t], e[~t], w[~t])}
-        diff = 100 * (survival_at(km["participants"], months) - survival_at(km["comparison"], months))
-        se = 100 * _bootstrap_difference(d[t], e[t], w[t], d[~t], e[~t], w[~t], months, bootstrap, cohort.params.seed)
-        z = stats.norm.ppf(0.975)
-        km_diff = (diff, se, diff - z * se, diff + z * se)
-        rows.append(est.row(cid, role, "retention_12m", "km_matched", diff, se, (km_diff[2], km_diff[3]), *n_matched,
-                            note="voluntary exits, CEM-weighted Kaplan-Meier, bootstrap SE; selection on unobservables remains"))
-        cox = _cox(d, e, t, w)
-        rows.append(est.row(cid, role, "exit_hazard_ratio", "cox_matched", cox["hazard_ratio"], None,
-                            (cox["ci_low"], cox["ci_high"]), *n_matched,
-                            note=f"CEM-weighted Cox, robust SE; proportional hazards test p = {cox['ph_pvalue']:.2g}"))
-    except ValueError as exc:
+        survival = _matched_survival(study, role, months, bootstrap)
+        rows.append(survival.difference)
+        cox, n_matched = survival.cox, survival.n_matched
+        if cox is None:
+            notes.append(f"Matched Cox hazard ratio not available: {survival.cox_note}")
+        else:
+            rows.append(row("exit_hazard_ratio", "cox_matched", cox.hazard_ratio, "observational", "hazard ratio",
+                            ci=(cox.ci_low, cox.ci_high), n_treated=n_matched[0], n_control=n_matched[1],
+                            note=f"CEM-weighted Cox, robust SE; proportional hazards test p = {cox.ph_pvalue:.2g}"))
+    except NotEstimable as exc:
         notes.append(f"Matched survival not available: {exc}")
-    return RetentionResult(cid, role, nv, ret_itt, ret_tot, ex_itt, ex_tot, es, km, km_data, km_diff, cox, balance,
-                           n_matched, tuple(notes), est.frame(rows))
+    return RetentionResult(cid, role, nv, ret_itt, ret_tot, ex_itt, ex_tot, es, survival, tuple(notes), Estimates(rows))
 
 
-def _cox(duration, event, treated, weights) -> dict:
+def _matched_survival(study: Study, role: Role, months: int, bootstrap: int) -> MatchedSurvival:
+    """Participants against CEM-matched comparisons from the start: weighted KM curves, the
+    12-month difference with a bootstrap SE, and a weighted Cox model."""
+    cohort = study.cohort
+    matched, balance = cohort.matched(role)
+    matched = matched[matched["cem_weight"] > 0].reset_index(drop=True)
+    d, e = _durations(study, matched, cohort.start)
+    w = matched["cem_weight"].to_numpy(float)
+    t = matched["treated"].to_numpy(bool)
+    arms = {name: Curves(d[m], e[m], w[m], kaplan_meier(d[m], e[m], w[m])) for name, m in (("participants", t), ("comparison", ~t))}
+    diff = 100 * (survival_at(arms["participants"].curve, months) - survival_at(arms["comparison"].curve, months))
+    se = 100 * _bootstrap_difference(d[t], e[t], w[t], d[~t], e[~t], w[~t], months, bootstrap, cohort.params.seed)
+    z = stats.norm.ppf(0.975)
+    difference = est.make(cohort_id=cohort.cohort_id, role=role, estimand="retention_12m", method="km_matched",
+                          estimate=diff, std_error=se, ci=(diff - z * se, diff + z * se), n_treated=int(t.sum()),
+                          n_control=int((~t).sum()), design="observational", unit="pp",
+                          note="voluntary exits, CEM-weighted Kaplan-Meier, bootstrap SE; selection on unobservables remains")
+    from lifelines.exceptions import ConvergenceError
+
+    try:
+        cox, cox_note = _cox(d, e, t, w), ""
+    except ConvergenceError as exc:
+        cox, cox_note = None, "the model did not converge (" + str(exc).split(".")[0] + ")"
+    return MatchedSurvival(arms["participants"], arms["comparison"], difference, cox, balance, cox_note)
+
+
+def _cox(duration, event, treated, weights) -> CoxFit:
     """Hazard ratio of voluntary exit, participants vs matched comparisons (lifelines, robust SE)."""
     import warnings
 
@@ -244,5 +292,5 @@ def _cox(duration, event, treated, weights) -> dict:
         cph = CoxPHFitter().fit(frame, "duration", "event", weights_col="weight", robust=True)
         ph = proportional_hazard_test(cph, frame, time_transform="rank")
     s = cph.summary.loc["participant"]
-    return {"hazard_ratio": float(s["exp(coef)"]), "ci_low": float(s["exp(coef) lower 95%"]),
-            "ci_high": float(s["exp(coef) upper 95%"]), "pvalue": float(s["p"]), "ph_pvalue": float(ph.p_value[0])}
+    return CoxFit(float(s["exp(coef)"]), float(s["exp(coef) lower 95%"]), float(s["exp(coef) upper 95%"]),
+                  float(s["p"]), float(ph.p_value[0]))

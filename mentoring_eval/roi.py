@@ -12,34 +12,40 @@ distribution over the effect's sampling distribution and the multiplier range; a
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 import numpy as np
 import pandas as pd
 
 from . import estimates as est
-from .data import Dataset
+from .errors import NotEstimable
+from .estimates import Estimates
+
+if TYPE_CHECKING:
+    from .study import Study
 
 HOURS_PER_YEAR = 2080
 
 
-def costs(ds: Dataset, params) -> pd.DataFrame:
+def costs(study: Study) -> pd.DataFrame:
     """Cost lines of the cohort (currency of the data): program_costs by category, with mentor and
     mentee time computed from the meeting log (hours x hourly cost: params mentor_hourly_cost, or
     each person's annual salary / 2080) in place of any mentor_time line when meetings are known."""
+    ds, params = study.dataset, study.params
     lines = ds.require("program_costs", "ROI").query("cohort_id == @params.cohort_id")
     table = lines.groupby("category", as_index=False)["amount"].sum()
     if ds.has("meetings") and ds.has("matches"):
         m = ds.matches.query("cohort_id == @params.cohort_id")
         meet = ds.meetings.merge(m[["match_id", "mentor_id", "mentee_id"]], on="match_id")
         hours = meet["duration_minutes"] / 60
-        salary = ds.employees.set_index("employee_id")["annual_salary"] if "annual_salary" in ds.employees else None
+        salary = ds.employees.set_index("employee_id")["annual_salary"] if ds.has_values("employees", "annual_salary") else None
         fallback = float(salary.median()) if salary is not None else np.nan
 
         def hourly(ids: pd.Series, override: float | None) -> np.ndarray:
             if override is not None:
                 return np.full(len(ids), override)
             if salary is None:
-                raise ValueError("employees.csv has no annual_salary: set mentor_hourly_cost in the params")
+                raise NotEstimable("employees.csv has no annual_salary: set mentor_hourly_cost in the params")
             return ids.map(salary).fillna(fallback).to_numpy() / HOURS_PER_YEAR
 
         mentor_cost = float((hours * hourly(meet["mentor_id"], params.mentor_hourly_cost)).sum())
@@ -74,6 +80,7 @@ class ROIResult:
     naive_roi: float
     naive_net: float
     draws: pd.DataFrame = field(repr=False)  # effect, multiplier, benefit, net, roi
+    design: str = ""  # the design of the retention estimate it prices
 
     @property
     def break_even_exit_rate(self) -> float:
@@ -85,29 +92,28 @@ class ROIResult:
                 f"P(ROI > 0) = {self.prob_positive:.0%}; break-even at +{self.break_even_effect:.1f} pp 12-month "
                 f"retention; naive ROI {100 * self.naive_roi:+.0f}%")
 
-    def findings(self) -> str:
-        return (f"**Return on investment:** the program cost about {self.cost:,.0f}. Counting only the departures "
-                f"it avoided, its ROI is **{100 * self.roi_median:+.0f}%** (90% interval {100 * self.roi_low:+.0f}% to "
-                f"{100 * self.roi_high:+.0f}%); the chance that it paid back more than it cost is "
-                f"{self.prob_positive:.0%}.\n\n"
-                f"It breaks even if mentoring raised participants' 12-month retention by "
-                f"**{self.break_even_effect:.1f} points**; the estimate is {self.effect:+.1f} (SE {self.effect_se:.1f}).\n\n"
-                f"**The naive ROI** a platform would quote, treating the whole {self.naive_effect:+.1f}-point retention gap "
-                f"as the program's doing, is {100 * self.naive_roi:+.0f}%.")
+    @property
+    def estimates(self) -> Estimates:
+        """ROI (percent, 90% interval), net benefit (currency of the data) and the break-even exit
+        rate, each beside its naive counterpart."""
+        def row(estimand, method, value, unit, design=self.design, **kw):
+            return est.make(cohort_id=self.cohort_id, role="mentee", estimand=estimand, method=method, estimate=value,
+                            unit=unit, design=design, **kw)
+
+        return Estimates([
+            row("roi", "causal", 100 * self.roi_median, "percent", ci=(100 * self.roi_low, 100 * self.roi_high),
+                n_treated=self.participants, headline=True,
+                note=f"percent; 90% interval; P(ROI>0) = {self.prob_positive:.2f}"),
+            row("roi", "naive", 100 * self.naive_roi, "percent", "naive", note="naive retention gap taken as causal"),
+            row("net_benefit", "causal", self.net_median, "currency", ci=(self.net_low, self.net_high),
+                n_treated=self.participants, headline=True, note="benefit minus cost; 90% interval"),
+            row("net_benefit", "naive", self.naive_net, "currency", "naive", note="naive retention gap taken as causal"),
+            row("break_even_exit_rate", "causal", self.break_even_exit_rate, "pp per month", headline=True,
+                note=f"pp per month; = +{self.break_even_effect:.2f} pp 12-month retention at the mid multiplier"),
+        ])
 
     def to_frame(self) -> pd.DataFrame:
-        rows = [
-            est.row(self.cohort_id, "mentee", "roi", "causal", 100 * self.roi_median, None,
-                    (100 * self.roi_low, 100 * self.roi_high), self.participants, None, headline=True,
-                    note=f"percent; 90% interval; P(ROI>0) = {self.prob_positive:.2f}"),
-            est.row(self.cohort_id, "mentee", "roi", "naive", 100 * self.naive_roi, note="naive retention gap taken as causal"),
-            est.row(self.cohort_id, "mentee", "net_benefit", "causal", self.net_median, None, (self.net_low, self.net_high),
-                    self.participants, None, headline=True, note="benefit minus cost; 90% interval"),
-            est.row(self.cohort_id, "mentee", "net_benefit", "naive", self.naive_net, note="naive retention gap taken as causal"),
-            est.row(self.cohort_id, "mentee", "break_even_exit_rate", "causal", self.break_even_exit_rate, headline=True,
-                    note=f"pp per month; = +{self.break_even_effect:.2f} pp 12-month retention at the mid multiplier"),
-        ]
-        return est.frame(rows)
+        return self.estimates.to_frame()
 
     def plot(self, ax=None):
         """Histogram of the ROI draws with the median, zero and the naive ROI marked."""
@@ -128,43 +134,41 @@ class ROIResult:
         return ax
 
 
-def analyze(ds: Dataset, params, retention_estimates: pd.DataFrame, draws: int = 20_000,
-            if_unavailable: str = "raise") -> ROIResult | None:
-    """ROI of the cohort from its retention estimates (the rows of retention.analyze for mentees):
-    the headline retention_12m effect and its SE, and the naive gap. With if_unavailable="none",
-    a cohort without a headline retention estimate gives None instead of an error."""
-    try:
-        return _analyze(ds, params, retention_estimates, draws)
-    except ValueError:
-        if if_unavailable == "none":
-            return None
-        raise
+def compute(study: Study, draws: int = 20_000) -> ROIResult:
+    """ROI of the cohort from its mentee retention estimates (the headline 12-month effect on
+    participants and its SE, and the naive gap), computed once per study. NotEstimable when the
+    cohort has no headline retention estimate, no costs or no salaries to price a departure."""
+    from . import retention
+
+    def run() -> ROIResult:
+        found = retention.analyze(study, "mentee").estimates.where(estimand="retention_12m", role="mentee")
+        head, naive = found.first(headline=True), found.first(method="naive")
+        if head is None:
+            raise NotEstimable("there is no honest retention estimate for this cohort to price")
+        ds = study.dataset
+        if not ds.has("program_costs"):
+            raise NotEstimable(f"no program_costs table in {ds.source}: the program's cost is unknown")
+        if not ds.has_values("employees", "annual_salary"):
+            raise NotEstimable("employees.csv has no annual_salary: the cost of a departure cannot be priced")
+        salary_col = ds.employees.set_index("employee_id")["annual_salary"]
+        enr = ds.enrollments.query("cohort_id == @study.cohort_id and role == 'mentee'")
+        salary = float(enr["employee_id"].map(salary_col).dropna().mean())
+        cost = float(costs(study)["amount"].sum())
+        p = study.params
+        return from_effect(study.cohort_id, cost, int(head.n_treated), salary, p.turnover_cost_multiplier,
+                           head.estimate, head.std_error, naive.estimate if naive is not None else np.nan, draws,
+                           p.seed, design=head.design)
+
+    return study.result(("roi", draws), run)
 
 
-def _analyze(ds: Dataset, params, retention_estimates: pd.DataFrame, draws: int) -> ROIResult:
-    e = retention_estimates[(retention_estimates["role"] == "mentee") & (retention_estimates["estimand"] == "retention_12m")]
-    head = e[e["headline"]]
-    if head.empty:
-        raise ValueError("no headline retention_12m estimate for mentees: run the retention analysis first")
-    naive = e[e["method"] == "naive"]
-    h = head.iloc[0]
-    n = int(h["n_treated"])
-    enr = ds.enrollments.query("cohort_id == @params.cohort_id and role == 'mentee'")
-    salary_col = ds.employees.set_index("employee_id")["annual_salary"] if "annual_salary" in ds.employees else None
-    if salary_col is None:
-        raise ValueError("employees.csv has no annual_salary: the cost of a departure cannot be priced")
-    salary = float(enr["employee_id"].map(salary_col).dropna().mean())
-    cost = float(costs(ds, params)["amount"].sum())
-    return compute(params.cohort_id, cost, n, salary, params.turnover_cost_multiplier, float(h["estimate"]),
-                   float(h["std_error"]), float(naive["estimate"].iloc[0]) if len(naive) else np.nan, draws, params.seed)
-
-
-def compute(cohort_id: str, cost: float, participants: int, salary: float, multiplier: tuple[float, float],
-            effect: float, effect_se: float, naive_effect: float, draws: int = 20_000, seed: int = 0) -> ROIResult:
+def from_effect(cohort_id: str, cost: float, participants: int, salary: float, multiplier: tuple[float, float],
+                effect: float, effect_se: float, naive_effect: float, draws: int = 20_000, seed: int = 0,
+                design: str = "") -> ROIResult:
     """The ROI arithmetic: benefit = effect/100 x participants x salary x multiplier; net = benefit -
     cost; ROI = net / cost; effect ~ Normal(effect, SE), multiplier ~ Uniform(range), seeded."""
     if cost <= 0:
-        raise ValueError("the program's cost must be positive to compute a return on it")
+        raise NotEstimable("the program's cost must be positive to compute a return on it")
     rng = np.random.default_rng(seed)
     d = rng.normal(effect, effect_se, draws) if effect_se > 0 else np.full(draws, effect)
     m = rng.uniform(multiplier[0], multiplier[1], draws)
@@ -180,7 +184,7 @@ def compute(cohort_id: str, cost: float, participants: int, salary: float, multi
     return ROIResult(cohort_id, cost, participants, salary, tuple(multiplier), effect, effect_se, float(r_med), float(r_lo),
                      float(r_hi), float(n_med), float(n_lo), float(n_hi), float((roi > 0).mean()), float(break_even),
                      naive_effect, float(naive_net / cost), float(naive_net),
-                     pd.DataFrame({"effect": d, "multiplier": m, "benefit": benefit, "net": net, "roi": roi}))
+                     pd.DataFrame({"effect": d, "multiplier": m, "benefit": benefit, "net": net, "roi": roi}), design)
 
 
 def sensitivity(result: ROIResult, multipliers=(0.5, 1.0, 1.5, 2.0)) -> pd.DataFrame:
@@ -188,8 +192,8 @@ def sensitivity(result: ROIResult, multipliers=(0.5, 1.0, 1.5, 2.0)) -> pd.DataF
     uncertainty kept."""
     rows = []
     for m in multipliers:
-        r = compute(result.cohort_id, result.cost, result.participants, result.salary, (m, m), result.effect,
-                    result.effect_se, result.naive_effect, draws=len(result.draws))
+        r = from_effect(result.cohort_id, result.cost, result.participants, result.salary, (m, m), result.effect,
+                        result.effect_se, result.naive_effect, draws=len(result.draws))
         rows.append({"multiplier (x salary)": m, "roi_median_pct": 100 * r.roi_median, "roi_low_pct": 100 * r.roi_low,
                      "roi_high_pct": 100 * r.roi_high, "prob_positive_pct": 100 * r.prob_positive,
                      "naive_roi_pct": 100 * r.naive_roi, "break_even_pp": r.break_even_effect})

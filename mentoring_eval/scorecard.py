@@ -11,11 +11,17 @@ deadline is flagged **not SMART**, and one whose metric the data cannot measure 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 import numpy as np
 import pandas as pd
 
-from .data import Dataset
+from . import program_health, promotion, retention
+from .errors import NotEstimable
+from .intervals import wilson
+
+if TYPE_CHECKING:
+    from .study import Study
 
 MEASURES = {
     "retention_12m": "participants (mentees) still employed 12 months after the start, %",
@@ -41,26 +47,23 @@ def status(value: float, ci_low: float, ci_high: float, baseline: float, target:
     return "off track", expected
 
 
-def current_values(ds: Dataset, params) -> dict[str, tuple[float, float, float]]:
-    """Current value and 95% interval of each measurable goal metric for the cohort's mentees."""
-    from . import cohorts, metrics, promotion, retention
-
-    cohort = cohorts.build(ds, params)
+def current_values(study: Study) -> dict[str, tuple[float, float, float]]:
+    """Current value and 95% interval of each measurable goal metric for the cohort's mentees: the
+    participants' own 12-month retention and promotion (Wilson intervals) and program health's
+    headline figures."""
     values: dict[str, tuple[float, float, float]] = {}
     for name, module in (("retention_12m", retention), ("promotion_12m", promotion)):
         try:
-            n = module.naive(ds, cohort, "mentee")
-        except ValueError:
+            n = module.naive(study, "mentee")
+        except NotEstimable:
             continue
-        k, size = n["rate_participants"] / 100 * n["participants"], n["participants"]
-        lo, hi = metrics._wilson(k, size)
-        values[name] = (n["rate_participants"], float(lo), float(hi))
-    health = metrics.program_estimates(ds, params)
-    head = health[(health["role"] == "mentee") & health["headline"]].set_index("estimand")
+        lo, hi = wilson(n.rate_participants / 100 * n.participants, n.participants)
+        values[name] = (n.rate_participants, float(lo), float(hi))
+    health = program_health.analyze(study).estimates.where(role="mentee", headline=True)
     for name in ("nps", "signup_rate", "match_rate", "goal_attainment", "skills_change"):
-        if name in head.index:
-            r = head.loc[name]
-            values[name] = (float(r["estimate"]), float(r["ci_low"]), float(r["ci_high"]))
+        e = health.first(estimand=name)
+        if e is not None:
+            values[name] = (e.estimate, e.ci_low, e.ci_high)
     return values
 
 
@@ -80,13 +83,12 @@ class Scorecard:
         return ", ".join(f"{n} {s}" for s, n in counts.items()) + f" (as of {self.as_of:%d %b %Y})"
 
 
-def build(ds: Dataset, params) -> Scorecard:
+def build(study: Study) -> Scorecard:
     """Score each SMART goal in the params against the data (see the module's rule)."""
-    from .effects import data_end
-
-    as_of = data_end(ds)
-    start = pd.Timestamp(ds.cohorts.set_index("cohort_id").loc[params.cohort_id, "start_date"])
-    values = current_values(ds, params) if params.goals else {}
+    params = study.params
+    as_of = study.end
+    start = study.start
+    values = current_values(study) if params.goals else {}
     rows = []
     for goal in params.goals:
         row = {"metric": goal.metric, "description": goal.description or MEASURES.get(goal.metric, ""),

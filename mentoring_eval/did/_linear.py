@@ -1,5 +1,5 @@
-"""Linear-algebra core shared by the regression estimators: input checks, weighted least squares,
-fixed effects projected out by alternating projections, and sandwich variance estimators."""
+"""Linear-algebra core of the regression estimators: input checks, observation weights, and fixed
+effects projected out exactly or by alternating projections (inference lives in `did.inference`)."""
 
 from __future__ import annotations
 
@@ -7,6 +7,8 @@ from collections.abc import Sequence
 
 import numpy as np
 import pandas as pd
+
+from ..errors import NotEstimable
 
 
 def check_columns(data: pd.DataFrame, numeric: Sequence[str] = (), present: Sequence[str] = (),
@@ -43,13 +45,8 @@ def weights_of(data: pd.DataFrame, weights: str | None) -> np.ndarray:
     if (w < 0).any():
         raise ValueError(f"weights column {weights!r} has negative values")
     if not (w > 0).any():
-        raise ValueError(f"weights column {weights!r} is zero everywhere")
+        raise NotEstimable(f"weights column {weights!r} is zero everywhere")
     return w
-
-
-def group_codes(values: pd.Series) -> tuple[np.ndarray, int]:
-    codes, uniques = pd.factorize(values, sort=True)
-    return codes.astype(np.int64), len(uniques)
 
 
 def demean(matrix: np.ndarray, groups: Sequence[np.ndarray], sizes: Sequence[int], w: np.ndarray,
@@ -78,7 +75,7 @@ def demean(matrix: np.ndarray, groups: Sequence[np.ndarray], sizes: Sequence[int
                 change = max(change, float(np.abs(means).max() / scale[j]))
         if change < tol or len(groups) == 1:
             return x
-    raise ValueError("fixed effects did not converge; check for units observed only once or disconnected panels")
+    raise NotEstimable("fixed effects did not converge; check for units observed only once or disconnected panels")
 
 
 class TwoWayDemeaner:
@@ -100,7 +97,7 @@ class TwoWayDemeaner:
         try:
             self.reduced_inv = np.linalg.inv(gram[1:, 1:])
         except np.linalg.LinAlgError:
-            raise ValueError("the periods are not connected through the units (some periods share no unit "
+            raise NotEstimable("the periods are not connected through the units (some periods share no unit "
                              "with the others); fixed effects are not identified") from None
 
     def __call__(self, col: np.ndarray, out: np.ndarray | None = None) -> np.ndarray:
@@ -122,37 +119,3 @@ def _two_way_exact(x: np.ndarray, unit: np.ndarray, n_units: int, period: np.nda
     for j in range(x.shape[1]):
         within(x[:, j], out=x[:, j])
     return x
-
-
-def _group_sums(codes: np.ndarray, size: int, values: np.ndarray) -> np.ndarray:
-    """Column sums of values within each group (groups x columns), by a sparse indicator product."""
-    from scipy import sparse
-
-    indicator = sparse.csr_matrix((np.ones(codes.size), (codes, np.arange(codes.size))), shape=(size, codes.size))
-    return np.asarray(indicator @ values)
-
-
-def solve_wls(x: np.ndarray, y: np.ndarray, w: np.ndarray, names: Sequence[str]) -> tuple[np.ndarray, np.ndarray]:
-    """Weighted least squares: coefficients and (X'WX)^-1. A singular design is a clear error."""
-    unweighted = bool((w == 1).all())
-    xtwx = x.T @ (x if unweighted else x * w[:, None])
-    rank = np.linalg.matrix_rank(xtwx)
-    if rank < x.shape[1]:
-        # find the culprit for the message: the first column that adds nothing
-        for j in range(1, x.shape[1] + 1):
-            if np.linalg.matrix_rank(xtwx[:j, :j]) < j:
-                break
-        raise ValueError(f"singular design: {names[j - 1]!r} is constant or collinear with the other terms "
-                         "(after fixed effects); drop it or check that both groups vary")
-    bread = np.linalg.inv(xtwx)
-    return bread @ (x.T @ (w * y)), bread
-
-
-def sandwich(x: np.ndarray, resid: np.ndarray, w: np.ndarray, bread: np.ndarray,
-             clusters: np.ndarray | None) -> np.ndarray:
-    """Uncorrected sandwich: bread (sum of score outer products) bread, scores summed by cluster."""
-    scores = x * (w * resid)[:, None]
-    if clusters is not None:
-        g, size = group_codes(pd.Series(clusters))
-        scores = _group_sums(g, size, scores)
-    return bread @ (scores.T @ scores) @ bread

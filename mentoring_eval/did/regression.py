@@ -10,12 +10,15 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from typing import Literal
 
 import numpy as np
 import pandas as pd
 from scipy import stats
 
-from ._linear import TwoWayDemeaner, check_columns, demean, group_codes, sandwich, solve_wls, weights_of
+from ..errors import NotEstimable
+from ._linear import TwoWayDemeaner, check_columns, demean, weights_of
+from .inference import cluster_factor, clusters_of, fixest_factor, group_codes, hc1_factor, interval, sandwich, solve_wls
 
 
 @dataclass(frozen=True)
@@ -44,15 +47,8 @@ class DiDEstimate:
                               ("method", "estimate", "std_error", "ci_low", "ci_high", "pvalue", "n_obs", "n_clusters")}])
 
 
-def _inference(estimate: float, se: float, df: float | None, alpha: float) -> tuple[float, float, float]:
-    dist = stats.t(df) if df else stats.norm()
-    crit = dist.ppf(1 - alpha / 2)
-    p = 2 * dist.sf(abs(estimate / se)) if se > 0 else float("nan")
-    return estimate - crit * se, estimate + crit * se, float(p)
-
-
 def did_2x2(data: pd.DataFrame, outcome: str, treated: str, post: str, covariates: Sequence[str] = (),
-            weights: str | None = None, cov_type: str = "HC1", cluster: str | None = None,
+            weights: str | None = None, cov_type: Literal["nonrobust", "HC1", "cluster"] = "HC1", cluster: str | None = None,
             alpha: float = 0.05) -> DiDEstimate:
     """OLS of outcome on treated, post and treated x post (plus covariates); the estimate is the
     interaction. cov_type: "nonrobust" (t with n-k df), "HC1" or "cluster" (normal, as statsmodels)."""
@@ -67,7 +63,7 @@ def did_2x2(data: pd.DataFrame, outcome: str, treated: str, post: str, covariate
     for dv, pv, label in ((1, 0, "treated before"), (1, 1, "treated after"), (0, 0, "comparison before"),
                           (0, 1, "comparison after")):
         if not ((d == dv) & (p == pv)).any():
-            raise ValueError(f"no {label} observations ({treated}={dv}, {post}={pv}): a 2x2 DiD needs all four cells")
+            raise NotEstimable(f"no {label} observations ({treated}={dv}, {post}={pv}): a 2x2 DiD needs all four cells")
     names = ["const", treated, post, f"{treated}:{post}", *covariates]
     x = np.column_stack([np.ones(len(d)), d, p, d * p, *(data[c].to_numpy(float) for c in covariates)])
     y = data[outcome].to_numpy(float)
@@ -79,23 +75,16 @@ def did_2x2(data: pd.DataFrame, outcome: str, treated: str, post: str, covariate
         vcov = bread * float((w * resid**2).sum()) / (n - k)
         df, n_clusters = n - k, None
     elif cov_type == "HC1":
-        vcov = sandwich(x, resid, w, bread, None) * n / (n - k)
+        vcov = sandwich(x, resid, w, bread, None) * hc1_factor(n, k)
         df, n_clusters = None, None
     else:
         clusters = data[cluster].to_numpy()
         n_clusters = int(pd.Series(clusters).nunique())
-        vcov = sandwich(x, resid, w, bread, clusters) * n_clusters / (n_clusters - 1) * (n - 1) / (n - k)
+        vcov = sandwich(x, resid, w, bread, clusters) * cluster_factor(n_clusters, n, k)
         df = None
     se = float(np.sqrt(vcov[3, 3]))
-    lo, hi, pv = _inference(float(beta[3]), se, df, alpha)
+    lo, hi, pv = interval(float(beta[3]), se, df, alpha)
     return DiDEstimate("2x2 DiD", float(beta[3]), se, lo, hi, pv, n, n_clusters, cov_type, alpha)
-
-
-def _nested_levels(fe_codes: np.ndarray, fe_size: int, cluster_codes: np.ndarray) -> bool:
-    """True when every level of a fixed effect lies within a single cluster."""
-    first = np.full(fe_size, -1)
-    first[fe_codes] = cluster_codes
-    return bool((first[fe_codes] == cluster_codes).all())
 
 
 def _fe_fit(data: pd.DataFrame, outcome: str, regressors: np.ndarray, names: list[str], unit: str, time: str,
@@ -111,26 +100,15 @@ def _fe_fit(data: pd.DataFrame, outcome: str, regressors: np.ndarray, names: lis
     y, x = both[:, 0], both[:, 1:]
     if (np.abs(x).max(axis=0) < 1e-12).any():
         bad = names[int(np.argmax(np.abs(x).max(axis=0) < 1e-12))]
-        raise ValueError(f"singular design: {bad!r} does not vary once unit and period effects are removed "
+        raise NotEstimable(f"singular design: {bad!r} does not vary once unit and period effects are removed "
                          "(no comparison units, or treated in every period)")
     beta, bread = solve_wls(x, y, w, names)
     resid = y - x @ beta
     cl_col = cluster or unit
-    c, g = group_codes(data[cl_col])
-    if g < 2:
-        raise ValueError(f"cluster column {cl_col!r} has a single value; cannot cluster")
+    c, g = clusters_of(data[cl_col], cl_col)
     n = len(y)
-    vcov = sandwich(x, resid, w, bread, c) * _small_sample(u, nu, t, nt, c, g, n, x.shape[1])
+    vcov = sandwich(x, resid, w, bread, c) * fixest_factor(u, nu, t, nt, c, g, n, x.shape[1])
     return beta, vcov, n, g
-
-
-def _small_sample(u, nu, t, nt, c, g, n, k) -> float:
-    """fixest's default: G/(G-1) x (n-1)/(n-K), K = slopes + fixed-effect levels not nested in clusters."""
-    nested = [(nu, _nested_levels(u, nu, c)), (nt, _nested_levels(t, nt, c))]
-    k_fe = nu + nt - 1  # one level is redundant between the two effects
-    if any(is_nested for _, is_nested in nested):
-        k_fe = k_fe - sum(size for size, is_nested in nested if is_nested) + sum(is_nested for _, is_nested in nested)
-    return g / (g - 1) * (n - 1) / (n - (k + k_fe))
 
 
 def _fe_fit_dummies(data: pd.DataFrame, outcome: str, codes: np.ndarray, names: list[str], unit: str, time: str,
@@ -160,7 +138,7 @@ def _fe_fit_dummies(data: pd.DataFrame, outcome: str, codes: np.ndarray, names: 
     flat = np.diag(gram) < 1e-10 * max(1.0, float(np.abs(gram).max()))
     if flat.any() or np.linalg.matrix_rank(gram) < p:
         bad = names[int(np.argmax(flat))] if flat.any() else names[-1]
-        raise ValueError(f"singular design: {bad!r} does not vary once unit and period effects are removed "
+        raise NotEstimable(f"singular design: {bad!r} does not vary once unit and period effects are removed "
                          "(no comparison units, or collinear relative periods)")
     bread = np.linalg.inv(gram)
     beta = bread @ xty
@@ -168,14 +146,12 @@ def _fe_fit_dummies(data: pd.DataFrame, outcome: str, codes: np.ndarray, names: 
     for j in range(p):
         resid -= beta[j] * demeaned_dummy(j)
     cl_col = cluster or unit
-    c, g = group_codes(data[cl_col])
-    if g < 2:
-        raise ValueError(f"cluster column {cl_col!r} has a single value; cannot cluster")
+    c, g = clusters_of(data[cl_col], cl_col)
     scores = np.empty((g, p))
     wr = w * resid
     for j in range(p):
         scores[:, j] = np.bincount(c, weights=demeaned_dummy(j) * wr, minlength=g)
-    vcov = bread @ (scores.T @ scores) @ bread * _small_sample(u, nu, t, nt, c, g, n, p)
+    vcov = bread @ (scores.T @ scores) @ bread * fixest_factor(u, nu, t, nt, c, g, n, p)
     return beta, vcov, n, g
 
 
@@ -186,10 +162,10 @@ def twfe(data: pd.DataFrame, outcome: str, unit: str, time: str, treatment: str,
     effects that vary by cohort or over time: use att_gt there."""
     check_columns(data, numeric=[outcome], binary=[treatment], present=[unit, time] + ([cluster] if cluster else []))
     if not data[treatment].astype(bool).any() or data[treatment].astype(bool).all():
-        raise ValueError(f"treatment column {treatment!r} must have both treated (1) and untreated (0) observations")
+        raise NotEstimable(f"treatment column {treatment!r} must have both treated (1) and untreated (0) observations")
     beta, vcov, n, g = _fe_fit(data, outcome, data[[treatment]].to_numpy(float), [treatment], unit, time, weights, cluster)
     se = float(np.sqrt(vcov[0, 0]))
-    lo, hi, pv = _inference(float(beta[0]), se, g - 1, alpha)
+    lo, hi, pv = interval(float(beta[0]), se, g - 1, alpha)
     return DiDEstimate("TWFE DiD", float(beta[0]), se, lo, hi, pv, n, g, f"clustered by {cluster or unit}", alpha)
 
 
@@ -228,7 +204,7 @@ class EventStudy:
         pre = (self.table["rel_time"] < 0) & (self.table["rel_time"] != self.reference)
         idx = np.flatnonzero(pre.to_numpy())
         if idx.size == 0:
-            raise ValueError("no pre-period coefficients in the window; widen it to test pre-trends")
+            raise NotEstimable("no pre-period coefficients in the window; widen it to test pre-trends")
         b = self.table["estimate"].to_numpy()[idx]
         v = self.vcov[np.ix_(idx, idx)]
         q = idx.size
@@ -286,7 +262,7 @@ def event_study(data: pd.DataFrame, outcome: str, unit: str, time: str, cohort: 
         raise ValueError(f"column {cohort!r} must hold the first treated period as a number (0 or missing = never)")
     never = _never_treated(data[cohort])
     if never.all():
-        raise ValueError(f"no treated units: every {cohort!r} is 0 or missing")
+        raise NotEstimable(f"no treated units: every {cohort!r} is 0 or missing")
     rel = data[time].to_numpy(float) - data[cohort].to_numpy(float)
     keep = never | ((rel >= lo) & (rel <= hi))
     sub = data.loc[keep]
@@ -295,7 +271,7 @@ def event_study(data: pd.DataFrame, outcome: str, unit: str, time: str, cohort: 
     observed = set(np.unique(rel[~never]).astype(int))
     absent = [r for r in periods if r not in observed]
     if absent:
-        raise ValueError(f"no treated unit is observed at relative period(s) {absent}; narrow the window {window}")
+        raise NotEstimable(f"no treated unit is observed at relative period(s) {absent}; narrow the window {window}")
     codes = np.full(rel.size, -1, dtype=np.int64)
     rows = np.flatnonzero(~never & (rel != reference))
     codes[rows] = (rel[rows] - lo).astype(np.int64) - (rel[rows] > reference)  # the reference has no column

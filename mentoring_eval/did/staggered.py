@@ -11,11 +11,13 @@ estimator of Sant'Anna & Zhao (2020). Standard errors come from the influence fu
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import Literal
 
 import numpy as np
 import pandas as pd
 from scipy import stats
 
+from ..errors import NotEstimable
 from ._linear import check_columns
 
 _MAMMEN = ((1 - np.sqrt(5)) / 2, (1 + np.sqrt(5)) / 2)
@@ -135,7 +137,7 @@ class ATTgtResult:
         var = (inf**2).sum(axis=0)
         keep = var > 0
         if not keep.any():
-            raise ValueError("no pre-treatment ATT(g,t) to test; add periods before the first cohort starts")
+            raise NotEstimable("no pre-treatment ATT(g,t) to test; add periods before the first cohort starts")
         n = self.n_units
         b = self.att["att"].to_numpy()[pre][keep]
         v = inf[:, keep].T @ inf[:, keep] / n
@@ -145,7 +147,7 @@ class ATTgtResult:
 
     # -------------------------------------------------------- aggregation
 
-    def aggregate(self, kind: str = "simple") -> AggregateResult:
+    def aggregate(self, kind: Literal["simple", "group", "dynamic", "calendar"] = "simple") -> AggregateResult:
         """Aggregate ATT(g, t): "simple" (post cells weighted by cohort size), "group" (per cohort),
         "dynamic" (per period since treatment) or "calendar" (per period), as R `did::aggte`."""
         if kind not in ("simple", "group", "dynamic", "calendar"):
@@ -251,8 +253,10 @@ def _multiplier_draws(inf: np.ndarray, n_draws: int, seed: int | None, chunk: in
 
 # ---------------------------------------------------------------- estimation
 
-def att_gt(data: pd.DataFrame, outcome: str, unit: str, time: str, cohort: str, control_group: str = "never_treated",
-           anticipation: int = 0, base_period: str = "varying", covariates=None, est_method: str = "dr",
+def att_gt(data: pd.DataFrame, outcome: str, unit: str, time: str, cohort: str,
+           control_group: Literal["never_treated", "not_yet_treated"] = "never_treated", anticipation: int = 0,
+           base_period: Literal["varying", "universal"] = "varying", covariates=None,
+           est_method: Literal["dr", "reg", "ipw"] = "dr",
            weights: str | None = None, allow_unbalanced: bool = False, bootstrap: int | None = None,
            alpha: float = 0.05, seed: int | None = None) -> ATTgtResult:
     """Callaway & Sant'Anna group-time ATTs.
@@ -284,7 +288,7 @@ def att_gt(data: pd.DataFrame, outcome: str, unit: str, time: str, cohort: str, 
     u_all, unit_ids = _sorted_codes(data[unit])
     t_all, periods = _sorted_codes(data[time].astype(float))
     if periods.size < 2:
-        raise ValueError(f"need at least two periods of {time!r}")
+        raise NotEstimable(f"need at least two periods of {time!r}")
     per_cell = np.bincount(u_all * periods.size + t_all, minlength=unit_ids.size * periods.size)
     if (per_cell > 1).any():
         first = np.flatnonzero(per_cell > 1)[:3]
@@ -316,10 +320,10 @@ def att_gt(data: pd.DataFrame, outcome: str, unit: str, time: str, cohort: str, 
     unit_w = unit_w / unit_w.mean()
     n_units = unit_g.size
     if not (unit_g == 0).any() and control_group == "never_treated":
-        raise ValueError("no never-treated units: use control_group='not_yet_treated'")
+        raise NotEstimable("no never-treated units: use control_group='not_yet_treated'")
     cohorts = np.unique(unit_g[unit_g > 0])
     if cohorts.size == 0:
-        raise ValueError(f"no treated units: every {cohort!r} is 0 or missing (or all treated before the first period)")
+        raise NotEstimable(f"no treated units: every {cohort!r} is 0 or missing (or all treated before the first period)")
 
     balanced = u_code.size == n_units * periods.size
     if not balanced and not allow_unbalanced:
@@ -333,7 +337,7 @@ def att_gt(data: pd.DataFrame, outcome: str, unit: str, time: str, cohort: str, 
 
     cells = _cells(periods, cohorts, anticipation, base_period, control_group, unit_g)
     if not cells:
-        raise ValueError("no estimable ATT(g,t): every cohort lacks a pre-period or a control group")
+        raise NotEstimable("no estimable ATT(g,t): every cohort lacks a pre-period or a control group")
     y_obs = data[outcome].to_numpy(float)[rows]
     if balanced:
         y = np.empty((n_units, periods.size))
@@ -436,7 +440,7 @@ def _repeated_cross_sections(y, u_code, t_code, n_units, unit_g, w, cells):
             for period, sign_period in ((c["t"], 1.0), (c["base"], -1.0)):
                 rows = (t_code == period) & group[u_code]
                 if not rows.any():
-                    raise ValueError(f"cohort {c['g']:g}: no observations in a period it needs; "
+                    raise NotEstimable(f"cohort {c['g']:g}: no observations in a period it needs; "
                                      "cannot estimate this ATT(g,t)")
                 weight = obs_w[rows].sum()
                 mean = (obs_w[rows] * y[rows]).sum() / weight
@@ -477,7 +481,7 @@ def _did_cell(dy: np.ndarray, d: np.ndarray, x: np.ndarray, w: np.ndarray, metho
         xc = x[ctrl]
         xtwx = xc.T @ (xc * w[ctrl][:, None])
         if np.linalg.matrix_rank(xtwx) < x.shape[1]:
-            raise ValueError("singular outcome regression among the controls: a covariate is constant or collinear")
+            raise NotEstimable("singular outcome regression among the controls: a covariate is constant or collinear")
         coef = np.linalg.solve(xtwx, xc.T @ (w[ctrl] * dy[ctrl]))
         fitted = x @ coef
         w_ols = w * (1 - d)

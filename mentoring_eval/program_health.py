@@ -1,196 +1,32 @@
-"""Program and workforce metrics computed from a Dataset: headcount, exits and turnover over
-time, and cohort sizes. Rates follow the SHRM definition: separations / average headcount."""
+"""How the program ran: the participation funnel, representation, matching and meetings,
+continuity of mentors, goals, skills change, satisfaction and NPS, performance ratings against
+matched colleagues, and the mid-program early warning. Percentages are percent; intervals 95%."""
 
 from __future__ import annotations
 
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
+
 import numpy as np
 import pandas as pd
+from scipy import stats
 
-from .data import Dataset
-from .effects import data_end as effects_data_end
+from . import estimates as est
+from .cohorts import Role
+from .did import did_2x2
+from .did.regression import DiDEstimate
+from .errors import NotEstimable
+from .estimates import Estimates
+from .intervals import mean_interval, wilson
 
-PERIOD_FREQ = {"month": "M", "quarter": "Q", "year": "Y"}
-STATUSES = ("applied", "matched", "active", "completed", "withdrawn")
-
-
-def _freq(period: str) -> str:
-    try:
-        return PERIOD_FREQ[period]
-    except KeyError:
-        raise ValueError(f"period must be one of {', '.join(PERIOD_FREQ)}, got {period!r}") from None
-
-
-def headcount_by_period(ds: Dataset, period: str = "month", start=None, end=None) -> pd.DataFrame:
-    """Headcount at the start and end of each period, hires, and voluntary and involuntary exits,
-    with the period's turnover rate in percent (separations / average headcount).
-
-    The default span runs from the first recorded exit (where the HRIS export's history starts)
-    to the latest date in the employees table."""
-    freq = _freq(period)
-    emp = ds.employees
-    terminated = emp["termination_date"] if "termination_date" in emp else pd.Series(pd.NaT, index=emp.index)
-    first = pd.Timestamp(start) if start is not None else (terminated.min() if terminated.notna().any() else emp["hire_date"].min())
-    last = pd.Timestamp(end) if end is not None else max(emp["hire_date"].max(), terminated.max() if terminated.notna().any() else emp["hire_date"].max())
-    periods = pd.period_range(first, last, freq=freq)
-    hire_p = emp["hire_date"].dt.to_period(freq)
-    exit_p = terminated.dt.to_period(freq)
-    reason = emp["termination_reason"] if "termination_reason" in emp else pd.Series(pd.NA, index=emp.index, dtype="str")
-    before = lambda p: p < periods[0]
-    start_count = int((before(hire_p) & ~(exit_p.notna() & before(exit_p))).sum())
-    hires = hire_p[~before(hire_p)].value_counts().reindex(periods, fill_value=0)
-    vol = exit_p[(reason == "voluntary").fillna(False)].value_counts().reindex(periods, fill_value=0)
-    inv = exit_p[(reason == "involuntary").fillna(False)].value_counts().reindex(periods, fill_value=0)
-    exits = vol + inv
-    end_count = start_count + (hires - exits).cumsum()
-    start_counts = end_count.shift(1, fill_value=start_count)
-    out = pd.DataFrame({
-        "period": periods.astype(str),
-        "period_start": periods.start_time,
-        "headcount_start": start_counts.to_numpy(),
-        "hires": hires.to_numpy(),
-        "exits_voluntary": vol.to_numpy(),
-        "exits_involuntary": inv.to_numpy(),
-        "headcount_end": end_count.to_numpy(),
-    })
-    average = (out["headcount_start"] + out["headcount_end"]) / 2
-    out["turnover_rate"] = 100 * (out["exits_voluntary"] + out["exits_involuntary"]) / average
-    out["voluntary_turnover_rate"] = 100 * out["exits_voluntary"] / average
-    return out
+if TYPE_CHECKING:
+    from .study import Study
 
 
-def cohort_sizes(ds: Dataset, cohort_id: str | None = None) -> pd.DataFrame:
-    """Enrolled people per cohort and role, by status (applied, matched, active, completed, withdrawn)."""
-    enr = ds.enrollments
-    if cohort_id is not None:
-        enr = enr[enr["cohort_id"] == cohort_id]
-    statuses = list(STATUSES)
-    wide = (enr.groupby(["cohort_id", "role", "status"]).size().unstack("status")
-            .reindex(columns=statuses).fillna(0).astype("int64"))
-    wide["enrolled"] = wide[statuses].sum(axis=1)
-    wide.columns.name = None
-    return wide.reset_index()
-
-
-def plot_headcount(headcount: pd.DataFrame, ax=None):
-    """Headcount (line, left axis) and voluntary / involuntary exits per period (bars, right axis)."""
-    import matplotlib.pyplot as plt
-
-    if ax is None:
-        _, ax = plt.subplots(figsize=(9, 3.6))
-    x = headcount["period_start"]
-    ax.plot(x, headcount["headcount_end"], color="#0072B2", lw=2, label="headcount (end of period)")
-    ax.set_ylabel("employees")
-    ax.set_ylim(0, headcount["headcount_end"].max() * 1.15)
-    ax2 = ax.twinx()
-    width = (x.iloc[1] - x.iloc[0]).days * 0.8 if len(x) > 1 else 20
-    ax2.bar(x, headcount["exits_voluntary"], width=width, color="#E69F00", alpha=0.7, label="voluntary exits")
-    ax2.bar(x, headcount["exits_involuntary"], width=width, bottom=headcount["exits_voluntary"], color="#999999",
-            alpha=0.7, label="involuntary exits")
-    ax2.set_ylabel("exits per period")
-    ax2.set_ylim(0, (headcount["exits_voluntary"] + headcount["exits_involuntary"]).max() * 3)
-    lines = ax.get_legend_handles_labels()
-    bars = ax2.get_legend_handles_labels()
-    ax.legend(lines[0] + bars[0], lines[1] + bars[1], loc="lower center", bbox_to_anchor=(0.5, 1.0),
-              frameon=False, ncols=3)
-    ax.spines[["top"]].set_visible(False)
-    return ax
-
-
-# ---------------------------------------------------------------- shared helpers
-
-def _wilson(k: np.ndarray | float, n: np.ndarray | float, z: float = 1.959964) -> tuple[np.ndarray, np.ndarray]:
-    """Wilson score interval of a proportion k/n, in percent."""
-    k, n = np.asarray(k, float), np.asarray(n, float)
-    with np.errstate(invalid="ignore", divide="ignore"):
-        p = k / n
-        centre = (p + z**2 / (2 * n)) / (1 + z**2 / n)
-        half = z * np.sqrt(p * (1 - p) / n + z**2 / (4 * n**2)) / (1 + z**2 / n)
-    return 100 * (centre - half), 100 * (centre + half)
-
-
-def _mean_ci(x: np.ndarray, z: float | None = None) -> tuple[float, float, float, float]:
-    """Mean, standard error and t interval (95%) of a sample."""
-    from scipy import stats
-
-    x = np.asarray(x, float)
-    x = x[~np.isnan(x)]
-    if x.size < 2:
-        return (float(x.mean()) if x.size else np.nan), np.nan, np.nan, np.nan
-    m, se = x.mean(), x.std(ddof=1) / np.sqrt(x.size)
-    crit = stats.t(x.size - 1).ppf(0.975) if z is None else z
-    return float(m), float(se), float(m - crit * se), float(m + crit * se)
-
-
-def _cohort_row(ds: Dataset, params) -> pd.Series:
-    cohorts = ds.cohorts.set_index("cohort_id")
-    if params.cohort_id not in cohorts.index:
-        raise ValueError(f"cohort {params.cohort_id!r} is not in the data's cohorts table")
-    return cohorts.loc[params.cohort_id]
-
-
-# ---------------------------------------------------------------- baseline
-
-def baseline(ds: Dataset, params, by: str | None = None, months: int = 12) -> pd.DataFrame:
-    """The 12 months before the cohort starts, for everyone, the eligible mentees and mentors (and
-    each level of `by` within them): average headcount, separations, annualized turnover (SHRM:
-    separations / average headcount, percent per year), voluntary and involuntary turnover,
-    promotion, internal-move and salary-grade-change rates (percent per year), mean engagement."""
-    from .cohorts import eligible
-    from .panels import at_risk, job_events, period_index
-
-    start = pd.Timestamp(_cohort_row(ds, params)["start_date"])
-    first = start - pd.DateOffset(months=months)
-    panel = at_risk(ds, "month", start=first, end=start - pd.Timedelta(days=1))
-    events = job_events(ds)
-    groups = {"all employees": np.ones(len(panel), dtype=bool),
-              "eligible mentees": eligible(panel, params.mentee_eligibility).to_numpy(),
-              "eligible mentors": eligible(panel, params.mentor_eligibility).to_numpy()}
-    for kind in ("promoted", "grade_changed", "moved"):
-        panel[kind + "_any"] = False
-        hits = events[events[kind] & (events["effective_date"] >= first) & (events["effective_date"] < start)]
-        key = pd.MultiIndex.from_arrays([hits["employee_id"], period_index(hits["effective_date"], "month")])
-        rows = pd.MultiIndex.from_arrays([panel["employee_id"], panel["period"]])
-        panel[kind + "_any"] = rows.isin(key)
-    records = []
-    for name, mask in groups.items():
-        sub = panel[mask]
-        parts = [(name, "", sub)] if by is None else [(name, str(k), g) for k, g in sub.groupby(by, observed=True)]
-        for group, level, g in parts:
-            heads = g.groupby("period").size()
-            avg = heads.mean() if len(heads) else 0.0
-            scale = 100 * 12 / months / avg if avg else np.nan
-            records.append({
-                "group": group, "segment": by or "", "level": level, "average_headcount": avg,
-                "separations": int(g["exited"].sum()), "turnover_rate": g["exited"].sum() * scale,
-                "voluntary_turnover_rate": g["exited_voluntary"].sum() * scale,
-                "involuntary_turnover_rate": g["exited_involuntary"].sum() * scale,
-                "promotion_rate": g["promoted_any"].sum() * scale,
-                "internal_move_rate": g["moved_any"].sum() * scale,
-                "grade_change_rate": g["grade_changed_any"].sum() * scale,
-                "mean_engagement": g["last_engagement"].mean(),
-            })
-    return pd.DataFrame(records)
-
-
-def rating_distribution(ds: Dataset, params, months: int = 12) -> pd.DataFrame:
-    """Share of each performance rating among reviews in the 12 months before the start (percent),
-    for everyone and for the eligible mentees (as of the review)."""
-    reviews = ds.require("performance_reviews", "the rating distribution")
-    start = pd.Timestamp(_cohort_row(ds, params)["start_date"])
-    window = reviews[(reviews["review_date"] >= start - pd.DateOffset(months=months)) & (reviews["review_date"] < start)]
-    counts = window["rating"].round().value_counts().sort_index()
-    return pd.DataFrame({"rating": counts.index.astype(int), "reviews": counts.to_numpy(),
-                         "share": 100 * counts.to_numpy() / max(counts.sum(), 1)})
-
-
-# ---------------------------------------------------------------- participation
-
-def funnel(ds: Dataset, params) -> pd.DataFrame:
+def funnel(study: Study) -> pd.DataFrame:
     """Eligible -> applied -> matched -> active -> completed, per role: counts, percent of the
     previous stage and of the eligible (Wilson intervals)."""
-    from .cohorts import build
-
-    cohort = build(ds, params)
+    ds, params, cohort = study.dataset, study.params, study.cohort
     enr = ds.enrollments[ds.enrollments["cohort_id"] == params.cohort_id]
     matched_ids = set()
     active_ids = set()
@@ -212,7 +48,7 @@ def funnel(ds: Dataset, params) -> pd.DataFrame:
                   ("completed", int((e["status"] == "completed").sum()))]
         previous = None
         for stage, count in stages:
-            lo, hi = _wilson(count, n_eligible)
+            lo, hi = wilson(count, n_eligible)
             records.append({"role": role, "stage": stage, "count": count,
                             "pct_of_previous": 100 * count / previous if previous else np.nan,
                             "pct_of_eligible": 100 * count / n_eligible if n_eligible else np.nan,
@@ -225,14 +61,15 @@ def funnel(ds: Dataset, params) -> pd.DataFrame:
     return pd.DataFrame(records)
 
 
-def matching_and_meetings(ds: Dataset, params) -> pd.DataFrame:
+def matching_and_meetings(study: Study) -> pd.DataFrame:
     """Per role: days from signup to match (median, quartiles), active match rate (matches with a
     meeting), meetings per month of the match and consistency (share of months with a meeting)."""
+    ds, params = study.dataset, study.params
     m = ds.require("matches", "time to match").query("cohort_id == @params.cohort_id")
     enr = ds.enrollments[ds.enrollments["cohort_id"] == params.cohort_id].set_index(["employee_id", "role"])
-    end = pd.Timestamp(_cohort_row(ds, params)["end_date"])
+    end = study.info.end
     meetings = ds.meetings[ds.meetings["match_id"].isin(m["match_id"])] if ds.has("meetings") else None
-    stop = m["ended_date"].fillna(end).clip(upper=end) if "ended_date" in m else pd.Series(end, index=m.index)
+    stop = m["ended_date"].fillna(end).clip(upper=end)
     months = np.maximum((stop - m["matched_date"]).dt.days / 30.4375, 1.0)
     if meetings is not None:
         per_match = meetings.groupby("match_id").size().reindex(m["match_id"], fill_value=0).to_numpy()
@@ -257,11 +94,12 @@ def matching_and_meetings(ds: Dataset, params) -> pd.DataFrame:
     return pd.DataFrame(records)
 
 
-def continuity(ds: Dataset, params) -> pd.DataFrame:
+def continuity(study: Study) -> pd.DataFrame:
     """Mentors of this cohort who mentored in an earlier cohort or return in a later one, and this
     cohort's mentees who later became mentors."""
+    ds, params = study.dataset, study.params
     enr = ds.enrollments.merge(ds.cohorts[["cohort_id", "start_date"]], on="cohort_id")
-    start = pd.Timestamp(_cohort_row(ds, params)["start_date"])
+    start = study.start
     mine = enr[enr["cohort_id"] == params.cohort_id]
     mentors = set(mine.loc[mine["role"] == "mentor", "employee_id"])
     mentees = set(mine.loc[mine["role"] == "mentee", "employee_id"])
@@ -274,12 +112,10 @@ def continuity(ds: Dataset, params) -> pd.DataFrame:
     ]).assign(share=lambda t: 100 * t["count"] / t["of"].where(t["of"] > 0))
 
 
-def representation(ds: Dataset, params, by: str = "department", role: str = "mentee") -> pd.DataFrame:
+def representation(study: Study, by: str = "department", role: Role = "mentee") -> pd.DataFrame:
     """Each segment's share of the participants against its share of the eligible population at
     the start (percent, Wilson interval on the participants' share) and their ratio (1 = parity)."""
-    from .cohorts import build
-
-    people = build(ds, params).people
+    people = study.cohort.people
     if by not in people:
         raise ValueError(f"segment {by!r} is not available; use one of department, location, job_level, gender, ethnicity")
     elig = people[people[f"{role}_eligible"]]
@@ -287,7 +123,7 @@ def representation(ds: Dataset, params, by: str = "department", role: str = "men
     levels = sorted(set(elig[by].astype("str")) | set(part[by].astype("str")))
     e = elig[by].astype("str").value_counts().reindex(levels, fill_value=0)
     p = part[by].astype("str").value_counts().reindex(levels, fill_value=0)
-    lo, hi = _wilson(p.to_numpy(), max(len(part), 1))
+    lo, hi = wilson(p.to_numpy(), max(len(part), 1))
     out = pd.DataFrame({"segment": by, "level": levels, "eligible": e.to_numpy(), "participants": p.to_numpy(),
                         "share_of_eligible": 100 * e.to_numpy() / max(len(elig), 1),
                         "share_of_participants": 100 * p.to_numpy() / max(len(part), 1), "ci_low": lo, "ci_high": hi})
@@ -300,26 +136,26 @@ def representation(ds: Dataset, params, by: str = "department", role: str = "men
 SMART_FLAGS = ("smart_specific", "smart_measurable", "smart_achievable", "smart_relevant", "smart_time_bound")
 
 
-def goals(ds: Dataset, params, by: str = "owner_role") -> pd.DataFrame:
+def goals(study: Study, by: str = "owner_role") -> pd.DataFrame:
     """Goals by level (program / mentor / mentee) or `by`: count, SMART completeness (all five flags,
     or a smart_score of 5), share due by the data's end that were achieved by their target date,
     share short-horizon, and alignment (linked to a program goal through parent_goal_id); percent."""
+    ds, params = study.dataset, study.params
     g = ds.require("goals", "goal metrics").query("cohort_id == @params.cohort_id").copy()
     if g.empty:
-        raise ValueError(f"no goals recorded for cohort {params.cohort_id}")
-    flags = [f for f in SMART_FLAGS if f in g]
+        raise NotEstimable(f"no goals recorded for cohort {params.cohort_id}")
+    flags = [f for f in SMART_FLAGS if ds.has_values("goals", f)]
     if flags:
         g["smart"] = g[flags].fillna(False).astype(bool).all(axis=1)
-    elif "smart_score" in g:
+    elif ds.has_values("goals", "smart_score"):
         g["smart"] = g["smart_score"] >= 5
     else:
         g["smart"] = np.nan
-    data_end = effects_data_end(ds)
-    due = g["target_date"] <= data_end
+    due = g["target_date"] <= ds.end
     g["due"] = due
     g["achieved_on_time"] = (g["status"] == "achieved") & g["achieved_date"].notna() & (g["achieved_date"] <= g["target_date"])
     program_goals = set(g.loc[g["owner_role"] == "program", "goal_id"])
-    g["aligned"] = g["parent_goal_id"].isin(program_goals) if "parent_goal_id" in g else False
+    g["aligned"] = g["parent_goal_id"].isin(program_goals)
     out = g.groupby(by, observed=True).agg(goals=("goal_id", "size"), smart=("smart", "mean"), due=("due", "sum"),
                                            short=("horizon", lambda h: (h == "short").mean()), aligned=("aligned", "mean"))
     achieved = g[g["due"]].groupby(by, observed=True)["achieved_on_time"].agg(["sum", "size"])
@@ -329,9 +165,10 @@ def goals(ds: Dataset, params, by: str = "owner_role") -> pd.DataFrame:
                                "achieved_by_target": "achieved_by_target_pct"}).reset_index()
 
 
-def goals_per_participant(ds: Dataset, params) -> pd.DataFrame:
+def goals_per_participant(study: Study) -> pd.DataFrame:
     """How many goals each participant set, by role: the distribution, and how many fall outside
     the recommended 2-3."""
+    ds, params = study.dataset, study.params
     g = ds.require("goals", "goal metrics").query("cohort_id == @params.cohort_id and owner_role != 'program'")
     enr = ds.enrollments.query("cohort_id == @params.cohort_id")
     records = []
@@ -345,31 +182,30 @@ def goals_per_participant(ds: Dataset, params) -> pd.DataFrame:
 
 # ---------------------------------------------------------------- skills and satisfaction
 
-def _segment_of(ds: Dataset, params, ids: pd.Series, by: str) -> pd.Series:
+def _segment_of(study: Study, ids: pd.Series, by: str) -> pd.Series:
     """Each person's segment (department, location, job_level, gender, ethnicity...) at the cohort's start."""
-    from .cohorts import build
-
-    people = build(ds, params).people.set_index("employee_id")
+    people = study.cohort.people.set_index("employee_id")
     if by not in people:
         raise ValueError(f"segment {by!r} is not available; use one of department, location, job_level, gender, ethnicity")
     return ids.map(people[by].astype("str")).fillna("unknown")
 
 
-def skills(ds: Dataset, params, instrument: str = "skills", by: str | None = None) -> pd.DataFrame:
+def skills(study: Study, instrument: str = "skills", by: str | None = None) -> pd.DataFrame:
     """Paired change in the mean item score from the baseline to the end wave, per participant role
     and view (self or manager), and per segment of the participant if `by` is given: mean change
     (points) with a t interval, and the standardized effect size (mean change / SD of changes)."""
+    ds, params = study.dataset, study.params
     s = ds.require("surveys", "skills change").query("cohort_id == @params.cohort_id and instrument == @instrument")
     enr = ds.enrollments.query("cohort_id == @params.cohort_id").set_index("employee_id")["role"]
     s = s.assign(subject_role=s["subject_id"].map(enr), view=np.where(s["respondent_role"] == "manager", "manager", "self"),
-                 segment=_segment_of(ds, params, s["subject_id"], by) if by else "")
+                 segment=_segment_of(study, s["subject_id"], by) if by else "")
     means = s.groupby(["subject_role", "view", "segment", "subject_id", "wave"], observed=True)["score"].mean().unstack("wave")
     records = []
     for (role, view, segment), g in means.groupby(level=["subject_role", "view", "segment"], observed=True):
         if not {"baseline", "end"} <= set(g.columns):
             continue
         change = (g["end"] - g["baseline"]).dropna().to_numpy()
-        m, se, lo, hi = _mean_ci(change)
+        m, se, lo, hi = mean_interval(change)
         sd = change.std(ddof=1) if change.size > 1 else np.nan
         records.append({"role": role, "view": view, **({by: segment} if by else {}), "pairs": int(change.size),
                         "baseline_mean": float(g["baseline"].mean()), "end_mean": float(g["end"].mean()), "change": m,
@@ -386,15 +222,17 @@ def nps(scores: np.ndarray) -> tuple[float, float, float, float]:
     pro, det = np.mean(x >= 9), np.mean(x <= 6)
     value = 100 * (pro - det)
     se = 100 * np.sqrt((pro + det - (pro - det) ** 2) / n) if n else np.nan
-    return float(value), float(se), float(value - 1.959964 * se), float(value + 1.959964 * se)
+    z = stats.norm.ppf(0.975)
+    return float(value), float(se), float(value - z * se), float(value + z * se)
 
 
-def satisfaction(ds: Dataset, params, by: str | None = None) -> pd.DataFrame:
+def satisfaction(study: Study, by: str | None = None) -> pd.DataFrame:
     """Per respondent role (mentee, mentor), and per segment of the respondent if `by` is given, at
     the end wave: mean satisfaction (1-5) with a t interval, NPS with its interval, and the share
     who would take part again (Wilson interval)."""
-    s = ds.require("surveys", "satisfaction").query("cohort_id == @params.cohort_id and wave == 'end'")
-    s = s.assign(segment=_segment_of(ds, params, s["respondent_id"], by) if by else "")
+    params = study.params
+    s = study.dataset.require("surveys", "satisfaction").query("cohort_id == @params.cohort_id and wave == 'end'")
+    s = s.assign(segment=_segment_of(study, s["respondent_id"], by) if by else "")
     records = []
     for (role, segment), r in s.groupby(["respondent_role", "segment"], observed=True):
         if role not in ("mentee", "mentor"):
@@ -402,9 +240,9 @@ def satisfaction(ds: Dataset, params, by: str | None = None) -> pd.DataFrame:
         sat = r.loc[r["instrument"] == "satisfaction", "score"].to_numpy()
         rec = r.loc[r["instrument"] == "nps", "score"].to_numpy()
         again = r.loc[r["instrument"] == "participate_again", "score"].to_numpy()
-        m, se, lo, hi = _mean_ci(sat)
+        m, se, lo, hi = mean_interval(sat)
         v, vse, vlo, vhi = nps(rec) if rec.size else (np.nan,) * 4
-        alo, ahi = _wilson(again.sum(), again.size) if again.size else (np.nan, np.nan)
+        alo, ahi = wilson(again.sum(), again.size) if again.size else (np.nan, np.nan)
         records.append({"role": role, **({by: segment} if by else {}), "respondents": int(max(sat.size, rec.size)),
                         "satisfaction_mean": m, "satisfaction_ci_low": lo, "satisfaction_ci_high": hi, "nps": v,
                         "nps_std_error": vse, "nps_ci_low": vlo, "nps_ci_high": vhi,
@@ -413,25 +251,23 @@ def satisfaction(ds: Dataset, params, by: str | None = None) -> pd.DataFrame:
     return pd.DataFrame(records)
 
 
-def score_distribution(ds: Dataset, params, instrument: str = "nps") -> pd.DataFrame:
+def score_distribution(study: Study, instrument: str = "nps") -> pd.DataFrame:
     """Count of each score of an instrument at the end wave, per respondent role."""
+    ds, params = study.dataset, study.params
     s = ds.require("surveys", instrument).query("cohort_id == @params.cohort_id and wave == 'end' and instrument == @instrument")
     return s.groupby(["respondent_role", "score"]).size().rename("answers").reset_index()
 
 
 # ---------------------------------------------------------------- performance and early warning
 
-def performance(ds: Dataset, params, role: str = "mentee"):
+def performance(study: Study, role: Role = "mentee") -> tuple[DiDEstimate, pd.DataFrame]:
     """Rating change of participants against matched comparisons: the last review in the year before
     the start against the first review at least 6 months after it, difference-in-differences with
     CEM weights and SEs clustered by employee (rating points). The matching leaves out the rating
     band: matching on the pre-period outcome would pair volunteers with people whose last rating was
     unusually high for them, and their regression to the mean would pass for an effect."""
-    from .cohorts import build
-    from .did import did_2x2
-
-    reviews = ds.require("performance_reviews", "the rating change")
-    cohort = build(ds, params)
+    reviews = study.dataset.require("performance_reviews", "the rating change")
+    cohort = study.cohort
     both, _ = cohort.matched(role, leave_out=("rating_band",))
     both = both[both["cem_weight"] > 0]
     start = cohort.start
@@ -450,14 +286,14 @@ def performance(ds: Dataset, params, role: str = "mentee"):
     return did_2x2(rows, "rating", "treated", "post", weights="weight", cov_type="cluster", cluster="employee_id"), rows
 
 
-def early_warning(ds: Dataset, params, weeks: int = 6, low_satisfaction: float = 2) -> pd.DataFrame:
+def early_warning(study: Study, weeks: int = 6, low_satisfaction: float = 2) -> pd.DataFrame:
     """Matches at risk at the program's midpoint: no meeting in the `weeks` before it, or a mid-survey
     satisfaction at or below `low_satisfaction` from either side. One row per match (analysts);
     stakeholders see the counts (early_warning_counts)."""
-    row = _cohort_row(ds, params)
-    mid = pd.Timestamp(row["start_date"]) + (pd.Timestamp(row["end_date"]) - pd.Timestamp(row["start_date"])) / 2
+    ds, params = study.dataset, study.params
+    mid = study.start + (study.info.end - study.start) / 2
     m = ds.require("matches", "early warning").query("cohort_id == @params.cohort_id")
-    live = m[(m["matched_date"] <= mid) & (m["ended_date"].isna() | (m["ended_date"] >= mid))] if "ended_date" in m else m
+    live = m[(m["matched_date"] <= mid) & (m["ended_date"].isna() | (m["ended_date"] >= mid))]
     last = pd.Series(pd.NaT, index=live["match_id"], dtype="datetime64[ns]")
     if ds.has("meetings"):
         met = ds.meetings[ds.meetings["match_id"].isin(live["match_id"]) & (ds.meetings["meeting_date"] <= mid)]
@@ -480,92 +316,82 @@ def early_warning_counts(warnings: pd.DataFrame) -> pd.DataFrame:
                           "at risk (either)": int(warnings["at_risk"].sum())}])
 
 
-def program_estimates(ds: Dataset, params) -> pd.DataFrame:
-    """The effect-like figures of program health, as estimates-table rows (percent or points):
-    skills_change (self view, paired pre/post), performance_rating (matched DiD), nps, signup_rate,
-    match_rate and goal_attainment, for mentees and mentors."""
-    from . import estimates as est
+@dataclass(frozen=True)
+class ProgramHealth:
+    """The effect-like figures of program health for mentees and mentors: signup_rate and
+    match_rate (funnel), goal_attainment, skills_change (paired pre/post, self and manager view),
+    nps and performance_rating (matched DiD); percent or points."""
 
-    cid = params.cohort_id
-    rows = []
-    f = funnel(ds, params).set_index(["role", "stage"])
+    cohort_id: str
+    estimates: Estimates = field(default_factory=Estimates, repr=False)
+    notes: tuple[str, ...] = ()
+
+    def to_frame(self) -> pd.DataFrame:
+        return self.estimates.to_frame()
+
+    def summary(self) -> str:
+        return "\n".join(e.summary() for e in self.estimates)
+
+
+def analyze(study: Study) -> ProgramHealth:
+    """Program health's estimates (computed once per study)."""
+    return study.result(("program_health",), lambda: _analyze(study))
+
+
+def _analyze(study: Study) -> ProgramHealth:
+    ds = study.dataset
+    cid = study.cohort_id
+    rows, notes = [], []
+
+    def row(role: str, estimand: str, method: str, value: float, design: str, unit: str, **kw) -> est.Estimate:
+        return est.make(cohort_id=cid, role=role, estimand=estimand, method=method, estimate=value, design=design,
+                        unit=unit, **kw)
+
+    f = funnel(study).set_index(["role", "stage"])
     for role in ("mentee", "mentor"):
         eligible_n, applied, matched = (int(f.loc[(role, s), "count"]) for s in ("eligible", "applied", "matched"))
         if eligible_n:
-            lo, hi = _wilson(applied, eligible_n)
-            rows.append(est.row(cid, role, "signup_rate", "funnel", 100 * applied / eligible_n, None, (float(lo), float(hi)),
-                                applied, eligible_n - applied, headline=True, note="enrolled / eligible at the start (percent)"))
+            lo, hi = wilson(applied, eligible_n)
+            rows.append(row(role, "signup_rate", "funnel", 100 * applied / eligible_n, "descriptive", "percent",
+                            ci=(float(lo), float(hi)), n_treated=applied, n_control=eligible_n - applied, headline=True,
+                            note="enrolled / eligible at the start (percent)"))
         if applied:
-            lo, hi = _wilson(matched, applied)
-            rows.append(est.row(cid, role, "match_rate", "funnel", 100 * matched / applied, None, (float(lo), float(hi)),
-                                matched, applied - matched, headline=True, note="matched / enrolled (percent)"))
+            lo, hi = wilson(matched, applied)
+            rows.append(row(role, "match_rate", "funnel", 100 * matched / applied, "descriptive", "percent",
+                            ci=(float(lo), float(hi)), n_treated=matched, n_control=applied - matched, headline=True,
+                            note="matched / enrolled (percent)"))
     if ds.has("goals"):
         g = ds.goals.query("cohort_id == @cid")
-        due = g[(g["target_date"] <= effects_data_end(ds)) & g["owner_role"].isin(["mentee", "mentor"])]
+        due = g[(g["target_date"] <= ds.end) & g["owner_role"].isin(["mentee", "mentor"])]
         on_time = (due["status"] == "achieved") & due["achieved_date"].notna() & (due["achieved_date"] <= due["target_date"])
         for role in ("mentee", "mentor"):
             k, n = int(on_time[due["owner_role"] == role].sum()), int((due["owner_role"] == role).sum())
             if n:
-                lo, hi = _wilson(k, n)
-                rows.append(est.row(cid, role, "goal_attainment", "goals", 100 * k / n, None, (float(lo), float(hi)), n, None,
-                                    headline=True, note="goals achieved by their target date, of those due (percent)"))
+                lo, hi = wilson(k, n)
+                rows.append(row(role, "goal_attainment", "goals", 100 * k / n, "descriptive", "percent",
+                                ci=(float(lo), float(hi)), n_treated=n, headline=True,
+                                note="goals achieved by their target date, of those due (percent)"))
     if ds.has("surveys"):
-        for r in skills(ds, params).itertuples():
-            rows.append(est.row(cid, r.role, "skills_change", "paired_prepost" if r.view == "self" else "paired_prepost_manager",
-                                r.change, r.std_error, (r.ci_low, r.ci_high), r.pairs, None, headline=r.view == "self",
-                                note=f"{r.view} view, end minus baseline (points, 1-5 scale); effect size {r.effect_size:.2f}"))
-        for r in satisfaction(ds, params).itertuples():
+        for r in skills(study).itertuples():
+            rows.append(row(r.role, "skills_change", "paired_prepost" if r.view == "self" else "paired_prepost_manager",
+                            r.change, "descriptive", "points (1-5 scale)", std_error=r.std_error, ci=(r.ci_low, r.ci_high),
+                            n_treated=r.pairs, headline=r.view == "self",
+                            note=f"{r.view} view, end minus baseline (points, 1-5 scale); effect size {r.effect_size:.2f}"))
+        for r in satisfaction(study).itertuples():
             if np.isfinite(r.nps):
-                rows.append(est.row(cid, r.role, "nps", "survey", r.nps, r.nps_std_error, (r.nps_ci_low, r.nps_ci_high),
-                                    r.respondents, None, headline=True, note="% 9-10 minus % 0-6 at the end wave"))
+                rows.append(row(r.role, "nps", "survey", r.nps, "descriptive", "NPS points (-100 to 100)",
+                                std_error=r.nps_std_error, ci=(r.nps_ci_low, r.nps_ci_high), n_treated=r.respondents,
+                                headline=True, note="% 9-10 minus % 0-6 at the end wave"))
     if ds.has("performance_reviews"):
         for role in ("mentee", "mentor"):
             try:
-                d, data = performance(ds, params, role)
-            except ValueError:
+                d, data = performance(study, role)
+            except NotEstimable as exc:
+                notes.append(f"Performance rating ({role}s) not available: {exc}")
                 continue
             n_t = int(data.loc[data["treated"] == 1, "employee_id"].nunique())
-            rows.append(est.row(cid, role, "performance_rating", "did_matched", d.estimate, d.std_error, (d.ci_low, d.ci_high),
-                                n_t, int(data["employee_id"].nunique()) - n_t, headline=True,
-                                note="last review before vs first review 6+ months after the start, CEM weights (points)"))
-    return est.frame(rows)
-
-
-def plot_funnel(funnel_table: pd.DataFrame, ax=None):
-    """Participation funnel per role: percent of the eligible at each stage."""
-    import matplotlib.pyplot as plt
-
-    if ax is None:
-        _, ax = plt.subplots(figsize=(8, 3.2))
-    stages = ["eligible", "applied", "matched", "active", "completed"]
-    t = funnel_table[funnel_table["stage"].isin(stages)]
-    width = 0.38
-    x = np.arange(len(stages))
-    for i, (role, colour) in enumerate((("mentee", "#0072B2"), ("mentor", "#E69F00"))):
-        r = t[t["role"] == role].set_index("stage").reindex(stages)
-        ax.bar(x + (i - 0.5) * width, r["pct_of_eligible"], width, color=colour, label=f"{role}s")
-    ax.set_xticks(x, stages)
-    ax.set_ylabel("% of the eligible")
-    ax.set_yscale("log")
-    ax.legend(frameon=False)
-    ax.spines[["top", "right"]].set_visible(False)
-    return ax
-
-
-def plot_scores(distribution: pd.DataFrame, ax=None, xlabel: str = "score (0-10)"):
-    """Distribution of survey scores per respondent role (percent of answers)."""
-    import matplotlib.pyplot as plt
-
-    if ax is None:
-        _, ax = plt.subplots(figsize=(8, 3.2))
-    for i, (role, colour) in enumerate((("mentee", "#0072B2"), ("mentor", "#E69F00"))):
-        d = distribution[distribution["respondent_role"] == role]
-        if d.empty:
-            continue
-        share = 100 * d["answers"] / d["answers"].sum()
-        ax.bar(d["score"] + (i - 0.5) * 0.4, share, 0.4, color=colour, label=f"{role}s")
-    ax.set_xlabel(xlabel)
-    ax.set_ylabel("% of answers")
-    ax.legend(frameon=False)
-    ax.spines[["top", "right"]].set_visible(False)
-    return ax
+            rows.append(row(role, "performance_rating", "did_matched", d.estimate, "observational", "rating points (1-5)",
+                            std_error=d.std_error, ci=(d.ci_low, d.ci_high), n_treated=n_t,
+                            n_control=int(data["employee_id"].nunique()) - n_t, headline=True,
+                            note="last review before vs first review 6+ months after the start, CEM weights (points)"))
+    return ProgramHealth(cid, Estimates(rows), tuple(notes))

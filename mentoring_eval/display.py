@@ -1,0 +1,209 @@
+"""What readers see besides sentences: tables as the audience may see them (small cells
+suppressed for stakeholders, given a `Disclosure`), the sections that show a chart or say why
+there is none, and the figures. Every figure function returns a matplotlib Axes."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import TYPE_CHECKING
+
+import numpy as np
+import pandas as pd
+
+from . import narrate
+from .estimates import Estimates
+from .privacy import Disclosure, suppress
+from .summary import LABELS
+
+if TYPE_CHECKING:
+    from .roi import ROIResult
+
+METHOD_LABELS = {
+    "naive": "naive: participants vs everyone else",
+    "itt_did": "whole eligible group vs comparison departments (ITT)",
+    "tot_wald": "effect on participants (ITT / participation share)",
+    "km_matched": "matched survival (Kaplan-Meier)",
+    "cox_matched": "matched Cox hazard ratio",
+    "did_matched": "matched difference-in-differences",
+    "cs_att": "Callaway & Sant'Anna",
+}
+COLOURS = {"mentee": "#0072B2", "mentor": "#E69F00"}
+
+
+def markdown(text: str):
+    """Markdown for a notebook to display (the text itself outside IPython)."""
+    try:
+        from IPython.display import Markdown
+    except ImportError:  # pragma: no cover
+        return text
+    return Markdown(text)
+
+
+def table(frame: pd.DataFrame, disclosure: Disclosure, count_cols: Sequence[str] = (), precision: int = 1):
+    """A table as the audience may see it, ready to display: stakeholders get small counts
+    suppressed (shown as a dash); no row index; dates as YYYY-MM-DD; numbers rounded."""
+    if disclosure.stakeholder and count_cols:
+        derived = [c for c in frame.columns if c not in count_cols and pd.api.types.is_numeric_dtype(frame[c])
+                   and not pd.api.types.is_bool_dtype(frame[c])]
+        frame = suppress(frame, list(count_cols), disclosure.min_cell_size, derived)
+    dates = {c: (lambda v: "" if pd.isna(v) else pd.Timestamp(v).strftime("%Y-%m-%d"))
+             for c in frame.columns if pd.api.types.is_datetime64_any_dtype(frame[c])}
+    styler = frame.style.hide(axis="index").format(precision=precision, na_rep="\u2014", thousands=",")
+    if dates:
+        styler = styler.format(dates, subset=list(dates))
+    text = [c for c in frame.columns if pd.api.types.is_string_dtype(frame[c])]
+    return styler.set_properties(subset=text, **{"text-align": "left"}) if text else styler
+
+
+def estimates(found, disclosure: Disclosure):
+    """Estimates as readers see them: what, how, the figure and its 95% interval, group sizes; the
+    headline rows first. Takes an Estimates collection or any result with `.estimates`."""
+    frame = (found if isinstance(found, Estimates) else found.estimates).to_frame()
+    t = frame.sort_values(["headline", "role"], ascending=[False, True], kind="stable")
+    shown = pd.DataFrame({
+        "role": t["role"],
+        "measure": t["estimand"].str.replace("_", " "),
+        "method": t["method"].map(METHOD_LABELS).fillna(t["method"]),
+        "estimate": t["estimate"],
+        "95% interval": [f"{lo:+.2f} to {hi:+.2f}" if pd.notna(lo) else "" for lo, hi in zip(t["ci_low"], t["ci_high"], strict=True)],
+        "participants": t["n_treated"],
+        "comparison": t["n_control"],
+        "headline": np.where(t["headline"], "yes", ""),
+    })
+    return table(shown, disclosure, count_cols=["participants", "comparison"], precision=2)
+
+
+def headline_estimates(frame: pd.DataFrame, disclosure: Disclosure):
+    """Every cohort's headline estimates (the cross-cohort table), one row per cohort and measure."""
+    t = frame[frame["headline"]][["cohort_id", "estimand", "method", "estimate", "ci_low", "ci_high"]]
+    return table(t, disclosure, precision=2)
+
+
+def early_warnings(warnings: pd.DataFrame, disclosure: Disclosure):
+    """The mid-program early warning: one row per match for analysts, the counts for stakeholders."""
+    if disclosure.stakeholder:
+        from .program_health import early_warning_counts
+
+        return table(early_warning_counts(warnings), disclosure)
+    return table(warnings, disclosure)
+
+
+def event_study_section(result, label: str):
+    """The event-study chart with its pre-trend sentence, or a note saying why it is not available."""
+    if result.event_study is None:
+        return markdown(" ".join(result.notes) or "The event study is not available for this cohort.")
+    result.event_study.plot(label=label)
+    return markdown(narrate.pretrend(result.event_study))
+
+
+def balance_section(result):
+    """The love plot of the matched comparison, or a note saying why there is none."""
+    from .matching import love_plot
+
+    if result.balance is None:
+        return markdown(" ".join(result.notes) or "No matched comparison for this cohort.")
+    love_plot(result.balance)
+    return None
+
+
+def roi_distribution(result: ROIResult | None):
+    """The ROI draws' histogram, or nothing when the cohort has no ROI."""
+    if result is not None:
+        result.plot()
+
+
+def roi_sensitivity(result: ROIResult | None, disclosure: Disclosure):
+    """ROI at fixed turnover-cost multipliers, or nothing when the cohort has no ROI."""
+    from .roi import sensitivity
+
+    return table(sensitivity(result), disclosure, precision=1) if result is not None else None
+
+
+# ---------------------------------------------------------------- figures
+
+def headcount(headcount: pd.DataFrame, ax=None):
+    """Headcount (line, left axis) and voluntary / involuntary exits per period (bars, right axis)."""
+    import matplotlib.pyplot as plt
+
+    if ax is None:
+        _, ax = plt.subplots(figsize=(9, 3.6))
+    x = headcount["period_start"]
+    ax.plot(x, headcount["headcount_end"], color="#0072B2", lw=2, label="headcount (end of period)")
+    ax.set_ylabel("employees")
+    ax.set_ylim(0, headcount["headcount_end"].max() * 1.15)
+    ax2 = ax.twinx()
+    width = (x.iloc[1] - x.iloc[0]).days * 0.8 if len(x) > 1 else 20
+    ax2.bar(x, headcount["exits_voluntary"], width=width, color="#E69F00", alpha=0.7, label="voluntary exits")
+    ax2.bar(x, headcount["exits_involuntary"], width=width, bottom=headcount["exits_voluntary"], color="#999999",
+            alpha=0.7, label="involuntary exits")
+    ax2.set_ylabel("exits per period")
+    ax2.set_ylim(0, (headcount["exits_voluntary"] + headcount["exits_involuntary"]).max() * 3)
+    lines = ax.get_legend_handles_labels()
+    bars = ax2.get_legend_handles_labels()
+    ax.legend(lines[0] + bars[0], lines[1] + bars[1], loc="lower center", bbox_to_anchor=(0.5, 1.0),
+              frameon=False, ncols=3)
+    ax.spines[["top"]].set_visible(False)
+    return ax
+
+
+def funnel(funnel_table: pd.DataFrame, ax=None):
+    """Participation funnel per role: percent of the eligible at each stage (seaborn grouped bars)."""
+    import matplotlib.pyplot as plt
+    import seaborn as sns
+
+    if ax is None:
+        _, ax = plt.subplots(figsize=(8, 3.2))
+    stages = ["eligible", "applied", "matched", "active", "completed"]
+    t = funnel_table[funnel_table["stage"].isin(stages)].assign(who=lambda d: d["role"] + "s")
+    sns.barplot(data=t, x="stage", y="pct_of_eligible", hue="who", order=stages, hue_order=["mentees", "mentors"],
+                palette=[COLOURS["mentee"], COLOURS["mentor"]], errorbar=None, ax=ax)
+    ax.set_xlabel("")
+    ax.set_ylabel("% of the eligible")
+    ax.set_yscale("log")
+    ax.legend(frameon=False, title=None)
+    ax.spines[["top", "right"]].set_visible(False)
+    return ax
+
+
+def scores(distribution: pd.DataFrame, ax=None, xlabel: str = "score (0-10)"):
+    """Distribution of survey scores per respondent role (percent of answers; seaborn grouped bars)."""
+    import matplotlib.pyplot as plt
+    import seaborn as sns
+
+    if ax is None:
+        _, ax = plt.subplots(figsize=(8, 3.2))
+    d = distribution[distribution["respondent_role"].isin(["mentee", "mentor"])]
+    d = d.assign(share=100 * d["answers"] / d.groupby("respondent_role")["answers"].transform("sum"),
+                 who=d["respondent_role"] + "s", score=d["score"].astype(int))
+    order = [r for r in ("mentees", "mentors") if r in set(d["who"])]
+    sns.barplot(data=d, x="score", y="share", hue="who", hue_order=order,
+                palette=[COLOURS[r[:-1]] for r in order], errorbar=None, ax=ax)
+    ax.set_xlabel(xlabel)
+    ax.set_ylabel("% of answers")
+    ax.legend(frameon=False, title=None)
+    ax.spines[["top", "right"]].set_visible(False)
+    return ax
+
+
+def by_cohort(table: pd.DataFrame, estimand: str, ax=None, label: str | None = None):
+    """One estimand across cohorts: the headline with its interval, and the naive figure beside it."""
+    import matplotlib.pyplot as plt
+
+    if ax is None:
+        _, ax = plt.subplots(figsize=(8, 3.4))
+    t = table[table["estimand"] == estimand].sort_values("start")
+    head = t[t["headline"]]
+    x = {c: i for i, c in enumerate(dict.fromkeys(t["cohort_id"]))}
+    ax.errorbar([x[c] for c in head["cohort_id"]], head["estimate"],
+                yerr=[head["estimate"] - head["ci_low"], head["ci_high"] - head["estimate"]], fmt="o", color="#0072B2",
+                capsize=3, label="honest estimate (95% CI)")
+    naive = t[t["method"] == "naive"]
+    if len(naive):
+        ax.scatter([x[c] + 0.15 for c in naive["cohort_id"]], naive["estimate"], marker="D", facecolors="none",
+                   edgecolors="#D55E00", label="naive comparison")
+    ax.axhline(0, color="black", lw=0.8)
+    ax.set_xticks(list(x.values()), list(x.keys()))
+    ax.set_ylabel(label or LABELS.get(estimand, estimand))
+    ax.legend(frameon=False)
+    ax.spines[["top", "right"]].set_visible(False)
+    return ax

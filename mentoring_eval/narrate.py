@@ -1,0 +1,272 @@
+"""Every sentence a reader sees, written from results: findings in plain language, headline first,
+with the naive figure beside the honest one and why they differ. Returns Markdown strings."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+import pandas as pd
+
+from .data import quality_notes
+from .estimates import Estimates
+from .power import did_mde, warning
+from .workforce import cohort_sizes
+
+if TYPE_CHECKING:
+    from .did.regression import EventStudy
+    from .effects import Rollout
+    from .promotion import PromotionResult
+    from .retention import RetentionResult
+    from .roi import ROIResult
+    from .study import Study
+    from .summary import Summary
+
+UNCLEAR = " The interval includes zero: the data cannot tell this from no effect."
+
+
+def _date(ts) -> str:
+    return "unknown" if pd.isna(ts) else pd.Timestamp(ts).strftime("%d %b %Y").lstrip("0")
+
+
+def overview(study: Study) -> str:
+    """The data overview's opening paragraph: what the data covers and this cohort's size."""
+    ds, shown = study.dataset, study.disclosure
+    emp = ds.employees
+    sizes = cohort_sizes(ds, study.cohort_id).set_index("role")["enrolled"]
+    summary = ds.summary()
+    present = summary[summary["rows"] > 0]
+    first = emp["termination_date"].min() if emp["termination_date"].notna().any() else emp["hire_date"].min()
+    flagged = quality_notes(ds).query("rows_affected > 0")
+    return "\n".join([
+        f"**{study.name}** (`{study.cohort_id}`) ran from {_date(study.start)} to {_date(study.info.end)} with "
+        f"**{shown.count(int(sizes.get('mentee', 0)))} mentees** and **{shown.count(int(sizes.get('mentor', 0)))} "
+        f"mentors** enrolled.",
+        "",
+        f"- The data set holds {len(emp):,} employees and {len(present)} of {len(summary)} tables; "
+        f"exits are recorded from {_date(first)} to {_date(emp['termination_date'].max())}.",
+        f"- {len(ds.cohorts)} cohorts in all; every table passed validation.",
+        f"- {len(flagged)} data-quality note{'s' if len(flagged) != 1 else ''} to read before trusting the analyses"
+        + (" (listed at the end)." if len(flagged) else "."),
+    ])
+
+
+def baseline(base: pd.DataFrame) -> str:
+    """The baseline's opening paragraph: turnover and promotion of the eligible before launch."""
+    rows = base.set_index("group")
+    lines = []
+    for group in ("eligible mentees", "eligible mentors", "all employees"):
+        if group in rows.index:
+            r = rows.loc[group]
+            lines.append(f"- **{group.capitalize()}** (about {r['average_headcount']:,.0f} people): "
+                         f"{r['turnover_rate']:.1f}% left per year ({r['voluntary_turnover_rate']:.1f}% voluntarily), "
+                         f"{r['promotion_rate']:.1f}% were promoted, {r['internal_move_rate']:.1f}% moved department; "
+                         f"mean engagement {r['mean_engagement']:.2f} of 5.")
+    return ("In the 12 months before the cohort started (turnover = separations / average headcount, per year):\n\n"
+            + "\n".join(lines) + "\n\nThese are the figures the program's goals are set against.")
+
+
+def program(estimates: Estimates) -> str:
+    """Program health in plain language (mentees first)."""
+    lines = []
+    for role in ("mentee", "mentor"):
+        mine = estimates.where(role=role)
+        parts = []
+        s, m = mine.first(estimand="signup_rate"), mine.first(estimand="match_rate")
+        if s is not None:
+            parts.append(f"{s.estimate:.0f}% of eligible {role}s signed up (95% CI {s.ci_low:.0f} to {s.ci_high:.0f})")
+        if m is not None:
+            parts.append(f"{m.estimate:.0f}% of them were matched")
+        k = mine.first(estimand="skills_change", method="paired_prepost")
+        if k is not None:
+            parts.append(f"self-rated skills rose by {k.estimate:.2f} points on a 1-5 scale (95% CI {k.ci_low:.2f} to "
+                         f"{k.ci_high:.2f}; without a comparison group this is a before/after change, not proof of cause)")
+        n = mine.first(estimand="nps")
+        if n is not None:
+            parts.append(f"their net promoter score was {n.estimate:+.0f} (95% CI {n.ci_low:+.0f} to {n.ci_high:+.0f})")
+        g = mine.first(estimand="goal_attainment")
+        if g is not None:
+            parts.append(f"{g.estimate:.0f}% of their goals due so far were achieved by the target date")
+        p = mine.first(estimand="performance_rating")
+        if p is not None:
+            parts.append(f"performance ratings changed by {p.estimate:+.2f} points against matched colleagues "
+                         f"(95% CI {p.ci_low:+.2f} to {p.ci_high:+.2f})")
+        if parts:
+            lines.append(f"**{role.capitalize()}s:** " + "; ".join(parts) + ".")
+    return "\n\n".join(lines)
+
+
+def pretrend(study: EventStudy) -> str:
+    """One sentence on the joint test of the pre-period differences of an event study."""
+    test = study.pretrend_test()
+    verdict = ("no sign that the groups were already drifting apart" if test.pvalue >= 0.05 else
+               "the groups were already drifting apart before the start, so read the estimates with caution")
+    return f"Joint test that every pre-period difference is zero: p = {test.pvalue:.2f}; {verdict}."
+
+
+def rollout(result: Rollout, what: str = "voluntary exits") -> str:
+    """One paragraph on the staggered-rollout estimate across all cohorts."""
+    s = result.aggregate("simple")
+    inside = s.ci_low <= 0 <= s.ci_high
+    return (f"**Across all cohorts' rollout:** once a cohort first reached a department and location, its monthly "
+            f"{what} changed by {s.overall_att:+.2f} per 100 employees (95% CI {s.ci_low:+.2f} to {s.ci_high:+.2f}), "
+            f"compared with departments and locations not yet or never reached (Callaway & Sant'Anna)."
+            + (" The interval includes zero." if inside else ""))
+
+
+def retention(result: RetentionResult) -> str:
+    """The retention findings, headline first, with the naive figure and why they differ."""
+    who = f"{result.role}s"
+    n = result.naive
+    lines = []
+    h = result.headline
+    if h is not None:
+        direction = "more" if h.estimate >= 0 else "less"
+        lines.append(f"**Effect on {who}:** {who.capitalize()} were an estimated **{abs(h.estimate):.1f} percentage "
+                     f"points {direction} likely** to still be here 12 months after the start (95% CI "
+                     f"{h.ci_low:+.1f} to {h.ci_high:+.1f}).")
+        if h.includes_zero:
+            share = result.retention_tot.share
+            lines.append(f"The interval includes zero: this cohort is too small to tell whether mentoring changed "
+                         f"retention. Only {100 * share:.0f}% of eligible employees took part, so any effect on them "
+                         f"is diluted about {1 / share:.0f}-fold in the population comparison.")
+    lines.append(f"**The naive comparison** says {n.rate_participants:.0f}% of {who} stayed against "
+                 f"{n.rate_others:.0f}% of everyone else (**{n.difference:+.1f} points**). It overstates the effect "
+                 f"because people who sign up were already less likely to leave: the comparison credits mentoring "
+                 f"with who volunteers.")
+    balance = result.balance
+    if balance is not None and "smd_after" in balance.table:
+        worst = balance.table.loc[balance.table["smd_after"].abs().idxmax()]
+        lines.append(f"Even after matching on {', '.join(balance.table['covariate'].head(3))}..., {who} differ from "
+                     f"their matches on {worst['covariate']} (standardized difference {worst['smd_after']:+.2f}): the "
+                     f"participant-level survival figures below carry that selection.")
+    return "\n\n".join(lines)
+
+
+def promotion(result: PromotionResult) -> str:
+    """The promotion findings, headline first, with the naive ratio and why it misleads."""
+    who = f"{result.role}s"
+    n = result.naive
+    lines = []
+    tot = result.tot
+    if tot is not None:
+        direction = "more" if tot.estimate >= 0 else "less"
+        lines.append(f"**Effect on {who}:** an estimated **{abs(tot.estimate):.1f} percentage points {direction} "
+                     f"likely** to be promoted within 12 months (95% CI {tot.ci_low:+.1f} to {tot.ci_high:+.1f}).")
+        if tot.ci_low <= 0 <= tot.ci_high:
+            lines.append(f"The interval includes zero: this cohort is too small to tell. Only "
+                         f"{100 * tot.share:.0f}% of eligible employees took part.")
+    lines.append(f"**The naive comparison** says {n.rate_participants:.0f}% of {who} were promoted against "
+                 f"{n.rate_others:.0f}% of everyone else ({n.ratio:.1f} times as often, **{n.difference:+.1f} "
+                 f"points**). People who sign up were already on faster tracks, so the ratio mostly measures who "
+                 f"volunteers.")
+    if result.matched_did is not None:
+        m = result.matched_did
+        lines.append(f"Against matched comparisons, promotions per month changed by {m.estimate:+.2f} points "
+                     f"(95% CI {m.ci_low:+.2f} to {m.ci_high:+.2f}) after the start, relative to the year before.")
+    return "\n\n".join(lines)
+
+
+def findings(result) -> str:
+    """The findings of a retention or promotion result."""
+    from .promotion import PromotionResult
+    from .retention import RetentionResult
+
+    if isinstance(result, RetentionResult):
+        return retention(result)
+    if isinstance(result, PromotionResult):
+        return promotion(result)
+    raise TypeError(f"no findings for a {type(result).__name__}")
+
+
+def retention_power(result: RetentionResult, hoped_for: float = 5.0) -> str:
+    """Whether the cohort could detect the retention effect the program hopes for (pp)."""
+    tot = result.retention_tot
+    if tot is None:
+        return "The population comparison is not available, so its power cannot be judged."
+    detectable = did_mde(tot.n_eligible, max(tot.itt.n_obs // 2 - tot.n_eligible, 1), result.naive.rate_others, tot.share)
+    return warning("participants' 12-month retention", hoped_for, detectable)
+
+
+def roi(result: ROIResult | None, retention_result: RetentionResult, unavailable: str = "") -> str:
+    """The ROI findings and whether the cohort could see the retention effect it needs, or why
+    there is no ROI."""
+    if result is None:
+        return ("**Return on investment:** not available: " + (unavailable or "there is no honest retention estimate "
+                "for this cohort to price") + ". " + " ".join(retention_result.notes)).rstrip()
+    r = result
+    return (f"**Return on investment:** the program cost about {r.cost:,.0f}. Counting only the departures it "
+            f"avoided, its ROI is **{100 * r.roi_median:+.0f}%** (90% interval {100 * r.roi_low:+.0f}% to "
+            f"{100 * r.roi_high:+.0f}%); the chance that it paid back more than it cost is {r.prob_positive:.0%}.\n\n"
+            f"It breaks even if mentoring raised participants' 12-month retention by **{r.break_even_effect:.1f} "
+            f"points**; the estimate is {r.effect:+.1f} (SE {r.effect_se:.1f}).\n\n"
+            f"**The naive ROI** a platform would quote, treating the whole {r.naive_effect:+.1f}-point retention gap as "
+            f"the program's doing, is {100 * r.naive_roi:+.0f}%.\n\n" + retention_power(retention_result))
+
+
+def summary(page: Summary) -> str:
+    """The executive summary's text: what we can say, the platforms' figures, money, what the data
+    cannot tell yet, next steps."""
+    ret, pro, money = page.retention, page.promotion, page.roi
+    lines = [f"## {page.name}"]
+    h = ret.headline
+    lines.append("**What we can say.** " + retention(ret).split("\n\n")[0].replace("**Effect on mentees:** ", "")
+                 + (UNCLEAR if h is not None and h.includes_zero else ""))
+    lines.append(promotion(pro).split("\n\n")[0].replace("**Effect on mentees:** an", "Mentees were an")
+                 + (UNCLEAR if pro.tot is not None and pro.tot.ci_low <= 0 <= pro.tot.ci_high else ""))
+    lines.append(f"The platforms' figures, for comparison: mentees stayed {ret.naive.rate_participants:.0f}% vs "
+                 f"{ret.naive.rate_others:.0f}% and were promoted {pro.naive.ratio:.1f} times as often as everyone "
+                 f"else; most of that gap is who volunteers, not what mentoring did.")
+    if money is not None:
+        lines.append(f"**Money:** the cohort cost {money.cost:,.0f}; ROI {100 * money.roi_median:+.0f}% (90% interval "
+                     f"{100 * money.roi_low:+.0f}% to {100 * money.roi_high:+.0f}%), break-even at "
+                     f"+{money.break_even_effect:.1f} points of 12-month retention; naive ROI {100 * money.naive_roi:+.0f}%.")
+    lines.append("**What the data cannot tell yet.** " + retention_power(ret))
+    lines.append("**Next steps.** " + " ".join(next_steps(page)))
+    return "\n\n".join(lines)
+
+
+def next_steps(page: Summary) -> list[str]:
+    """What to do next, from the headline's precision, the signup rate and the scorecard."""
+    steps = []
+    tot = page.retention.retention_tot
+    if tot is None or tot.ci_low <= 0 <= tot.ci_high:
+        steps.append("Judge retention across cohorts pooled (the staggered-rollout estimate) rather than cohort by "
+                     "cohort, and raise participation: the effect on participants is diluted by the share who take part.")
+    signup = page.health.estimates.first(estimand="signup_rate", role="mentee")
+    if signup is not None and signup.estimate < 20:
+        steps.append(f"Only {signup.estimate:.0f}% of eligible mentees signed up: widen outreach where "
+                     "representation is lowest (see program health).")
+    card = page.scorecard.table
+    if (card["status"] == "off track").any():
+        steps.append("Review the goals marked off track in the scorecard.")
+    if card["status"].str.startswith("not SMART").any():
+        steps.append("Give every program goal a baseline, a target and a deadline so it can be scored.")
+    return steps or ["Keep the program running and measure the next cohort the same way."]
+
+
+def across(table: pd.DataFrame) -> str:
+    """A paragraph on all cohorts' retention and promotion: naive range against honest estimates."""
+    lines = []
+    for estimand, what in (("retention_12m", "12-month retention"), ("promotion_12m", "promotion within 12 months")):
+        t = table[table["estimand"] == estimand]
+        naive, head = t[t["method"] == "naive"], t[t["headline"]]
+        if head.empty:
+            if len(naive):
+                low, high = naive["estimate"].min(), naive["estimate"].max()
+                span = f"{low:+.1f}" if len(naive) == 1 else f"{low:+.1f} to {high:+.1f}"
+                lines.append(f"**{what.capitalize()}:** the naive comparison credits mentoring with {span} points, "
+                             f"but no cohort has an honest estimate (each cohort's report says why).")
+            continue
+        zero = int(((head["ci_low"] <= 0) & (0 <= head["ci_high"])).sum())
+        if len(head) == 1:
+            h = head.iloc[0]
+            credit = (f"the naive comparison credits mentoring with {naive['estimate'].iloc[0]:+.1f} points in "
+                      if len(naive) else "in ")
+            lines.append(f"**{what.capitalize()}:** {credit}the only cohort compared, {h['cohort_id']}; "
+                         f"the honest estimate is {h['estimate']:+.1f} ({h['ci_low']:+.1f} to {h['ci_high']:+.1f}).")
+            continue
+        lines.append(f"**{what.capitalize()}:** the naive comparison credits mentoring with "
+                     f"{naive['estimate'].min():+.1f} to {naive['estimate'].max():+.1f} points across the "
+                     f"{head['cohort_id'].nunique()} cohorts; the honest estimates' intervals include zero in {zero} of "
+                     f"{len(head)} cohorts.")
+    return "\n\n".join(lines)

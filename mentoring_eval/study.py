@@ -1,0 +1,209 @@
+"""One cohort's study: its params, its validated data, and (built once, on first use) its
+populations, panels and every analysis result.
+
+`open_study(params_file)` is where a notebook, the batch runner and a test start; analyses take
+the study (`me.retention.analyze(study)`) and ask it for what they need instead of rebuilding it.
+Each result is computed once per study; when the batch runner shares a cache directory between
+its notebooks (MENTORING_EVAL_CACHE), once per run: the first notebook that needs a result
+computes and stores it, the others read it back."""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import pickle
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from functools import cached_property
+from pathlib import Path
+from typing import TypeVar
+
+import numpy as np
+import pandas as pd
+
+from .cohorts import Cohort, build_cohort
+from .data import CACHE_ENV, TABLES, CohortInfo, Dataset, load
+from .errors import ParamsError
+from .estimates import Estimates
+from .panels import at_risk, job_events, period_start
+from .params import CohortParams, find_files, load_params
+from .privacy import Disclosure
+from .version import __version__
+
+T = TypeVar("T")
+RESULTS_DIR = "results"  # below the run's cache directory: results shared by a run's notebooks
+
+
+@dataclass(frozen=True, eq=False)
+class Study:
+    """A cohort's params and validated data set, checked to belong together at construction."""
+
+    params: CohortParams
+    dataset: Dataset
+    params_file: Path | None = None
+    _results: dict = field(default_factory=dict, init=False, repr=False)
+
+    def __post_init__(self) -> None:
+        where = self.params_file or "params"
+        for name, spec in TABLES.items():
+            if spec.required and not self.dataset.has(name):
+                raise ParamsError(f"{where}, key data_dir: {self.dataset.source} has no {name} table")
+        if self.params.cohort_id not in self.dataset.cohort_ids:
+            file = self.dataset.source / self.dataset.files.get("cohorts", "cohorts.csv")
+            raise ParamsError(unknown_cohort_message(where, self.params.cohort_id, file, self.dataset.cohort_ids))
+
+    # ------------------------------------------------------------ what the study is about
+
+    @property
+    def cohort_id(self) -> str:
+        return self.params.cohort_id
+
+    @cached_property
+    def info(self) -> CohortInfo:
+        """The cohort's row of the cohorts table: name, start and end dates."""
+        return self.dataset.cohort(self.cohort_id)
+
+    @property
+    def name(self) -> str:
+        return self.info.name
+
+    @property
+    def start(self) -> pd.Timestamp:
+        return self.info.start
+
+    @property
+    def end(self) -> pd.Timestamp:
+        """The data's effective end (the last recorded event)."""
+        return self.dataset.end
+
+    @property
+    def disclosure(self) -> Disclosure:
+        """What this study's reports may show (audience, smallest cell)."""
+        return Disclosure(self.params.audience, self.params.min_cell_size)
+
+    @property
+    def report_dir(self) -> Path:
+        """Where this cohort's report files go when no output directory is given: reports/<cohort_id>
+        beside the params folder (the runner passes its own)."""
+        base = self.params_file.resolve().parent.parent if self.params_file else Path.cwd()
+        return base / "reports" / self.cohort_id
+
+    # ------------------------------------------------------------ built once
+
+    @cached_property
+    def cohort(self) -> Cohort:
+        """The populations at the start: eligible, participants by role, comparison pool."""
+        return build_cohort(self.dataset, self.params, self.info)
+
+    @cached_property
+    def panel(self) -> pd.DataFrame:
+        """The company's at-risk panel over the analysis window S-P .. S+H-1, built once."""
+        p, s = self.params, self.cohort.start_period
+        first, last = period_start(np.array([s - p.pre_periods, s + p.post_periods - 1]), p.period)
+        return at_risk(self.dataset, p.period, start=pd.Timestamp(first), end=pd.Timestamp(last))
+
+    @cached_property
+    def job_events(self) -> pd.DataFrame:
+        """Promotions, grade changes and internal moves, dated by their job record."""
+        return job_events(self.dataset)
+
+    # ------------------------------------------------------------ results, computed once
+
+    def result(self, key: tuple, compute: Callable[[], T]) -> T:
+        """The result stored under `key`, computed by `compute()` the first time it is asked for (in
+        this process, or in this run when the runner shares a cache directory)."""
+        if key in self._results:
+            return self._results[key]
+        store = self._store()
+        if store is None:
+            value = compute()
+        else:
+            path = store / f"{hashlib.sha256(repr(key).encode()).hexdigest()[:24]}.pickle"
+            with _locked(path.with_suffix(".lock")):
+                value = _read_pickle(path)
+                if value is None:
+                    value = compute()
+                    _write_pickle(path, value)
+        self._results[key] = value
+        return value
+
+    @property
+    def estimates(self) -> Estimates:
+        """Every estimate of the results computed so far, in the order they were computed."""
+        return Estimates.combine(*(r for r in self._results.values() if hasattr(r, "estimates")))
+
+    def _store(self) -> Path | None:
+        cache = os.environ.get(CACHE_ENV)
+        if not cache or not self.dataset.fingerprint:
+            return None
+        identity = f"{self.params.model_dump_json()}|{self.dataset.fingerprint}|{__version__}"
+        path = Path(cache) / RESULTS_DIR / hashlib.sha256(identity.encode()).hexdigest()[:20]
+        path.mkdir(parents=True, exist_ok=True)
+        return path
+
+
+def unknown_cohort_message(params_file, cohort_id: str, cohorts_file, known) -> str:
+    """The one line for a params file whose cohort is not in the data."""
+    return (f"{params_file}, key cohort_id: {cohort_id!r} is not in {cohorts_file} "
+            f"(known: {', '.join(known) or 'none'})")
+
+
+def open_study(params_file: str | Path, *, data_dir: str | Path | None = None, cohort_id: str | None = None,
+               audience: str | None = None, dataset: Dataset | None = None) -> Study:
+    """A cohort's study from its params file; data_dir, cohort_id and audience override the file's
+    keys when given (None keeps them), and an already loaded `dataset` of the same data is reused.
+    Raises ParamsError naming the file and key when the cohort is not in the data."""
+    params_file = Path(params_file)
+    params = load_params(params_file, data_dir=data_dir, cohort_id=cohort_id, audience=audience)
+    if dataset is None or dataset.source.resolve() != Path(params.data_dir).resolve():
+        dataset = load(params.data_dir)
+    return Study(params, dataset, params_file)
+
+
+def open_studies(params, *, data_dir: str | Path | None = None, audience: str | None = None) -> list[Study]:
+    """Studies of several params files (a directory, files, or a list), in order; a data directory
+    that several share is loaded once."""
+    loaded: dict[Path, Dataset] = {}
+    studies = []
+    for pf in find_files(params):
+        p = load_params(pf, data_dir=data_dir, audience=audience)
+        ds = loaded.get(Path(p.data_dir)) or loaded.setdefault(Path(p.data_dir), load(p.data_dir))
+        studies.append(Study(p, ds, pf))
+    return studies
+
+
+@contextmanager
+def _locked(path: Path) -> Iterator[None]:
+    """An exclusive lock on `path` for the length of the block (POSIX; no lock elsewhere)."""
+    try:
+        import fcntl
+    except ImportError:  # pragma: no cover - not POSIX
+        yield
+        return
+    with open(path, "w") as handle:
+        fcntl.flock(handle, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)
+
+
+def _read_pickle(path: Path):
+    """A result this run stored, or None when absent or unreadable (then it is computed again).
+    The file lives in the run's own cache directory, written by this package in the same run."""
+    try:
+        with open(path, "rb") as fh:
+            return pickle.load(fh)
+    except (OSError, EOFError, pickle.UnpicklingError, AttributeError, ImportError):
+        return None
+
+
+def _write_pickle(path: Path, value) -> None:
+    tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}")
+    try:
+        with open(tmp, "wb") as fh:
+            pickle.dump(value, fh, protocol=pickle.HIGHEST_PROTOCOL)
+        os.replace(tmp, path)
+    except OSError:  # a read-only cache: the result is still returned
+        tmp.unlink(missing_ok=True)

@@ -1,0 +1,130 @@
+"""The workforce around a cohort: headcount, hires, exits and turnover over time, cohort sizes,
+and the baseline before launch (turnover, promotion and mobility rates of the eligible). Rates
+follow the SHRM definition: separations / average headcount, in percent."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Literal
+
+import numpy as np
+import pandas as pd
+
+from .cohorts import eligible
+from .data import Dataset
+from .panels import at_risk, period_index
+
+if TYPE_CHECKING:
+    from .study import Study
+
+PERIOD_FREQ = {"month": "M", "quarter": "Q", "year": "Y"}
+STATUSES = ("applied", "matched", "active", "completed", "withdrawn")
+
+
+def _freq(period: str) -> str:
+    try:
+        return PERIOD_FREQ[period]
+    except KeyError:
+        raise ValueError(f"period must be one of {', '.join(PERIOD_FREQ)}, got {period!r}") from None
+
+
+def headcount_by_period(study: Study, period: Literal["month", "quarter", "year"] | None = None, start=None,
+                        end=None) -> pd.DataFrame:
+    """Headcount at the start and end of each period, hires, and voluntary and involuntary exits,
+    with the period's turnover rate in percent (separations / average headcount).
+
+    The default span runs from the first recorded exit (where the HRIS export's history starts)
+    to the latest date in the employees table. The period defaults to the study's."""
+    freq = _freq(period or study.params.period)
+    emp = study.dataset.employees
+    terminated = emp["termination_date"]
+    first = pd.Timestamp(start) if start is not None else (terminated.min() if terminated.notna().any() else emp["hire_date"].min())
+    last = pd.Timestamp(end) if end is not None else max(emp["hire_date"].max(), terminated.max() if terminated.notna().any() else emp["hire_date"].max())
+    periods = pd.period_range(first, last, freq=freq)
+    hire_p = emp["hire_date"].dt.to_period(freq)
+    exit_p = terminated.dt.to_period(freq)
+    reason = emp["termination_reason"]
+    before = lambda p: p < periods[0]
+    start_count = int((before(hire_p) & ~(exit_p.notna() & before(exit_p))).sum())
+    hires = hire_p[~before(hire_p)].value_counts().reindex(periods, fill_value=0)
+    vol = exit_p[(reason == "voluntary").fillna(False)].value_counts().reindex(periods, fill_value=0)
+    inv = exit_p[(reason == "involuntary").fillna(False)].value_counts().reindex(periods, fill_value=0)
+    exits = vol + inv
+    end_count = start_count + (hires - exits).cumsum()
+    start_counts = end_count.shift(1, fill_value=start_count)
+    out = pd.DataFrame({
+        "period": periods.astype(str),
+        "period_start": periods.start_time,
+        "headcount_start": start_counts.to_numpy(),
+        "hires": hires.to_numpy(),
+        "exits_voluntary": vol.to_numpy(),
+        "exits_involuntary": inv.to_numpy(),
+        "headcount_end": end_count.to_numpy(),
+    })
+    average = (out["headcount_start"] + out["headcount_end"]) / 2
+    out["turnover_rate"] = 100 * (out["exits_voluntary"] + out["exits_involuntary"]) / average
+    out["voluntary_turnover_rate"] = 100 * out["exits_voluntary"] / average
+    return out
+
+
+def cohort_sizes(ds: Dataset, cohort_id: str | None = None) -> pd.DataFrame:
+    """Enrolled people per cohort and role, by status (applied, matched, active, completed,
+    withdrawn): of every cohort of a data set, or of one."""
+    enr = ds.enrollments
+    if cohort_id is not None:
+        enr = enr[enr["cohort_id"] == cohort_id]
+    statuses = list(STATUSES)
+    wide = (enr.groupby(["cohort_id", "role", "status"]).size().unstack("status")
+            .reindex(columns=statuses).fillna(0).astype("int64"))
+    wide["enrolled"] = wide[statuses].sum(axis=1)
+    wide.columns.name = None
+    return wide.reset_index()
+
+
+def baseline(study: Study, by: str | None = None, months: int = 12) -> pd.DataFrame:
+    """The 12 months before the cohort starts, for everyone, the eligible mentees and mentors (and
+    each level of `by` within them): average headcount, separations, annualized turnover (SHRM:
+    separations / average headcount, percent per year), voluntary and involuntary turnover,
+    promotion, internal-move and salary-grade-change rates (percent per year), mean engagement."""
+    ds, params = study.dataset, study.params
+    start = study.start
+    first = start - pd.DateOffset(months=months)
+    panel = at_risk(ds, "month", start=first, end=start - pd.Timedelta(days=1))
+    events = study.job_events
+    groups = {"all employees": np.ones(len(panel), dtype=bool),
+              "eligible mentees": eligible(panel, params.mentee_eligibility).to_numpy(),
+              "eligible mentors": eligible(panel, params.mentor_eligibility).to_numpy()}
+    for kind in ("promoted", "grade_changed", "moved"):
+        panel[kind + "_any"] = False
+        hits = events[events[kind] & (events["effective_date"] >= first) & (events["effective_date"] < start)]
+        key = pd.MultiIndex.from_arrays([hits["employee_id"], period_index(hits["effective_date"], "month")])
+        rows = pd.MultiIndex.from_arrays([panel["employee_id"], panel["period"]])
+        panel[kind + "_any"] = rows.isin(key)
+    records = []
+    for name, mask in groups.items():
+        sub = panel[mask]
+        parts = [(name, "", sub)] if by is None else [(name, str(k), g) for k, g in sub.groupby(by, observed=True)]
+        for group, level, g in parts:
+            heads = g.groupby("period").size()
+            avg = heads.mean() if len(heads) else 0.0
+            scale = 100 * 12 / months / avg if avg else np.nan
+            records.append({
+                "group": group, "segment": by or "", "level": level, "average_headcount": avg,
+                "separations": int(g["exited"].sum()), "turnover_rate": g["exited"].sum() * scale,
+                "voluntary_turnover_rate": g["exited_voluntary"].sum() * scale,
+                "involuntary_turnover_rate": g["exited_involuntary"].sum() * scale,
+                "promotion_rate": g["promoted_any"].sum() * scale,
+                "internal_move_rate": g["moved_any"].sum() * scale,
+                "grade_change_rate": g["grade_changed_any"].sum() * scale,
+                "mean_engagement": g["last_engagement"].mean(),
+            })
+    return pd.DataFrame(records)
+
+
+def rating_distribution(study: Study, months: int = 12) -> pd.DataFrame:
+    """Share of each performance rating among reviews in the 12 months before the start (percent)."""
+    reviews = study.dataset.require("performance_reviews", "the rating distribution")
+    start = study.start
+    window = reviews[(reviews["review_date"] >= start - pd.DateOffset(months=months)) & (reviews["review_date"] < start)]
+    counts = window["rating"].round().value_counts().sort_index()
+    return pd.DataFrame({"rating": counts.index.astype(int), "reviews": counts.to_numpy(),
+                         "share": 100 * counts.to_numpy() / max(counts.sum(), 1)})
