@@ -16,7 +16,7 @@ from .privacy import Disclosure, suppress
 from .summary import LABELS
 
 if TYPE_CHECKING:
-    from .roi import ROIResult
+    from .roi import ROIAttempt
 
 METHOD_LABELS = {
     "naive": "naive: participants vs everyone else",
@@ -106,17 +106,17 @@ def balance_section(result):
     return None
 
 
-def roi_distribution(result: ROIResult | None):
+def roi_distribution(returns: ROIAttempt):
     """The ROI draws' histogram, or nothing when the cohort has no ROI."""
-    if result is not None:
-        result.plot()
+    if returns.result is not None:
+        returns.result.plot()
 
 
-def roi_sensitivity(result: ROIResult | None, disclosure: Disclosure):
+def roi_sensitivity(returns: ROIAttempt, disclosure: Disclosure):
     """ROI at fixed turnover-cost multipliers, or nothing when the cohort has no ROI."""
     from .roi import sensitivity
 
-    return table(sensitivity(result), disclosure, precision=1) if result is not None else None
+    return table(sensitivity(returns.result), disclosure, precision=1) if returns.result is not None else None
 
 
 # ---------------------------------------------------------------- figures

@@ -17,7 +17,7 @@ if TYPE_CHECKING:
     from .effects import Rollout
     from .promotion import PromotionResult
     from .retention import RetentionResult
-    from .roi import ROIResult
+    from .roi import ROIAttempt
     from .study import Study
     from .summary import Summary
 
@@ -187,13 +187,12 @@ def retention_power(result: RetentionResult, hoped_for: float = 5.0) -> str:
     return warning("participants' 12-month retention", hoped_for, detectable)
 
 
-def roi(result: ROIResult | None, retention_result: RetentionResult, unavailable: str = "") -> str:
+def roi(returns: ROIAttempt, retention_result: RetentionResult) -> str:
     """The ROI findings and whether the cohort could see the retention effect it needs, or why
     there is no ROI."""
-    if result is None:
-        return ("**Return on investment:** not available: " + (unavailable or "there is no honest retention estimate "
-                "for this cohort to price") + ". " + " ".join(retention_result.notes)).rstrip()
-    r = result
+    if returns.result is None:
+        return f"**Return on investment:** not available: {returns.reason}. {' '.join(retention_result.notes)}".rstrip()
+    r = returns.result
     return (f"**Return on investment:** the program cost about {r.cost:,.0f}. Counting only the departures it "
             f"avoided, its ROI is **{100 * r.roi_median:+.0f}%** (90% interval {100 * r.roi_low:+.0f}% to "
             f"{100 * r.roi_high:+.0f}%); the chance that it paid back more than it cost is {r.prob_positive:.0%}.\n\n"

@@ -42,7 +42,7 @@ def sample_size(effect: float, base_rate: float, ratio: float = 1.0, alpha: floa
     h = proportion_effectsize(p1, p0)
     n = NormalIndPower().solve_power(effect_size=h, nobs1=None, alpha=alpha, power=power, ratio=ratio,
                                      alternative="two-sided")
-    return int(np.ceil(round(float(n), 6)))
+    return int(np.ceil(float(n) - 1e-3))  # the root finder's tolerance is well below a thousandth of a person
 
 
 def warning(what: str, hoped_for: float, detectable: float) -> str:

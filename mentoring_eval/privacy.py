@@ -51,6 +51,15 @@ class Disclosure:
     def stakeholder(self) -> bool:
         return self.audience == "stakeholder"
 
+    @classmethod
+    def strictest(cls, disclosures) -> Disclosure:
+        """One rule for a page that shows several cohorts: stakeholder if any is, the largest cell."""
+        items = list(disclosures)
+        if not items:
+            return cls()
+        audience = "stakeholder" if any(d.stakeholder for d in items) else "analyst"
+        return cls(audience, max(d.min_cell_size for d in items))
+
     def count(self, n: int) -> str:
         """A head count as this audience may read it in a sentence ('fewer than 5' for a small group)."""
         return f"fewer than {self.min_cell_size}" if self.stakeholder and 0 < n < self.min_cell_size else f"{n:,}"

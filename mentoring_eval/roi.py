@@ -162,6 +162,30 @@ def compute(study: Study, draws: int = 20_000) -> ROIResult:
     return study.result(("roi", draws), run)
 
 
+@dataclass(frozen=True)
+class ROIAttempt:
+    """The cohort's ROI, or None with the reason it cannot be computed (no honest retention
+    estimate, no costs, no salaries)."""
+
+    result: ROIResult | None
+    reason: str = ""
+
+    @property
+    def estimates(self) -> Estimates:
+        return self.result.estimates if self.result is not None else Estimates()
+
+    def summary(self) -> str:
+        return self.result.summary() if self.result is not None else f"ROI not available: {self.reason}"
+
+
+def attempt(study: Study, draws: int = 20_000) -> ROIAttempt:
+    """compute(study), or the reason it is not estimable."""
+    try:
+        return ROIAttempt(compute(study, draws))
+    except NotEstimable as exc:
+        return ROIAttempt(None, str(exc))
+
+
 def from_effect(cohort_id: str, cost: float, participants: int, salary: float, multiplier: tuple[float, float],
                 effect: float, effect_se: float, naive_effect: float, draws: int = 20_000, seed: int = 0,
                 design: str = "") -> ROIResult:

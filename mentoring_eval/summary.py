@@ -14,6 +14,7 @@ import pandas as pd
 from . import program_health, promotion, retention, roi, scorecard
 from .errors import NotEstimable
 from .estimates import Estimates
+from .privacy import Disclosure
 
 if TYPE_CHECKING:
     from .study import Study
@@ -36,15 +37,17 @@ class Summary:
     retention: retention.RetentionResult = field(repr=False)
     promotion: promotion.PromotionResult = field(repr=False)
     health: program_health.ProgramHealth = field(repr=False)
-    roi: roi.ROIResult | None = field(repr=False)
-    roi_note: str
+    returns: roi.ROIAttempt = field(repr=False)
     scorecard: scorecard.Scorecard = field(repr=False)
+
+    @property
+    def roi(self) -> roi.ROIResult | None:
+        return self.returns.result
 
     @property
     def estimates(self) -> Estimates:
         """Every estimate the page draws on."""
-        parts = [self.retention, self.promotion, self.health] + ([self.roi] if self.roi is not None else [])
-        return Estimates.combine(*parts)
+        return Estimates.combine(self.retention, self.promotion, self.health, self.returns)
 
     @property
     def headlines(self) -> pd.DataFrame:
@@ -74,13 +77,8 @@ def headline_table(estimates: Estimates, role: str = "mentee") -> pd.DataFrame:
 
 def build(study: Study) -> Summary:
     """The cohort's one page, from the study's results (computed once per study or run)."""
-    money, note = None, ""
-    try:
-        money = roi.compute(study)
-    except NotEstimable as exc:
-        note = str(exc)
     return Summary(study.cohort_id, study.name, retention.analyze(study, "mentee"), promotion.analyze(study, "mentee"),
-                   program_health.analyze(study), money, note, scorecard.build(study))
+                   program_health.analyze(study), roi.attempt(study), scorecard.build(study))
 
 
 def across_cohorts(studies: list[Study]) -> pd.DataFrame:
@@ -95,3 +93,38 @@ def across_cohorts(studies: list[Study]) -> pd.DataFrame:
         chosen = Estimates(e for e in found if e.headline or e.method == "naive")
         rows.append(chosen.to_frame().assign(start=study.start, cohort_name=study.name))
     return pd.concat(rows, ignore_index=True)
+
+
+@dataclass(frozen=True)
+class Comparison:
+    """Every cohort's headline and naive estimates side by side (see across_cohorts), and the one
+    disclosure rule for a page that shows them all (the strictest of the cohorts')."""
+
+    table: pd.DataFrame = field(repr=False)
+    disclosure: Disclosure
+    cohort_ids: tuple[str, ...] = ()
+
+    def to_frame(self) -> pd.DataFrame:
+        return self.table.copy()
+
+    def summary(self) -> str:
+        return f"{len(self.cohort_ids)} cohorts compared: {', '.join(self.cohort_ids)}"
+
+
+def compare(studies: list[Study]) -> Comparison:
+    """The cross-cohort page's table and disclosure."""
+    return Comparison(across_cohorts(studies), Disclosure.strictest(s.disclosure for s in studies),
+                      tuple(s.cohort_id for s in studies))
+
+
+def rollout(studies: list[Study], outcome: str = "exited_voluntary"):
+    """The staggered rollout across every cohort of the studies' data (in the first study's period);
+    the studies must share one data set."""
+    from .effects import staggered
+
+    if not studies:
+        raise NotEstimable("no cohorts to compare")
+    sources = {s.dataset.source.resolve() for s in studies}
+    if len(sources) > 1:
+        raise NotEstimable(f"the cohorts come from {len(sources)} data directories; a rollout across them needs one")
+    return staggered(studies[0], outcome)

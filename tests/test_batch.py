@@ -10,8 +10,8 @@ import pandas as pd
 import pytest
 
 import mentoring_eval as me
-from mentoring_eval import batch
-from mentoring_eval.report import longest_table, privacy_leaks, render_html
+from mentoring_eval import batch, runlog
+from mentoring_eval.publish import PrivacyGateError, longest_table, privacy_leaks, render_html
 from tests.conftest import read_raw
 
 
@@ -45,7 +45,7 @@ def _notebook_with_output(path, frame: pd.DataFrame):
 
 def test_privacy_gate_refuses_row_level_tables_for_stakeholders_only(tmp_path):
     long = _notebook_with_output(tmp_path / "long.ipynb", pd.DataFrame({"tenure": range(600)}))
-    with pytest.raises(ValueError, match="a table of 601 rows .more than 500., which looks row-level"):
+    with pytest.raises(PrivacyGateError, match="a table of 601 rows .more than 500., which looks row-level"):
         render_html(long, tmp_path / "long.html", "stakeholder")
     assert not (tmp_path / "long.html").exists()
     render_html(long, tmp_path / "long.html", "analyst")
@@ -68,7 +68,7 @@ def _results() -> pd.DataFrame:
 
 
 def test_summary_groups_failures_by_cohort_and_cause():
-    text = batch.summary_text(_results()).splitlines()
+    text = runlog.summary_text(_results()).splitlines()
     assert text[0].split() == ["00", "02"]
     assert text[1].split() == ["2023-spring", "ok", "3s", "FAILED"]
     assert text[2].split() == ["2024-spring", "unchanged", "unchanged"]
@@ -85,14 +85,14 @@ def test_progress_lines_and_live_table(tmp_path):
 
     jobs = [batch.Job("2023-spring", tmp_path / f"{name}.ipynb", (), tmp_path) for name in ("00_a", "01_b")]
     lines: list[str] = []
-    progress = batch.Progress([jobs[0].result("skipped", message="inputs unchanged")], jobs[1:], echo=lines.append)
+    progress = runlog.Progress([jobs[0].result("skipped", message="inputs unchanged")], jobs[1:], echo=lines.append)
     progress.started(jobs[1].key)
     progress.finished(jobs[1].result("done", 2.04))
     progress.started(jobs[1].key)  # a late start signal does not undo the result
     assert lines == ["[1/2] skipped 2023-spring / 00_a inputs unchanged",
                      "      running 2023-spring / 01_b",
                      "[2/2] done   2023-spring / 01_b (2.0 s)"]
-    live = batch.Progress([], jobs, echo=None, live=True)
+    live = runlog.Progress([], jobs, echo=None, live=True)
     live.started(jobs[0].key)
     console = Console(file=io.StringIO(), width=100)
     console.print(live._table())
@@ -120,10 +120,10 @@ def test_cross_cohort_wording_for_one_and_for_no_honest_estimate():
     row = {"cohort_id": "2023-spring", "estimand": "retention_12m"}
     one = pd.DataFrame([{**row, "method": "naive", "headline": False, "estimate": 12.0, "ci_low": None, "ci_high": None},
                         {**row, "method": "tot_wald", "headline": True, "estimate": 1.5, "ci_low": -4.0, "ci_high": 7.0}])
-    assert me.summary.across_text(one) == ("**12-month retention:** the naive comparison credits mentoring with +12.0 "
+    assert me.narrate.across(one) == ("**12-month retention:** the naive comparison credits mentoring with +12.0 "
                                             "points in the only cohort compared, 2023-spring; the honest estimate is "
                                             "+1.5 (-4.0 to +7.0).")
-    assert me.summary.across_text(one.iloc[:1]) == ("**12-month retention:** the naive comparison credits mentoring "
+    assert me.narrate.across(one.iloc[:1]) == ("**12-month retention:** the naive comparison credits mentoring "
                                                     "with +12.0 points, but no cohort has an honest estimate "
                                                     "(each cohort's report says why).")
 

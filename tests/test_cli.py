@@ -81,6 +81,30 @@ def test_run_isolates_a_bad_params_file_and_bad_data(tmp_path, demo_dir, data_co
     assert "DataValidationError" in index and "column role, 1 row (row 2: &#x27;mentorr&#x27;)" in index
 
 
+def test_an_unknown_cohort_fails_once_before_any_kernel_starts(tmp_path, demo_dir):
+    params = tmp_path / "params"
+    params.mkdir()
+    (params / "good.yaml").write_text(f"cohort_id: 2023-spring\ndata_dir: {demo_dir}\n")
+    (params / "typo.yaml").write_text(f"cohort_id: 2023-sprign\ndata_dir: {demo_dir}\n")
+    out = tmp_path / "reports"
+    nbs = [ROOT / "notebooks" / "00_data_overview.ipynb", ROOT / "notebooks" / "01_baseline.ipynb",
+           ROOT / "notebooks" / "07_cohorts_compared.ipynb"]
+    r = _cli("run", "--params", params, "--out", out, "--jobs", 2, "--notebooks", *nbs)
+    assert r.returncode == 1 and "Traceback" not in r.stderr
+    failed = [line for line in r.stdout.splitlines() if line.startswith("  failed:")]
+    assert failed == [f"  failed: 2023-sprign / 2 notebooks (00_data_overview to 01_baseline): ParamsError: "
+                      f"{params / 'typo.yaml'}, key cohort_id: '2023-sprign' is not in {demo_dir / 'cohorts.csv'} "
+                      f"(known: 2023-autumn, 2023-spring, 2024-autumn, 2024-spring)"]
+    assert "running 2023-sprign" not in r.stderr and not (out / "2023-sprign").exists()  # no kernel started for it
+    assert sorted(p.name for p in (out / "2023-spring").glob("*.html")) == ["00_data_overview.html", "01_baseline.html"]
+    compared = (out / "all-cohorts" / "07_cohorts_compared.html").read_text()
+    assert "2023-spring" in compared and "2023-sprign" not in compared
+    # a rerun with nothing changed starts no kernel at all
+    again = _cli("run", "--params", params, "--out", out, "--jobs", 2, "--notebooks", *nbs)
+    assert again.returncode == 1 and "running" not in again.stderr
+    assert "3 of 5 reports ok (3 unchanged, not rerun), 2 failed" in again.stdout
+
+
 def test_every_notebook_for_every_demo_params_file_then_resume(tmp_path, demo_dir):
     import pandas as pd
     import yaml
@@ -104,7 +128,7 @@ def test_every_notebook_for_every_demo_params_file_then_resume(tmp_path, demo_di
     for page in out.glob("*/*.html"):
         text = page.read_text()
         assert not re.search(r"<(script|link)[^>]+(src|href)=[\"']https?://", text), page  # opens offline
-        assert "open_cohort" not in text and "import mentoring_eval" not in text, page  # stakeholders see no code
+        assert "open_study" not in text and "import mentoring_eval" not in text, page  # stakeholders see no code
         assert not re.search(r"\bE\d{6}\b", text), page  # nor any employee id
         assert "Provenance" in text and "fingerprint" in text and ".yaml (sha256" in text, page
     index = (out / "index.html").read_text()
@@ -112,9 +136,10 @@ def test_every_notebook_for_every_demo_params_file_then_resume(tmp_path, demo_di
     assert all(f"<tr><th>{c}</th>" in index for c in cohorts) and index.count("retention ") >= 3
     # the summary recomputes what the detailed notebooks wrote, and agrees with every figure
     written = pd.read_csv(out / "2023-spring" / "estimates.csv")
-    summary = me.summary.build(me.load(demo_dir), me.load_params(params / "2023-spring.yaml"))
-    both = summary.estimates.merge(written, on=["role", "estimand", "method"], suffixes=("", "_written"))
-    assert len(both) == len(summary.estimates)
+    summary = me.summary.build(me.open_study(params / "2023-spring.yaml")).estimates.to_frame()
+    both = summary.merge(written, on=["role", "estimand", "method"], suffixes=("", "_written"))
+    assert len(both) == len(summary)
+    assert (both["design"] == both["design_written"]).all() and (both["unit"] == both["unit_written"]).all()
     pd.testing.assert_series_equal(both["estimate"], both["estimate_written"], check_names=False, rtol=1e-9)
     # a rerun with nothing changed executes nothing
     again = _cli("run", "--params", params, "--out", out, "--jobs", 2, cwd=ROOT)

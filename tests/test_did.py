@@ -10,6 +10,7 @@ import pandas as pd
 import pytest
 
 from mentoring_eval.did import att_gt, did_2x2, event_study, twfe
+from mentoring_eval.errors import NotEstimable
 from mentoring_eval.simulate import staggered_panel
 from tests.conftest import ROOT
 
@@ -226,18 +227,18 @@ def test_inputs_are_checked_with_clear_messages(mpdta):
     text = mpdta.assign(lemp=mpdta["lemp"].astype(str))
     with pytest.raises(ValueError, match="column 'lemp' must be numeric"):
         twfe(text, "lemp", "countyreal", "year", "treated_now")
-    with pytest.raises(ValueError, match="no never-treated units: use control_group='not_yet_treated'"):
+    with pytest.raises(NotEstimable, match="no never-treated units: use control_group='not_yet_treated'"):
         att_gt(mpdta[mpdta["first.treat"] > 0], "lemp", "countyreal", "year", "first.treat")
-    with pytest.raises(ValueError, match="no treated units"):
+    with pytest.raises(NotEstimable, match="no treated units"):
         att_gt(mpdta.assign(g=0), "lemp", "countyreal", "year", "g")
-    with pytest.raises(ValueError, match="must have both treated"):
+    with pytest.raises(NotEstimable, match="must have both treated"):
         twfe(mpdta.assign(d=0), "lemp", "countyreal", "year", "d")
-    with pytest.raises(ValueError, match="no treated before observations"):
+    with pytest.raises(NotEstimable, match="no treated before observations"):
         did_2x2(mpdta.assign(t=1, p=(mpdta["year"] > 2005).astype(int)).query("p == 1 or t == 0")
                 .assign(t=lambda x: x["p"]), "lemp", "t", "p")
-    with pytest.raises(ValueError, match=r"no treated unit is observed at relative period\(s\) \[4, 5\]"):
+    with pytest.raises(NotEstimable, match=r"no treated unit is observed at relative period\(s\) \[4, 5\]"):
         event_study(mpdta, "lemp", "countyreal", "year", "first.treat", window=(-3, 5))
-    with pytest.raises(ValueError, match="singular design: 'lpop2' is constant or collinear"):
+    with pytest.raises(NotEstimable, match="singular design: 'lpop2' is constant or collinear"):
         did_2x2(mpdta.assign(lpop2=mpdta["lpop"] * 2, post=(mpdta["year"] > 2005).astype(int),
                              tr=(mpdta["first.treat"] > 0).astype(int)), "lemp", "tr", "post", covariates=["lpop", "lpop2"])
     with pytest.raises(ValueError, match="more than one row per countyreal and year"):

@@ -10,6 +10,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from mentoring_eval.errors import NotEstimable
 from mentoring_eval.matching import balance_table, cem, love_plot
 
 PEOPLE = pd.DataFrame({
@@ -38,7 +39,7 @@ def test_cem_with_a_number_of_bins_and_clear_errors():
     assert res.data["stratum"].tolist() == [0, 0, 1, 0, 0, 0, 1, 0, 1]
     with pytest.raises(ValueError, match="matching variable 'dept' is not numeric"):
         cem(PEOPLE, "treated", {"dept": [1, 2]})
-    with pytest.raises(ValueError, match="needs both treated"):
+    with pytest.raises(NotEstimable, match="needs both treated"):
         cem(PEOPLE.assign(treated=1), "treated", {"dept": None})
     with pytest.raises(ValueError, match="has missing values"):
         cem(PEOPLE.assign(age=PEOPLE["age"].where(PEOPLE.index != 2)), "treated", {"age": [30]})

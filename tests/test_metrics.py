@@ -7,7 +7,7 @@ import pandas as pd
 import pytest
 
 import mentoring_eval as me
-from mentoring_eval.metrics import cohort_sizes, headcount_by_period
+from mentoring_eval.workforce import cohort_sizes, headcount_by_period
 from mentoring_eval.privacy import suppress
 
 TINY = {
@@ -38,7 +38,7 @@ E4,C1,mentor,2022-01-20,completed,
 def tiny(tmp_path):
     for name, text in TINY.items():
         (tmp_path / f"{name}.csv").write_text(text)
-    return me.load(tmp_path)
+    return me.Study(me.CohortParams(cohort_id="C1", data_dir=tmp_path), me.load(tmp_path))
 
 
 def test_monthly_headcount_exits_and_turnover_by_hand(tiny):
@@ -67,7 +67,7 @@ def test_unknown_period_is_a_clear_error(tiny):
 
 
 def test_cohort_sizes_by_hand(tiny):
-    sizes = cohort_sizes(tiny, "C1").set_index("role")
+    sizes = cohort_sizes(tiny.dataset, "C1").set_index("role")
     assert sizes.loc["mentee", ["applied", "withdrawn", "completed", "enrolled"]].tolist() == [1, 1, 0, 2]
     assert sizes.loc["mentor", ["completed", "enrolled"]].tolist() == [1, 1]
 

@@ -47,7 +47,8 @@ def test_at_risk_rows_by_hand(tiny):
 def test_demo_panel_counts_agree_with_the_headcount_table(demo_dir):
     ds = me.load(demo_dir)
     p = at_risk(ds)
-    h = me.metrics.headcount_by_period(ds).set_index("period")
+    study = me.Study(me.CohortParams(cohort_id="2023-spring", data_dir=demo_dir), ds)
+    h = me.workforce.headcount_by_period(study).set_index("period")
     by_month = p.groupby(p["period_start"].dt.strftime("%Y-%m"))
     assert (by_month["exited_voluntary"].sum() == h["exits_voluntary"]).all()
     assert (by_month["exited_involuntary"].sum() == h["exits_involuntary"]).all()

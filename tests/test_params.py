@@ -4,10 +4,11 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pandas as pd
 import pytest
 
 import mentoring_eval as me
-from mentoring_eval.params import check_against, load_params
+from mentoring_eval.params import load_params
 from tests.conftest import ROOT
 
 GOOD = """cohort_id: 2023-spring
@@ -74,13 +75,18 @@ def test_missing_cohort_id_and_bad_yaml(tmp_path):
         load_params(tmp_path / "nope.yaml")
 
 
-def test_cohort_missing_from_the_data(tmp_path, demo_dir):
-    path = _write(tmp_path, "cohort_id: 2031-autumn\n")
+def test_a_study_refuses_a_cohort_missing_from_the_data(tmp_path, demo_dir):
+    path = _write(tmp_path, f"cohort_id: 2031-autumn\ndata_dir: {demo_dir}\n")
     with pytest.raises(me.ParamsError) as info:
-        check_against(load_params(path), me.load(demo_dir), path)
-    text = str(info.value)
-    assert text.startswith(f"{path}, key cohort_id: '2031-autumn' is not in ")
-    assert "cohorts.csv (known: 2023-autumn, 2023-spring, 2024-autumn, 2024-spring)" in text
+        me.open_study(path)
+    assert str(info.value) == (f"{path}, key cohort_id: '2031-autumn' is not in {demo_dir / 'cohorts.csv'} "
+                               "(known: 2023-autumn, 2023-spring, 2024-autumn, 2024-spring)")
+    # the same with the cohort given as an override, and a study of a cohort the data have
+    with pytest.raises(me.ParamsError, match="key cohort_id: '2031-spring' is not in"):
+        me.open_study(path, cohort_id="2031-spring")
+    study = me.open_study(path, cohort_id="2024-spring", audience="analyst")
+    assert (study.cohort_id, study.disclosure) == ("2024-spring", me.Disclosure("analyst", 5))
+    assert study.start == pd.Timestamp(study.dataset.cohorts.set_index("cohort_id").loc["2024-spring", "start_date"])
 
 
 def test_readme_documents_every_params_key():

@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 
 import mentoring_eval as me
-from mentoring_eval import metrics
+from mentoring_eval import program_health, workforce
 from mentoring_eval.params import load_params
 from tests.conftest import ROOT
 
@@ -77,35 +77,30 @@ A2,A2,C1,end,mentee,nps,recommend,6
 def company(tmp_path):
     for name, text in COMPANY.items():
         (tmp_path / f"{name}.csv").write_text(text)
-    ds = me.load(tmp_path)
-    params = me.CohortParams(cohort_id="C1", data_dir=tmp_path)
-    return ds, params
+    return me.Study(me.CohortParams(cohort_id="C1", data_dir=tmp_path), me.load(tmp_path))
 
 
 def test_funnel_counts_by_hand(company):
-    ds, params = company
-    f = metrics.funnel(ds, params).set_index(["role", "stage"])["count"]
+    f = program_health.funnel(company).set_index(["role", "stage"])["count"]
     # eligible mentees at 2024-01-01: levels 1-3, 6+ months' tenure: A1, A2, A3, A5 (A4 left, A6 now level 4)
     assert [f[("mentee", s)] for s in ("eligible", "applied", "matched", "active", "completed", "withdrawn")] == [4, 4, 3, 2, 2, 1]
     assert [f[("mentor", s)] for s in ("eligible", "applied", "matched", "active", "completed")] == [3, 1, 1, 1, 1]
 
 
 def test_goals_by_hand(company):
-    ds, params = company
-    g = metrics.goals(ds, params).set_index("owner_role")
+    g = program_health.goals(company).set_index("owner_role")
     assert g.loc["mentee", "goals"] == 6
     assert g.loc["mentee", "smart_complete_pct"] == pytest.approx(100 * 5 / 6)  # G2 is not measurable
     assert g.loc["mentee", "aligned_pct"] == pytest.approx(100 * 2 / 6)
     # all due by the data's end (2024-09-30, the last recorded match end); on time: G1, G4, G5 of six
     assert g.loc["mentee", "achieved_by_target_pct"] == pytest.approx(50.0)
-    per = metrics.goals_per_participant(ds, params).set_index(["role", "goals"])
+    per = program_health.goals_per_participant(company).set_index(["role", "goals"])
     assert per.loc[("mentee", 2), "participants"] == 1 and per.loc[("mentee", 4), "outside_2_3"]
     assert per.loc[("mentee", 0), "participants"] == 2  # A3 and A5 set none
 
 
 def test_paired_skills_change_by_hand(company):
-    ds, params = company
-    s = metrics.skills(ds, params).set_index(["role", "view"]).loc[("mentee", "self")]
+    s = program_health.skills(company).set_index(["role", "view"]).loc[("mentee", "self")]
     # A1: 2.5 -> 4.0 (+1.5); A2: 3.0 -> 3.5 (+0.5); A3 has no end wave
     assert s["pairs"] == 2
     assert s["change"] == pytest.approx(1.0)
@@ -116,15 +111,14 @@ def test_paired_skills_change_by_hand(company):
 
 def test_nps_of_a_known_distribution():
     scores = np.array([10] * 50 + [8] * 30 + [3] * 20)  # 50% promoters, 20% detractors
-    value, se, lo, hi = metrics.nps(scores)
+    value, se, lo, hi = program_health.nps(scores)
     assert value == pytest.approx(30.0)
     assert se == pytest.approx(100 * np.sqrt((0.5 + 0.2 - 0.3**2) / 100))
     assert (lo, hi) == pytest.approx((30 - 1.959964 * se, 30 + 1.959964 * se))
 
 
 def test_baseline_turnover_by_hand(company):
-    ds, params = company
-    b = metrics.baseline(ds, params).set_index("group").loc["all employees"]
+    b = workforce.baseline(company).set_index("group").loc["all employees"]
     # 2023-01 .. 2023-12: 8 at risk Jan-Jun, 7 Jul-Dec (A4 left in June): average 7.5; 1 separation
     assert b["average_headcount"] == pytest.approx(7.5)
     assert b["turnover_rate"] == pytest.approx(100 / 7.5)
@@ -139,9 +133,9 @@ def test_planted_skills_gain_is_recovered(tmp_path):
     ds = me.load(tmp_path)
     changes, truths = [], []
     for params_file in sorted((ROOT / "params").glob("*.yaml")):
-        params = load_params(params_file, data_dir=str(tmp_path))
-        s = metrics.skills(ds, params).set_index(["role", "view"]).loc[("mentee", "self")]
+        study = me.Study(load_params(params_file, data_dir=str(tmp_path)), ds)
+        s = program_health.skills(study).set_index(["role", "view"]).loc[("mentee", "self")]
         assert s["ci_low"] > 0
         changes.append(s["change"])
-        truths.append(truth.value(params.cohort_id, "mentee", "skills_change"))
+        truths.append(truth.value(study.cohort_id, "mentee", "skills_change"))
     assert np.mean(changes) == pytest.approx(np.mean(truths), abs=0.1)

@@ -8,7 +8,7 @@ import pandas as pd
 import pytest
 
 import mentoring_eval as me
-from mentoring_eval import cohorts, effects, estimates, promotion, retention
+from mentoring_eval import effects, estimates, promotion, retention
 from mentoring_eval.did.regression import DiDEstimate
 from mentoring_eval.params import load_params
 from tests.conftest import ROOT
@@ -43,7 +43,7 @@ def test_wald_effect_arithmetic():
     var = 0.2**2 / 0.1**2 + 0.5**2 * (0.1 * 0.9 / 1000) / 0.1**4
     assert w.std_error == pytest.approx(np.sqrt(var))
     assert w.ci_low == pytest.approx(5.0 - 1.959964 * np.sqrt(var), abs=1e-5)
-    with pytest.raises(ValueError, match="no participants among the eligible"):
+    with pytest.raises(me.NotEstimable, match="no participants among the eligible"):
         effects.wald(itt, 0, 1000)
 
 
@@ -59,36 +59,41 @@ def test_null_world_naive_gaps_stay_while_headlines_include_zero(null_company):
     ds = me.load(out)
     naive_ret, naive_pro = [], []
     for cohort_id in ("2023-spring", "2024-spring"):
-        params = load_params(ROOT / "params" / f"{cohort_id}.yaml", data_dir=str(out))
-        cohort = cohorts.build(ds, params)
-        ret = retention.analyze(ds, cohort, "mentee", bootstrap=50)
-        pro = promotion.analyze(ds, cohort, "mentee")
+        study = me.Study(load_params(ROOT / "params" / f"{cohort_id}.yaml", data_dir=str(out)), ds)
+        ret = retention.analyze(study, "mentee", bootstrap=50)
+        pro = promotion.analyze(study, "mentee")
         for estimand, result in (("retention_12m", ret), ("exit_rate", ret), ("promotion_12m", pro)):
-            head = result.to_frame().query("estimand == @estimand and headline").iloc[0]
-            assert head["ci_low"] <= 0 <= head["ci_high"], (cohort_id, estimand, head.to_dict())
+            head = result.estimates.headline(estimand)
+            assert head.includes_zero, (cohort_id, estimand, head)
             assert truth.value(cohort_id, "mentee", estimand) == 0.0
         naive_ret.append(ret.naive)
         naive_pro.append(pro.naive)
-    pooled = lambda rows: sum(r["difference"] * r["participants"] for r in rows) / sum(r["participants"] for r in rows)
+    pooled = lambda rows: sum(r.difference * r.participants for r in rows) / sum(r.participants for r in rows)
     assert pooled(naive_ret) > 3 and pooled(naive_pro) > 3  # self-selection alone, in percentage points
 
 
 def test_estimates_table_has_one_headline_per_estimand_and_merges_on_rerun(demo_dir, tmp_path):
-    ds = me.load(demo_dir)
-    params = load_params(ROOT / "params" / "2023-spring.yaml", data_dir=str(demo_dir))
-    cohort = cohorts.build(ds, params)
-    ret = retention.analyze(ds, cohort, "mentee", bootstrap=20)
-    pro = promotion.analyze(ds, cohort, "mentee")
-    table = estimates.combine(ret, pro)
+    study = me.open_study(ROOT / "params" / "2023-spring.yaml", data_dir=demo_dir)
+    ret = retention.analyze(study, "mentee", bootstrap=20)
+    pro = promotion.analyze(study, "mentee")
+    found = me.Estimates.combine(ret, pro)
+    table = found.to_frame()
     assert list(table.columns) == estimates.COLUMNS
     heads = table[table["headline"]].groupby(["role", "estimand"]).size()
     assert (heads == 1).all()
     assert {"retention_12m", "exit_rate", "promotion_12m"} <= set(heads.index.get_level_values("estimand"))
-    path = estimates.write(table, tmp_path)
-    estimates.write(table, tmp_path)  # a rerun replaces its own rows
+    assert found.where(estimand="retention_12m", headline=True)[0] is ret.headline
+    assert [e.method for e in found.where(estimand="retention_12m", method=("naive", "km_matched"))] == ["naive", "km_matched"]
+    assert retention.analyze(study, "mentee", bootstrap=20) is ret  # computed once per study
+    path = found.write(tmp_path)
+    found.write(tmp_path)  # a rerun replaces its own rows
     again = pd.read_csv(path)
     assert len(again) == len(table)
     assert set(again["method"]) >= {"naive", "itt_did", "tot_wald", "km_matched", "did_matched"}
+    back = me.Estimates.read(path).to_frame()  # read back, every field survives the file (10 significant digits)
+    order = ["role", "estimand", "method"]
+    pd.testing.assert_frame_equal(back.sort_values(order, ignore_index=True), table.sort_values(order, ignore_index=True),
+                                  rtol=1e-9)
 
 
 def test_comparison_groups_follow_the_params(demo_dir):
@@ -99,7 +104,7 @@ def test_comparison_groups_follow_the_params(demo_dir):
     near = set(enr.loc[enr["cohort_id"].isin(["2023-spring", "2023-autumn"]), "employee_id"])  # within 12 months
     groups = {}
     for comparison in ("matched", "never_treated", "not_yet_treated"):
-        cohort = cohorts.build(ds, base.model_copy(update={"comparison": comparison}))
+        cohort = me.Study(base.model_copy(update={"comparison": comparison}), ds).cohort
         both, _ = cohort.matched("mentee")
         groups[comparison] = both
         control = set(both.loc[both["treated"] == 0, "employee_id"])
@@ -127,5 +132,5 @@ def test_rollout_units_start_when_a_cohort_first_reaches_them(demo_dir):
     row = by_unit_period.loc[("Sales / Berlin", spring_2023)]
     assert row["at_risk"] == len(one)
     assert row["rate"] == pytest.approx(100 * one["exited_voluntary"].mean())
-    result, _ = effects.staggered(ds)
+    result, _ = effects.fit_staggered(ds)
     assert result.control_group == "never_treated" and np.isfinite(result.aggregate("simple").overall_se)

@@ -7,14 +7,14 @@ import pytest
 from scipy import stats
 
 import mentoring_eval as me
-from mentoring_eval import cohorts, power, retention, roi
+from mentoring_eval import power, roi
 from mentoring_eval.params import load_params
 from tests.conftest import ROOT
 
 
 def test_roi_arithmetic_by_hand():
-    r = roi.compute("C", cost=10_000, participants=50, salary=60_000, multiplier=(1.0, 1.0), effect=2.0,
-                    effect_se=0.0, naive_effect=6.0)
+    r = roi.from_effect("C", cost=10_000, participants=50, salary=60_000, multiplier=(1.0, 1.0), effect=2.0,
+                        effect_se=0.0, naive_effect=6.0)
     # benefit = 2% x 50 x 60,000 x 1 = 60,000; net = 50,000; ROI = 5
     assert r.net_median == pytest.approx(50_000) and r.roi_median == pytest.approx(5.0)
     assert r.break_even_effect == pytest.approx(100 * 10_000 / (50 * 60_000))
@@ -26,25 +26,25 @@ def test_roi_arithmetic_by_hand():
 
 
 def test_uncertainty_in_the_effect_reaches_the_roi():
-    r = roi.compute("C", cost=10_000, participants=50, salary=60_000, multiplier=(1.0, 1.0), effect=1.0,
-                    effect_se=2.0, naive_effect=6.0, draws=40_000, seed=3)
+    r = roi.from_effect("C", cost=10_000, participants=50, salary=60_000, multiplier=(1.0, 1.0), effect=1.0,
+                        effect_se=2.0, naive_effect=6.0, draws=40_000, seed=3)
     # P(ROI > 0) = P(effect draw > break-even)
     expected = stats.norm.sf((r.break_even_effect - 1.0) / 2.0)
     assert r.prob_positive == pytest.approx(expected, abs=0.01)
     assert r.roi_low < 0 < r.roi_high
-    again = roi.compute("C", 10_000, 50, 60_000, (1.0, 1.0), 1.0, 2.0, 6.0, draws=40_000, seed=3)
+    again = roi.from_effect("C", 10_000, 50, 60_000, (1.0, 1.0), 1.0, 2.0, 6.0, draws=40_000, seed=3)
     assert again.roi_median == r.roi_median  # seeded
 
 
 def test_with_no_planted_effect_the_roi_interval_includes_losing_the_whole_cost(tmp_path):
     me.simulate(tmp_path, n_employees=6000, seed=2, effects=me.Effects.null())
-    ds = me.load(tmp_path)
-    params = load_params(ROOT / "params" / "2023-spring.yaml", data_dir=str(tmp_path))
-    ret = retention.analyze(ds, cohorts.build(ds, params), "mentee", bootstrap=20)
-    r = roi.analyze(ds, params, ret.to_frame())
+    study = me.open_study(ROOT / "params" / "2023-spring.yaml", data_dir=tmp_path)
+    me.retention.analyze(study, "mentee", bootstrap=20)
+    r = roi.compute(study)
+    assert r.effect == me.retention.analyze(study, "mentee").headline.estimate  # the headline it prices
     assert r.roi_low <= -1.0 <= r.roi_high  # -100%: the cost spent and nothing back
     assert r.naive_roi > r.roi_median  # the naive gap from self-selection alone looks like a return
-    cost = roi.costs(ds, params).set_index("category")["amount"]
+    cost = roi.costs(study).set_index("category")["amount"]
     assert {"software", "mentor_time", "mentee_time"} <= set(cost.index) and (cost > 0).all()
 
 
@@ -83,9 +83,7 @@ def test_scorecard_status_rule(value, low, high, elapsed, direction, expected_st
 
 
 def test_scorecard_flags_goals_that_are_not_smart(demo_dir):
-    ds = me.load(demo_dir)
-    params = load_params(ROOT / "params" / "2023-spring.yaml", data_dir=str(demo_dir))
-    card = me.scorecard.build(ds, params).table.set_index("metric")
+    card = me.scorecard.build(me.open_study(ROOT / "params" / "2023-spring.yaml", data_dir=demo_dir)).table.set_index("metric")
     assert card.loc["nps", "status"] == "not SMART (no baseline)"
     assert card.loc["retention_12m", "status"] in ("on track", "at risk", "off track")
     rate = card.loc["retention_12m"]
@@ -93,16 +91,14 @@ def test_scorecard_flags_goals_that_are_not_smart(demo_dir):
 
 
 def test_executive_summary_leads_with_the_finding_its_interval_and_the_naive_figure(demo_dir):
-    ds = me.load(demo_dir)
-    params = load_params(ROOT / "params" / "2023-spring.yaml", data_dir=demo_dir)
-    s = me.summary.build(ds, params)
-    heads = s.estimates[(s.estimates["role"] == "mentee") & s.estimates["headline"]].set_index("estimand")
-    first = s.text.split("\n\n")[1]  # after the cohort's heading
-    r = heads.loc["retention_12m"]
+    s = me.summary.build(me.open_study(ROOT / "params" / "2023-spring.yaml", data_dir=demo_dir))
+    text = me.narrate.summary(s)
+    first = text.split("\n\n")[1]  # after the cohort's heading
+    r = s.estimates.headline("retention_12m")
     assert first.startswith("**What we can say.** Mentees were an estimated ")
-    assert f"{abs(r['estimate']):.1f} percentage points" in first
-    assert f"(95% CI {r['ci_low']:+.1f} to {r['ci_high']:+.1f})" in first
-    assert first.endswith("the data cannot tell this from no effect.") == bool(r["ci_low"] <= 0 <= r["ci_high"])
-    naive = s.estimates[(s.estimates["role"] == "mentee") & (s.estimates["method"] == "naive")].set_index("estimand")
-    assert "The platforms' figures, for comparison: mentees stayed" in s.text
-    assert "naive figure" in s.headlines.columns and naive.loc["retention_12m", "estimate"] in set(s.headlines["naive figure"])
+    assert f"{abs(r.estimate):.1f} percentage points" in first
+    assert f"(95% CI {r.ci_low:+.1f} to {r.ci_high:+.1f})" in first
+    assert first.endswith("the data cannot tell this from no effect.") == r.includes_zero
+    assert "The platforms' figures, for comparison: mentees stayed" in text
+    naive = s.estimates.naive("retention_12m")
+    assert "naive figure" in s.headlines.columns and naive.estimate in set(s.headlines["naive figure"])
