@@ -19,3 +19,7 @@ class ParamsError(MentoringEvalError, ValueError):
 class NotEstimable(MentoringEvalError):
     """An estimate cannot be formed from these data: too few people, no comparison group, no
     follow-up yet, a design with an empty cell. Analyses catch it by name and say why in a note."""
+
+
+class ArgumentError(MentoringEvalError, ValueError):
+    """A value passed to a command or function is outside what it accepts (e.g. too few employees)."""

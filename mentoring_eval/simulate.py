@@ -21,6 +21,8 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from .errors import ArgumentError
+
 SIM_START = np.datetime64("2022-01", "M")
 N_MONTHS = 48  # 2022-01 .. 2025-12
 EXTRACTION_DATE = np.datetime64("2025-12-31")
@@ -230,7 +232,7 @@ def simulate(out_dir: str | Path, n_employees: int = 5000, seed: int = 0, effect
     """
     effects = Effects() if effects is None else effects
     if n_employees < 200:
-        raise ValueError(f"n_employees must be at least 200 for a usable demo (got {n_employees})")
+        raise ArgumentError(f"n_employees must be at least 200 for a usable demo (got {n_employees})")
     out = Path(out_dir)
     rng = np.random.default_rng([seed, 0])
 
