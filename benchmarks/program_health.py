@@ -11,8 +11,7 @@ import time
 from pathlib import Path
 
 import mentoring_eval as me
-from mentoring_eval import metrics
-from mentoring_eval.params import load_params
+from mentoring_eval import program_health, workforce
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -23,24 +22,23 @@ def main() -> None:
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
         me.simulate(tmp, n_employees=args.employees, seed=0)
-        ds = me.load(tmp)
-        params = load_params(ROOT / "params" / "2023-spring.yaml", data_dir=tmp)
+        study = me.open_study(ROOT / "params" / "2023-spring.yaml", data_dir=tmp)
         timings = {}
         start = time.perf_counter()
         for name, call in [
-            ("baseline", lambda: metrics.baseline(ds, params)),
-            ("baseline by department", lambda: metrics.baseline(ds, params, by="department")),
-            ("rating distribution", lambda: metrics.rating_distribution(ds, params)),
-            ("funnel", lambda: metrics.funnel(ds, params)),
-            ("representation (department, gender)", lambda: [metrics.representation(ds, params, b) for b in ("department", "gender")]),
-            ("matching and meetings", lambda: metrics.matching_and_meetings(ds, params)),
-            ("continuity", lambda: metrics.continuity(ds, params)),
-            ("goals", lambda: (metrics.goals(ds, params), metrics.goals_per_participant(ds, params))),
-            ("skills", lambda: metrics.skills(ds, params)),
-            ("satisfaction", lambda: metrics.satisfaction(ds, params)),
-            ("performance (both roles)", lambda: [metrics.performance(ds, params, r) for r in ("mentee", "mentor")]),
-            ("early warning", lambda: metrics.early_warning(ds, params)),
-            ("program estimates", lambda: metrics.program_estimates(ds, params)),
+            ("baseline", lambda: workforce.baseline(study)),
+            ("baseline by department", lambda: workforce.baseline(study, by="department")),
+            ("rating distribution", lambda: workforce.rating_distribution(study)),
+            ("funnel", lambda: program_health.funnel(study)),
+            ("representation (department, gender)", lambda: [program_health.representation(study, b) for b in ("department", "gender")]),
+            ("matching and meetings", lambda: program_health.matching_and_meetings(study)),
+            ("continuity", lambda: program_health.continuity(study)),
+            ("goals", lambda: (program_health.goals(study), program_health.goals_per_participant(study))),
+            ("skills", lambda: program_health.skills(study)),
+            ("satisfaction", lambda: program_health.satisfaction(study)),
+            ("performance (both roles)", lambda: [program_health.performance(study, r) for r in ("mentee", "mentor")]),
+            ("early warning", lambda: program_health.early_warning(study)),
+            ("program estimates", lambda: program_health.analyze(study)),
         ]:
             t0 = time.perf_counter()
             call()

@@ -19,18 +19,16 @@ ROOT = Path(__file__).resolve().parent.parent
 
 def _analysis(n: int, queue) -> None:
     import mentoring_eval as me
-    from mentoring_eval import cohorts, promotion, retention
-    from mentoring_eval.params import load_params
+    from mentoring_eval import promotion, retention
 
     with tempfile.TemporaryDirectory() as tmp:
         me.simulate(tmp, n_employees=n, seed=0)
         ds = me.load(tmp)
-        params = load_params(ROOT / "params" / "2023-spring.yaml", data_dir=tmp)
         start = time.perf_counter()
-        cohort = cohorts.build(ds, params)
+        study = me.Study(me.load_params(ROOT / "params" / "2023-spring.yaml", data_dir=tmp), ds)
         for role in ("mentee", "mentor"):
-            retention.analyze(ds, cohort, role)
-            promotion.analyze(ds, cohort, role)
+            retention.analyze(study, role)
+            promotion.analyze(study, role)
         seconds = time.perf_counter() - start
     queue.put((seconds, resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 2**20))
 

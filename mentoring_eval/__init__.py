@@ -1,21 +1,37 @@
 """mentoring-eval: what a mentoring program actually did, with honest causal evidence.
 
 Start with `open_study(params_file)`; analyses take the study (`retention.analyze(study)`), every
-result exposes `.estimates`; `narrate`, `display` and `publish` turn results into what readers see."""
+result exposes `.estimates`; `narrate`, `display` and `publish` turn results into what readers see.
 
-from . import (cohorts, data, did, display, effects, estimates, intervals, matching, narrate, panels, params, power,
-               privacy, program_health, promotion, publish, retention, roi, scorecard, study, summary, workforce)
-from .data import DataValidationError, Dataset, load
-from .errors import MentoringEvalError, MissingTableError, NotEstimable, ParamsError
-from .estimates import Estimate, Estimates
-from .params import CohortParams, load_params
-from .privacy import Disclosure
-from .simulate import Effects, Truth, simulate
-from .study import Study, open_studies, open_study
+Modules load on first use (`me.retention` imports it then), so that the command line starts fast."""
+
+from importlib import import_module
+
+from .errors import ArgumentError, MentoringEvalError, MissingTableError, NotEstimable, ParamsError
 from .version import __version__
 
-__all__ = ["CohortParams", "DataValidationError", "Dataset", "Disclosure", "Effects", "Estimate", "Estimates",
-           "MentoringEvalError", "MissingTableError", "NotEstimable", "ParamsError", "Study", "Truth", "__version__",
-           "cohorts", "data", "did", "display", "effects", "estimates", "intervals", "load", "load_params", "matching",
-           "narrate", "open_studies", "open_study", "panels", "params", "power", "privacy", "program_health",
-           "promotion", "publish", "retention", "roi", "scorecard", "simulate", "study", "summary", "workforce"]
+_MODULES = ("batch", "cli", "cohorts", "data", "did", "display", "effects", "estimates", "intervals", "matching",
+            "narrate", "panels", "params", "power", "privacy", "program_health", "promotion", "publish", "retention",
+            "roi", "runlog", "scorecard", "simulate", "study", "summary", "workforce")
+_NAMES = {"DataValidationError": "data", "Dataset": "data", "load": "data", "Estimate": "estimates",
+          "Estimates": "estimates", "CohortParams": "params", "load_params": "params", "Disclosure": "privacy",
+          "Effects": "simulate", "Truth": "simulate", "simulate": "simulate", "Study": "study",
+          "open_studies": "study", "open_study": "study"}
+
+__all__ = sorted([*_MODULES, *_NAMES, "ArgumentError", "MentoringEvalError", "MissingTableError", "NotEstimable",
+                  "ParamsError", "__version__"])
+
+
+def __getattr__(name: str):
+    if name in _NAMES:
+        value = getattr(import_module(f".{_NAMES[name]}", __name__), name)
+    elif name in _MODULES:
+        value = import_module(f".{name}", __name__)
+    else:
+        raise AttributeError(f"module 'mentoring_eval' has no attribute {name!r}")
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return __all__

@@ -12,7 +12,6 @@ import hashlib
 import json
 import os
 import shutil
-import sys
 import time
 from collections.abc import Callable, Iterator
 from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
@@ -23,9 +22,9 @@ from pathlib import Path
 import pandas as pd
 
 from .errors import MentoringEvalError, ParamsError
-from .params import CohortParams, find_files, load_params
+from .data import RESULTS_DIR
+from .params import CohortParams, find_files, load_params, unknown_cohort_message
 from .runlog import COLUMNS, Progress
-from .study import RESULTS_DIR
 from .version import __version__
 
 ALL_COHORTS = "all-cohorts"
@@ -399,15 +398,15 @@ def _load_params(files: list[Path], notebooks: list[Path], out: Path):
 def _check_cohorts(good: list[tuple[Path, CohortParams]], checked: dict, notebooks: list[Path], out: Path):
     """Params files whose cohort_id is not in their (valid) data fail here, before any kernel starts,
     with the one line a Study would give; the others go on."""
-    from .study import unknown_cohort_message
-
     results, kept = [], []
     for pf, p in good:
         problem, cohort_ids = checked[p.data_dir]
         if problem or p.cohort_id in cohort_ids:
             kept.append((pf, p))
             continue
-        message = f"ParamsError: {unknown_cohort_message(pf, p.cohort_id, p.data_dir / 'cohorts.csv', cohort_ids)}"
+        cohorts_file = next((p.data_dir / f for f in ("cohorts.csv", "cohorts.parquet") if (p.data_dir / f).exists()),
+                            p.data_dir / "cohorts.csv")
+        message = f"ParamsError: {unknown_cohort_message(pf, p.cohort_id, cohorts_file, cohort_ids)}"
         results += [Job(p.cohort_id, nb, (pf,), out / p.cohort_id).result("failed", message=message, html="")
                     for nb in notebooks]
     return results, kept

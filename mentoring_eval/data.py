@@ -25,6 +25,7 @@ MAX_EXAMPLES = 5
 # A directory for validated data sets stored as Parquet (see `load`); the batch runner sets it so
 # that every notebook of a run reads the checked tables instead of re-parsing the CSVs.
 CACHE_ENV = "MENTORING_EVAL_CACHE"
+RESULTS_DIR = "results"  # below that directory: analysis results shared by one run's notebooks (see study)
 
 # Scales of the survey instruments the workbook analyses; other instruments are kept unchecked.
 INSTRUMENT_SCALES: dict[str, tuple[float, float]] = {

@@ -33,6 +33,7 @@ if TYPE_CHECKING:
     from .study import Study
 
 SnapshotOutcome = Literal["stayed", "promoted", "grade_changed"]
+SNAPSHOTS = "eligible vs comparison segment, snapshots at start and 12 months before"
 
 
 @dataclass(frozen=True)
@@ -63,6 +64,26 @@ def wald(itt: DiDEstimate, n_participants: int, n_eligible: int, alpha: float = 
     se = float(np.sqrt(itt.std_error**2 / s**2 + itt.estimate**2 * var_s / s**4))
     z = stats.norm.ppf(1 - alpha / 2)
     return WaldEffect(itt, s, n_participants, n_eligible, est, se, est - z * se, est + z * se)
+
+
+def naive_estimate(cohort_id: str, role: Role, estimand: str, gap, note: str) -> est.Estimate:
+    """The naive comparison (a cohorts.NaiveGap) as an estimate: participants vs everyone else, pp."""
+    return est.make(cohort_id=cohort_id, role=role, estimand=estimand, method="naive", estimate=gap.difference,
+                    std_error=gap.std_error, n_treated=gap.participants, n_control=gap.others, note=note,
+                    design="naive", unit="pp")
+
+
+def design_estimates(cohort_id: str, role: Role, estimand: str, itt: DiDEstimate, tot: WaldEffect, itt_note: str,
+                     tot_note: str, unit: str = "pp") -> list[est.Estimate]:
+    """The population design's two rows: the ITT of the eligible segment and the effect on
+    participants (headline), with the participants and the eligible non-participants counted."""
+    def row(method: str, value: float, se: float, ci: tuple[float, float], **kw) -> est.Estimate:
+        return est.make(cohort_id=cohort_id, role=role, estimand=estimand, method=method, estimate=value, std_error=se,
+                        ci=ci, design="rollout", unit=unit, **kw)
+
+    return [row("itt_did", itt.estimate, itt.std_error, (itt.ci_low, itt.ci_high), note=itt_note),
+            row("tot_wald", tot.estimate, tot.std_error, (tot.ci_low, tot.ci_high), n_treated=tot.n_participants,
+                n_control=tot.n_eligible - tot.n_participants, headline=True, note=tot_note)]
 
 
 def segments(people: pd.DataFrame, rule: Eligibility, treated_departments: tuple[str, ...]) -> tuple[pd.Series, pd.Series]:

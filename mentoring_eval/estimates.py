@@ -17,7 +17,6 @@ from typing import Literal
 
 import numpy as np
 import pandas as pd
-from scipy import stats
 
 COLUMNS = ["cohort_id", "role", "estimand", "method", "estimate", "std_error", "ci_low", "ci_high",
            "n_treated", "n_control", "headline", "note", "design", "unit"]
@@ -78,6 +77,8 @@ def make(*, cohort_id: str, role: str, estimand: str, method: str, estimate: flo
          headline: bool = False, note: str = "", design: str = "", unit: str = "", alpha: float = 0.05) -> Estimate:
     """An Estimate whose interval defaults to estimate +/- z x SE (normal, 1 - alpha)."""
     if ci is None and std_error is not None and np.isfinite(std_error):
+        from scipy import stats
+
         z = stats.norm.ppf(1 - alpha / 2)
         ci = (estimate - z * std_error, estimate + z * std_error)
     lo, hi = ci if ci is not None else (math.nan, math.nan)

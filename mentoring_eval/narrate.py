@@ -113,22 +113,33 @@ def rollout(result: Rollout, what: str = "voluntary exits") -> str:
             + (" The interval includes zero." if inside else ""))
 
 
+def _effect(estimate: float, low: float, high: float, what: str) -> str:
+    """'an estimated **2.1 percentage points more likely** to ... (95% CI -1.0 to +5.2).'"""
+    direction = "more" if estimate >= 0 else "less"
+    return (f"an estimated **{abs(estimate):.1f} percentage points {direction} likely** {what} "
+            f"(95% CI {low:+.1f} to {high:+.1f}).")
+
+
+def _opening(result, what: str, were: str, too_small) -> list[str]:
+    """The headline sentence of a result, and what its interval means when it includes zero
+    (too_small takes the participation share, 0-1)."""
+    h = result.headline
+    if h is None:
+        return []
+    lines = [f"**Effect on {result.role}s:** {were}" + _effect(h.estimate, h.ci_low, h.ci_high, what)]
+    if h.includes_zero:
+        lines.append(too_small(h.participation_share))
+    return lines
+
+
 def retention(result: RetentionResult) -> str:
     """The retention findings, headline first, with the naive figure and why they differ."""
     who = f"{result.role}s"
     n = result.naive
-    lines = []
-    h = result.headline
-    if h is not None:
-        direction = "more" if h.estimate >= 0 else "less"
-        lines.append(f"**Effect on {who}:** {who.capitalize()} were an estimated **{abs(h.estimate):.1f} percentage "
-                     f"points {direction} likely** to still be here 12 months after the start (95% CI "
-                     f"{h.ci_low:+.1f} to {h.ci_high:+.1f}).")
-        if h.includes_zero:
-            share = result.retention_tot.share
-            lines.append(f"The interval includes zero: this cohort is too small to tell whether mentoring changed "
-                         f"retention. Only {100 * share:.0f}% of eligible employees took part, so any effect on them "
-                         f"is diluted about {1 / share:.0f}-fold in the population comparison.")
+    lines = _opening(result, "to still be here 12 months after the start", f"{who.capitalize()} were ", lambda share: (
+        f"The interval includes zero: this cohort is too small to tell whether mentoring changed retention. Only "
+        f"{100 * share:.0f}% of eligible employees took part, so any effect on them is diluted about "
+        f"{1 / share:.0f}-fold in the population comparison."))
     lines.append(f"**The naive comparison** says {n.rate_participants:.0f}% of {who} stayed against "
                  f"{n.rate_others:.0f}% of everyone else (**{n.difference:+.1f} points**). It overstates the effect "
                  f"because people who sign up were already less likely to leave: the comparison credits mentoring "
@@ -146,15 +157,9 @@ def promotion(result: PromotionResult) -> str:
     """The promotion findings, headline first, with the naive ratio and why it misleads."""
     who = f"{result.role}s"
     n = result.naive
-    lines = []
-    tot = result.tot
-    if tot is not None:
-        direction = "more" if tot.estimate >= 0 else "less"
-        lines.append(f"**Effect on {who}:** an estimated **{abs(tot.estimate):.1f} percentage points {direction} "
-                     f"likely** to be promoted within 12 months (95% CI {tot.ci_low:+.1f} to {tot.ci_high:+.1f}).")
-        if tot.ci_low <= 0 <= tot.ci_high:
-            lines.append(f"The interval includes zero: this cohort is too small to tell. Only "
-                         f"{100 * tot.share:.0f}% of eligible employees took part.")
+    lines = _opening(result, "to be promoted within 12 months", "", lambda share: (
+        f"The interval includes zero: this cohort is too small to tell. Only {100 * share:.0f}% of eligible "
+        f"employees took part."))
     lines.append(f"**The naive comparison** says {n.rate_participants:.0f}% of {who} were promoted against "
                  f"{n.rate_others:.0f}% of everyone else ({n.ratio:.1f} times as often, **{n.difference:+.1f} "
                  f"points**). People who sign up were already on faster tracks, so the ratio mostly measures who "

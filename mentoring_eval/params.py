@@ -132,3 +132,9 @@ def _describe(path: Path, exc: ValidationError) -> str:
         else:
             parts.append(f"{path}, key {key}: {err['msg']} (got {err.get('input')!r})")
     return "; ".join(parts)
+
+
+def unknown_cohort_message(params_file, cohort_id: str, cohorts_file, known) -> str:
+    """The one line for a params file whose cohort is not in the data."""
+    return (f"{params_file}, key cohort_id: {cohort_id!r} is not in {cohorts_file} "
+            f"(known: {', '.join(known) or 'none'})")

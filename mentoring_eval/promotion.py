@@ -14,7 +14,7 @@ from . import estimates as est
 from .cohorts import NaiveGap, Role
 from .did import event_study, twfe
 from .did.regression import DiDEstimate, EventStudy
-from .effects import WaldEffect, itt_snapshot
+from .effects import SNAPSHOTS, WaldEffect, design_estimates, itt_snapshot, naive_estimate
 from .errors import NotEstimable
 from .estimates import Estimates
 from .matching import BalanceResult
@@ -99,31 +99,19 @@ def _analyze(study: Study, role: Role, months: int) -> PromotionResult:
 
     rows, notes = [], []
     nv = naive(study, role, months)
-    rows.append(row("promotion_12m", "naive", nv.difference, "naive", std_error=nv.std_error, n_treated=nv.participants,
-                    n_control=nv.others, note=f"participants vs everyone else; ratio {nv.ratio:.2f}"))
+    rows.append(naive_estimate(cid, role, "promotion_12m", nv, f"participants vs everyone else; ratio {nv.ratio:.2f}"))
     itt = tot = did = es = balance = None
     grades = study.dataset.has_values("job_history", "salary_grade")
     try:
         itt, tot = itt_snapshot(study, role, "promoted", months)
-        rows.append(row("promotion_12m", "itt_did", itt.estimate, "rollout", std_error=itt.std_error,
-                        ci=(itt.ci_low, itt.ci_high),
-                        note="eligible vs comparison segment, snapshots at start and 12 months before"))
-        rows.append(row("promotion_12m", "tot_wald", tot.estimate, "rollout", std_error=tot.std_error,
-                        ci=(tot.ci_low, tot.ci_high), n_treated=tot.n_participants,
-                        n_control=tot.n_eligible - tot.n_participants, headline=True,
-                        note=f"ITT / participation share {tot.share:.3f}"))
+        rows += design_estimates(cid, role, "promotion_12m", itt, tot, SNAPSHOTS, f"ITT / participation share {tot.share:.3f}")
         if grades:
             gn = naive(study, role, months, "grade_changed")
-            rows.append(row("salary_grade_12m", "naive", gn.difference, "naive", std_error=gn.std_error,
-                            n_treated=gn.participants, n_control=gn.others,
-                            note=f"participants vs everyone else; ratio {gn.ratio:.2f}"))
+            rows.append(naive_estimate(cid, role, "salary_grade_12m", gn,
+                                       f"participants vs everyone else; ratio {gn.ratio:.2f}"))
             g_itt, g_tot = itt_snapshot(study, role, "grade_changed", months)
-            rows.append(row("salary_grade_12m", "itt_did", g_itt.estimate, "rollout", std_error=g_itt.std_error,
-                            ci=(g_itt.ci_low, g_itt.ci_high), note="salary-grade change within 12 months"))
-            rows.append(row("salary_grade_12m", "tot_wald", g_tot.estimate, "rollout", std_error=g_tot.std_error,
-                            ci=(g_tot.ci_low, g_tot.ci_high), n_treated=g_tot.n_participants,
-                            n_control=g_tot.n_eligible - g_tot.n_participants, headline=True,
-                            note=f"ITT / participation share {g_tot.share:.3f}"))
+            rows += design_estimates(cid, role, "salary_grade_12m", g_itt, g_tot, "salary-grade change within 12 months",
+                                     f"ITT / participation share {g_tot.share:.3f}")
     except NotEstimable as exc:
         notes.append(f"Population design not available: {exc}")
     try:

@@ -16,7 +16,7 @@ from scipy import stats
 from . import estimates as est
 from .cohorts import NaiveGap, Role
 from .did.regression import DiDEstimate, EventStudy
-from .effects import WaldEffect, itt_exit_rate, itt_snapshot, population_event_study
+from .effects import SNAPSHOTS, WaldEffect, design_estimates, itt_exit_rate, itt_snapshot, naive_estimate, population_event_study
 from .errors import NotEstimable
 from .estimates import Estimates
 from .matching import BalanceResult
@@ -214,25 +214,15 @@ def _analyze(study: Study, role: Role, months: int, bootstrap: int) -> Retention
 
     rows, notes = [], []
     nv = naive(study, role, months)
-    rows.append(row("retention_12m", "naive", nv.difference, "naive", std_error=nv.std_error, n_treated=nv.participants,
-                    n_control=nv.others, note="participants vs everyone else employed at the start"))
+    rows.append(naive_estimate(cid, role, "retention_12m", nv, "participants vs everyone else employed at the start"))
     ret_itt = ret_tot = ex_itt = ex_tot = es = None
     try:
         ret_itt, ret_tot = itt_snapshot(study, role, "stayed", months)
-        rows.append(row("retention_12m", "itt_did", ret_itt.estimate, "rollout", std_error=ret_itt.std_error,
-                        ci=(ret_itt.ci_low, ret_itt.ci_high),
-                        note="eligible vs comparison segment, snapshots at start and 12 months before"))
-        rows.append(row("retention_12m", "tot_wald", ret_tot.estimate, "rollout", std_error=ret_tot.std_error,
-                        ci=(ret_tot.ci_low, ret_tot.ci_high), n_treated=ret_tot.n_participants,
-                        n_control=ret_tot.n_eligible - ret_tot.n_participants, headline=True,
-                        note=f"ITT / participation share {ret_tot.share:.3f}"))
+        rows += design_estimates(cid, role, "retention_12m", ret_itt, ret_tot, SNAPSHOTS,
+                                 f"ITT / participation share {ret_tot.share:.3f}")
         ex_itt, ex_tot, panel = itt_exit_rate(study, role)
-        rows.append(row("exit_rate", "itt_did", ex_itt.estimate, "rollout", per_period, std_error=ex_itt.std_error,
-                        ci=(ex_itt.ci_low, ex_itt.ci_high), note="monthly voluntary exits, at-risk panel"))
-        rows.append(row("exit_rate", "tot_wald", ex_tot.estimate, "rollout", per_period, std_error=ex_tot.std_error,
-                        ci=(ex_tot.ci_low, ex_tot.ci_high), n_treated=ex_tot.n_participants,
-                        n_control=ex_tot.n_eligible - ex_tot.n_participants, headline=True,
-                        note=f"ITT / participation share {ex_tot.share:.3f} (person-periods)"))
+        rows += design_estimates(cid, role, "exit_rate", ex_itt, ex_tot, "monthly voluntary exits, at-risk panel",
+                                 f"ITT / participation share {ex_tot.share:.3f} (person-periods)", per_period)
         es = population_event_study(panel)
     except NotEstimable as exc:
         notes.append(f"Population design not available: {exc}")

@@ -23,16 +23,15 @@ import numpy as np
 import pandas as pd
 
 from .cohorts import Cohort, build_cohort
-from .data import CACHE_ENV, TABLES, CohortInfo, Dataset, load
+from .data import CACHE_ENV, RESULTS_DIR, TABLES, CohortInfo, Dataset, load
 from .errors import ParamsError
 from .estimates import Estimates
 from .panels import at_risk, job_events, period_start
-from .params import CohortParams, find_files, load_params
+from .params import CohortParams, find_files, load_params, unknown_cohort_message
 from .privacy import Disclosure
 from .version import __version__
 
 T = TypeVar("T")
-RESULTS_DIR = "results"  # below the run's cache directory: results shared by a run's notebooks
 
 
 @dataclass(frozen=True, eq=False)
@@ -141,12 +140,6 @@ class Study:
         path = Path(cache) / RESULTS_DIR / hashlib.sha256(identity.encode()).hexdigest()[:20]
         path.mkdir(parents=True, exist_ok=True)
         return path
-
-
-def unknown_cohort_message(params_file, cohort_id: str, cohorts_file, known) -> str:
-    """The one line for a params file whose cohort is not in the data."""
-    return (f"{params_file}, key cohort_id: {cohort_id!r} is not in {cohorts_file} "
-            f"(known: {', '.join(known) or 'none'})")
 
 
 def open_study(params_file: str | Path, *, data_dir: str | Path | None = None, cohort_id: str | None = None,

@@ -8,7 +8,6 @@ from scipy import stats
 
 import mentoring_eval as me
 from mentoring_eval import power, roi
-from mentoring_eval.params import load_params
 from tests.conftest import ROOT
 
 

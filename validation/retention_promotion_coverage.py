@@ -19,7 +19,7 @@ import numpy as np
 import pandas as pd
 
 import mentoring_eval as me
-from mentoring_eval import cohorts, promotion, retention
+from mentoring_eval import promotion, retention
 from mentoring_eval.params import load_params
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -40,10 +40,10 @@ def main() -> None:
                                 effects=me.Effects.null() if args.null else None)
             ds = me.load(tmp)
             for params_file in sorted((ROOT / "params").glob("*.yaml")):
-                params = load_params(params_file, data_dir=tmp)
-                cohort = cohorts.build(ds, params)
-                table = pd.concat([retention.analyze(ds, cohort, "mentee", bootstrap=20).to_frame(),
-                                   promotion.analyze(ds, cohort, "mentee").to_frame()])
+                study = me.Study(load_params(params_file, data_dir=tmp), ds)
+                cohort = study.cohort
+                table = pd.concat([retention.analyze(study, "mentee", bootstrap=20).to_frame(),
+                                   promotion.analyze(study, "mentee").to_frame()])
                 for estimand in ESTIMANDS:
                     true = truth.value(cohort.cohort_id, "mentee", estimand)
                     for method in ("tot_wald", "naive"):
