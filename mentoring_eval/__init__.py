@@ -8,17 +8,18 @@ Modules load on first use (`me.retention` imports it then), so that the command 
 from importlib import import_module
 
 from .errors import ArgumentError, MentoringEvalError, MissingTableError, NotEstimable, ParamsError
+from .simulate import Effects, Truth, simulate  # bound here: `simulate` names both the module and its function
 from .version import __version__
 
 _MODULES = ("batch", "cli", "cohorts", "data", "did", "display", "effects", "estimates", "intervals", "matching",
             "narrate", "panels", "params", "power", "privacy", "program_health", "promotion", "publish", "retention",
-            "roi", "runlog", "scorecard", "simulate", "study", "summary", "workforce")
+            "roi", "runlog", "scorecard", "study", "summary", "workforce")
 _NAMES = {"DataValidationError": "data", "Dataset": "data", "load": "data", "Estimate": "estimates",
           "Estimates": "estimates", "CohortParams": "params", "load_params": "params", "Disclosure": "privacy",
-          "Effects": "simulate", "Truth": "simulate", "simulate": "simulate", "Study": "study",
+          "Study": "study",
           "open_studies": "study", "open_study": "study"}
 
-__all__ = sorted([*_MODULES, *_NAMES, "ArgumentError", "MentoringEvalError", "MissingTableError", "NotEstimable",
+__all__ = sorted([*(m for m in _MODULES if m != "simulate"), *_NAMES, "Effects", "Truth", "simulate", "ArgumentError", "MentoringEvalError", "MissingTableError", "NotEstimable",
                   "ParamsError", "__version__"])
 
 
