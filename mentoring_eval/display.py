@@ -17,6 +17,7 @@ from .summary import LABELS
 
 if TYPE_CHECKING:
     from .roi import ROIAttempt
+    from .summary import Comparison
 
 METHOD_LABELS = {
     "naive": "naive: participants vs everyone else",
@@ -73,10 +74,10 @@ def estimates(found, disclosure: Disclosure):
     return table(shown, disclosure, count_cols=["participants", "comparison"], precision=2)
 
 
-def headline_estimates(frame: pd.DataFrame, disclosure: Disclosure):
+def headline_estimates(compared: Comparison):
     """Every cohort's headline estimates (the cross-cohort table), one row per cohort and measure."""
-    t = frame[frame["headline"]][["cohort_id", "estimand", "method", "estimate", "ci_low", "ci_high"]]
-    return table(t, disclosure, precision=2)
+    t = compared.estimates.where(headline=True).to_frame()
+    return table(t[["cohort_id", "estimand", "method", "estimate", "ci_low", "ci_high"]], compared.disclosure, precision=2)
 
 
 def early_warnings(warnings: pd.DataFrame, disclosure: Disclosure):
@@ -185,21 +186,22 @@ def scores(distribution: pd.DataFrame, ax=None, xlabel: str = "score (0-10)"):
     return ax
 
 
-def by_cohort(table: pd.DataFrame, estimand: str, ax=None, label: str | None = None):
-    """One estimand across cohorts: the headline with its interval, and the naive figure beside it."""
+def by_cohort(compared: Comparison, estimand: str, ax=None, label: str | None = None):
+    """One estimand across cohorts (in order of their start): the headline with its interval, and
+    the naive figure beside it."""
     import matplotlib.pyplot as plt
 
     if ax is None:
         _, ax = plt.subplots(figsize=(8, 3.4))
-    t = table[table["estimand"] == estimand].sort_values("start")
-    head = t[t["headline"]]
-    x = {c: i for i, c in enumerate(dict.fromkeys(t["cohort_id"]))}
-    ax.errorbar([x[c] for c in head["cohort_id"]], head["estimate"],
-                yerr=[head["estimate"] - head["ci_low"], head["ci_high"] - head["estimate"]], fmt="o", color="#0072B2",
-                capsize=3, label="honest estimate (95% CI)")
-    naive = t[t["method"] == "naive"]
-    if len(naive):
-        ax.scatter([x[c] + 0.15 for c in naive["cohort_id"]], naive["estimate"], marker="D", facecolors="none",
+    found = compared.estimates.where(estimand=estimand)
+    x = {c: i for i, c in enumerate(c for c in compared.cohort_ids if found.where(cohort_id=c))}
+    head = found.where(headline=True)
+    ax.errorbar([x[e.cohort_id] for e in head], [e.estimate for e in head],
+                yerr=[[e.estimate - e.ci_low for e in head], [e.ci_high - e.estimate for e in head]], fmt="o",
+                color="#0072B2", capsize=3, label="honest estimate (95% CI)")
+    naive = found.where(method="naive")
+    if naive:
+        ax.scatter([x[e.cohort_id] + 0.15 for e in naive], [e.estimate for e in naive], marker="D", facecolors="none",
                    edgecolors="#D55E00", label="naive comparison")
     ax.axhline(0, color="black", lw=0.8)
     ax.set_xticks(list(x.values()), list(x.keys()))

@@ -19,7 +19,7 @@ if TYPE_CHECKING:
     from .retention import RetentionResult
     from .roi import ROIAttempt
     from .study import Study
-    from .summary import Summary
+    from .summary import Comparison, Summary
 
 UNCLEAR = " The interval includes zero: the data cannot tell this from no effect."
 
@@ -248,29 +248,27 @@ def next_steps(page: Summary) -> list[str]:
     return steps or ["Keep the program running and measure the next cohort the same way."]
 
 
-def across(table: pd.DataFrame) -> str:
+def across(compared: Comparison) -> str:
     """A paragraph on all cohorts' retention and promotion: naive range against honest estimates."""
     lines = []
     for estimand, what in (("retention_12m", "12-month retention"), ("promotion_12m", "promotion within 12 months")):
-        t = table[table["estimand"] == estimand]
-        naive, head = t[t["method"] == "naive"], t[t["headline"]]
-        if head.empty:
-            if len(naive):
-                low, high = naive["estimate"].min(), naive["estimate"].max()
-                span = f"{low:+.1f}" if len(naive) == 1 else f"{low:+.1f} to {high:+.1f}"
+        found = compared.estimates.where(estimand=estimand)
+        naive = [e.estimate for e in found.where(method="naive")]
+        head = found.where(headline=True)
+        if not head:
+            if naive:
+                span = f"{naive[0]:+.1f}" if len(naive) == 1 else f"{min(naive):+.1f} to {max(naive):+.1f}"
                 lines.append(f"**{what.capitalize()}:** the naive comparison credits mentoring with {span} points, "
                              f"but no cohort has an honest estimate (each cohort's report says why).")
             continue
-        zero = int(((head["ci_low"] <= 0) & (0 <= head["ci_high"])).sum())
         if len(head) == 1:
-            h = head.iloc[0]
-            credit = (f"the naive comparison credits mentoring with {naive['estimate'].iloc[0]:+.1f} points in "
-                      if len(naive) else "in ")
-            lines.append(f"**{what.capitalize()}:** {credit}the only cohort compared, {h['cohort_id']}; "
-                         f"the honest estimate is {h['estimate']:+.1f} ({h['ci_low']:+.1f} to {h['ci_high']:+.1f}).")
+            h = head[0]
+            credit = f"the naive comparison credits mentoring with {naive[0]:+.1f} points in " if naive else "in "
+            lines.append(f"**{what.capitalize()}:** {credit}the only cohort compared, {h.cohort_id}; "
+                         f"the honest estimate is {h.estimate:+.1f} ({h.ci_low:+.1f} to {h.ci_high:+.1f}).")
             continue
-        lines.append(f"**{what.capitalize()}:** the naive comparison credits mentoring with "
-                     f"{naive['estimate'].min():+.1f} to {naive['estimate'].max():+.1f} points across the "
-                     f"{head['cohort_id'].nunique()} cohorts; the honest estimates' intervals include zero in {zero} of "
-                     f"{len(head)} cohorts.")
+        zero = sum(e.includes_zero for e in head)
+        lines.append(f"**{what.capitalize()}:** the naive comparison credits mentoring with {min(naive):+.1f} to "
+                     f"{max(naive):+.1f} points across the {len({e.cohort_id for e in head})} cohorts; the honest "
+                     f"estimates' intervals include zero in {zero} of {len(head)} cohorts.")
     return "\n\n".join(lines)

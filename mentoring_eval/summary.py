@@ -84,37 +84,50 @@ def build(study: Study) -> Summary:
 def across_cohorts(studies: list[Study]) -> pd.DataFrame:
     """Headline and naive estimates of every cohort side by side (mentees): one row per cohort,
     estimand and method, with the cohort's start date and name."""
-    if not studies:
-        raise NotEstimable("no cohorts to compare")
-    rows = []
-    for study in studies:
-        found = Estimates.combine(retention.analyze(study, "mentee"), promotion.analyze(study, "mentee"),
-                                  program_health.analyze(study)).where(role="mentee")
-        chosen = Estimates(e for e in found if e.headline or e.method == "naive")
-        rows.append(chosen.to_frame().assign(start=study.start, cohort_name=study.name))
-    return pd.concat(rows, ignore_index=True)
+    return compare(studies).table
 
 
 @dataclass(frozen=True)
 class Comparison:
-    """Every cohort's headline and naive estimates side by side (see across_cohorts), and the one
-    disclosure rule for a page that shows them all (the strictest of the cohorts')."""
+    """Every cohort's mentee headline and naive estimates, the cohorts in order of their start
+    (id, name, start), and the one disclosure rule for a page that shows them all (the strictest
+    of the cohorts')."""
 
-    table: pd.DataFrame = field(repr=False)
+    estimates: Estimates = field(repr=False)
+    cohorts: tuple[tuple[str, str, pd.Timestamp], ...]
     disclosure: Disclosure
-    cohort_ids: tuple[str, ...] = ()
+
+    @property
+    def cohort_ids(self) -> tuple[str, ...]:
+        return tuple(c for c, _, _ in self.cohorts)
+
+    @property
+    def table(self) -> pd.DataFrame:
+        """One row per cohort, estimand and method, with the cohort's start date and name."""
+        frame = self.estimates.to_frame()
+        info = {c: (name, start) for c, name, start in self.cohorts}
+        return frame.assign(start=frame["cohort_id"].map(lambda c: info[c][1]),
+                            cohort_name=frame["cohort_id"].map(lambda c: info[c][0]))
 
     def to_frame(self) -> pd.DataFrame:
-        return self.table.copy()
+        return self.table
 
     def summary(self) -> str:
-        return f"{len(self.cohort_ids)} cohorts compared: {', '.join(self.cohort_ids)}"
+        return f"{len(self.cohorts)} cohorts compared: {', '.join(self.cohort_ids)}"
 
 
 def compare(studies: list[Study]) -> Comparison:
-    """The cross-cohort page's table and disclosure."""
-    return Comparison(across_cohorts(studies), Disclosure.strictest(s.disclosure for s in studies),
-                      tuple(s.cohort_id for s in studies))
+    """The cross-cohort page: each cohort's mentee headline and naive estimates, from the study's
+    results (computed once per run)."""
+    if not studies:
+        raise NotEstimable("no cohorts to compare")
+    found = []
+    for study in sorted(studies, key=lambda s: s.start):
+        mine = Estimates.combine(retention.analyze(study, "mentee"), promotion.analyze(study, "mentee"),
+                                 program_health.analyze(study)).where(role="mentee")
+        found.extend(e for e in mine if e.headline or e.method == "naive")
+    cohorts = tuple((s.cohort_id, s.name, s.start) for s in sorted(studies, key=lambda s: s.start))
+    return Comparison(Estimates(found), cohorts, Disclosure.strictest(s.disclosure for s in studies))
 
 
 def rollout(studies: list[Study], outcome: str = "exited_voluntary"):

@@ -117,15 +117,20 @@ def test_one_run_at_a_time_per_output_directory(tmp_path, capsys):
 
 
 def test_cross_cohort_wording_for_one_and_for_no_honest_estimate():
-    row = {"cohort_id": "2023-spring", "estimand": "retention_12m"}
-    one = pd.DataFrame([{**row, "method": "naive", "headline": False, "estimate": 12.0, "ci_low": None, "ci_high": None},
-                        {**row, "method": "tot_wald", "headline": True, "estimate": 1.5, "ci_low": -4.0, "ci_high": 7.0}])
+    row = {"cohort_id": "2023-spring", "role": "mentee", "estimand": "retention_12m"}
+    naive = me.estimates.make(**row, method="naive", estimate=12.0, design="naive", unit="pp")
+    head = me.estimates.make(**row, method="tot_wald", estimate=1.5, ci=(-4.0, 7.0), headline=True, design="rollout",
+                             unit="pp")
+    cohorts = (("2023-spring", "Spring 2023", pd.Timestamp("2023-04-01")),)
+    one = me.summary.Comparison(me.Estimates([naive, head]), cohorts, me.Disclosure())
     assert me.narrate.across(one) == ("**12-month retention:** the naive comparison credits mentoring with +12.0 "
-                                            "points in the only cohort compared, 2023-spring; the honest estimate is "
-                                            "+1.5 (-4.0 to +7.0).")
-    assert me.narrate.across(one.iloc[:1]) == ("**12-month retention:** the naive comparison credits mentoring "
-                                                    "with +12.0 points, but no cohort has an honest estimate "
-                                                    "(each cohort's report says why).")
+                                      "points in the only cohort compared, 2023-spring; the honest estimate is "
+                                      "+1.5 (-4.0 to +7.0).")
+    none = me.summary.Comparison(me.Estimates([naive]), cohorts, me.Disclosure())
+    assert me.narrate.across(none) == ("**12-month retention:** the naive comparison credits mentoring "
+                                       "with +12.0 points, but no cohort has an honest estimate "
+                                       "(each cohort's report says why).")
+    assert list(one.table["cohort_name"]) == ["Spring 2023"] * 2
 
 
 def test_a_kernel_that_fails_to_start_gets_one_more_try_and_a_failing_cell_none(tmp_path, demo_dir, monkeypatch):
