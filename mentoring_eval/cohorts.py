@@ -66,10 +66,14 @@ class Cohort:
     def comparison(self, role: Role) -> pd.DataFrame:
         """The comparison pool for the params' `comparison`: eligible people not enrolled in any
         cohort within the window (never_treated, matched), or eligible people who enrolled in the
-        same role in a cohort starting after the window (not_yet_treated)."""
+        same role in a cohort starting after the window and are not in this cohort
+        (not_yet_treated)."""
         _check_role(role)
         people = self.people
-        pool = people["later_" + role] if self.params.comparison == "not_yet_treated" else people["comparison"]
+        if self.params.comparison == "not_yet_treated":  # a returning participant is not their own comparison
+            pool = people["later_" + role] & people["role"].isna()
+        else:
+            pool = people["comparison"]
         return people[people[f"{role}_eligible"] & pool]
 
     def participation_share(self, role: Role) -> Participation:

@@ -113,6 +113,11 @@ def test_comparison_groups_follow_the_params(demo_dir):
         else:
             assert control and not control & near  # nobody enrolled in a cohort within the window
     assert (groups["never_treated"]["cem_weight"] == 1).all()
+    # a mentor who returns in a later cohort is a participant here, never also their own comparison
+    study = me.Study(base.model_copy(update={"comparison": "not_yet_treated"}), ds)
+    both, _ = study.cohort.matched("mentor")
+    assert not both["employee_id"].duplicated().any()
+    assert promotion.analyze(study, "mentor").matched_did is not None
     matched = groups["matched"]
     strata = matched[matched["cem_weight"] > 0].groupby("cem_stratum")["treated"].nunique()
     assert (strata == 2).all()  # every kept stratum holds both arms
