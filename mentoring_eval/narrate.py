@@ -9,7 +9,6 @@ import pandas as pd
 
 from .data import quality_notes
 from .estimates import Estimates
-from .power import did_mde, warning
 from .workforce import cohort_sizes
 
 if TYPE_CHECKING:
@@ -185,6 +184,8 @@ def findings(result) -> str:
 
 def retention_power(result: RetentionResult, hoped_for: float = 5.0) -> str:
     """Whether the cohort could detect the retention effect the program hopes for (pp)."""
+    from .power import did_mde, warning  # statsmodels' power module takes a second to import
+
     tot = result.retention_tot
     if tot is None:
         return "The population comparison is not available, so its power cannot be judged."
