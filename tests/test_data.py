@@ -223,3 +223,31 @@ def test_validated_cache_reads_back_the_same_tables_and_notices_changed_data(dat
     pd.testing.assert_frame_equal(rebuilt.employees, fresh.employees, check_exact=True)
     assert list(cache.iterdir()) == [entry]
     pd.testing.assert_frame_equal(pd.read_parquet(entry / "employees.parquet"), fresh.employees, check_exact=True)
+
+
+def test_optional_columns_are_always_there_as_typed_missing_values(data_copy):
+    """An export without the optional columns loads with them present and empty, says which it
+    had, and the analyses that need them say why they cannot run instead of failing."""
+    from tests.conftest import ROOT
+
+    emp = read_raw(data_copy, "employees").drop(columns=["gender", "ethnicity", "annual_salary"])
+    write_raw(data_copy, "employees", emp)
+    write_raw(data_copy, "job_history", read_raw(data_copy, "job_history").drop(columns=["salary_grade"]))
+    write_raw(data_copy, "enrollments", read_raw(data_copy, "enrollments").drop(columns=["withdrawal_date"]))
+    ds = me.load(data_copy)
+    dtypes = {c: str(ds.employees[c].dtype) for c in ("gender", "ethnicity", "annual_salary")}
+    assert dtypes == {"gender": "str", "ethnicity": "str", "annual_salary": "float64"}
+    assert str(ds.job_history["salary_grade"].dtype) == "Int64" and ds.job_history["salary_grade"].isna().all()
+    assert str(ds.enrollments["withdrawal_date"].dtype) == "datetime64[ns]"
+    assert "salary_grade" not in ds.provided["job_history"] and "gender" not in ds.provided["employees"]
+    assert not ds.has_values("employees", "annual_salary") and ds.has_values("employees", "hire_date")
+    # the data's end is the last recorded event; a goal's target date is a plan, not an event
+    goals = read_raw(data_copy, "goals")
+    goals.loc[0, "target_date"] = "2031-01-01"
+    write_raw(data_copy, "goals", goals)
+    planned = me.load(data_copy)
+    assert planned.end == ds.end == pd.Timestamp("2025-12-31")  # the simulated export's last day
+    study = me.Study(me.load_params(ROOT / "params" / "2023-spring.yaml", data_dir=str(data_copy)), ds)
+    assert not me.promotion.analyze(study).estimates.where(estimand=("salary_grade_12m", "salary_grade_rate"))
+    assert me.roi.attempt(study).reason == "employees.csv has no annual_salary: the cost of a departure cannot be priced"
+    assert (study.cohort.people["gender"] == "unknown").all()
