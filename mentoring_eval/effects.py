@@ -12,15 +12,15 @@ is the ITT divided by the participation share (Wald / DiD-IV), with a delta-meth
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Literal
 
 import numpy as np
 import pandas as pd
 from scipy import stats
 
-from typing import TYPE_CHECKING, Literal
-
 from . import estimates as est
-from .cohorts import Role, eligible
+from .cohorts import NaiveGap, Role, eligible
+from .data import Dataset
 from .did import att_gt, did_2x2
 from .did.inference import cluster_factor, sandwich, solve_wls
 from .did.regression import DiDEstimate, EventStudy
@@ -66,7 +66,7 @@ def wald(itt: DiDEstimate, n_participants: int, n_eligible: int, alpha: float = 
     return WaldEffect(itt, s, n_participants, n_eligible, est, se, est - z * se, est + z * se)
 
 
-def naive_estimate(cohort_id: str, role: Role, estimand: str, gap, note: str) -> est.Estimate:
+def naive_estimate(cohort_id: str, role: Role, estimand: str, gap: NaiveGap, note: str) -> est.Estimate:
     """The naive comparison (a cohorts.NaiveGap) as an estimate: participants vs everyone else, pp."""
     return est.make(cohort_id=cohort_id, role=role, estimand=estimand, method="naive", estimate=gap.difference,
                     std_error=gap.std_error, n_treated=gap.participants, n_control=gap.others, note=note,
@@ -206,7 +206,7 @@ def population_event_study(rows: pd.DataFrame, outcome: str = "exit_pct", refere
     return EventStudy(table, v, reference, n, int(g), alpha)
 
 
-def rollout_panel(ds, period: str = "month", by: tuple[str, ...] = ("department", "location"),
+def rollout_panel(ds: Dataset, period: str = "month", by: tuple[str, ...] = ("department", "location"),
                   outcome: str = "exited_voluntary") -> pd.DataFrame:
     """Unit x period rates for the staggered rollout: units are combinations of `by` (as of each
     period), the rate is `outcome` per 100 employees at risk in the period (percentage points), and
@@ -268,7 +268,7 @@ def staggered(study: Study, outcome: RolloutOutcome = "exited_voluntary",
     return study.result(("rollout", outcome, by), compute)
 
 
-def fit_staggered(ds, period: str = "month", by: tuple[str, ...] = ("department", "location"),
+def fit_staggered(ds: Dataset, period: str = "month", by: tuple[str, ...] = ("department", "location"),
                   outcome: RolloutOutcome = "exited_voluntary", seed: int | None = None):
     """(att_gt result, the balanced unit x period panel) of the staggered rollout in a data set."""
     rates = rollout_panel(ds, period, by, outcome)
