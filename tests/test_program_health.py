@@ -139,3 +139,14 @@ def test_planted_skills_gain_is_recovered(tmp_path):
         changes.append(s["change"])
         truths.append(truth.value(study.cohort_id, "mentee", "skills_change"))
     assert np.mean(changes) == pytest.approx(np.mean(truths), abs=0.1)
+
+
+def test_early_warnings_show_counts_to_stakeholders_and_matches_to_analysts(company):
+    warnings = program_health.early_warning(company)
+    counts = me.display.early_warnings(warnings, me.Disclosure("stakeholder")).data
+    assert list(counts.columns) == ["matches checked", "no meeting recently", "low mid-program satisfaction",
+                                    "at risk (either)"]
+    assert counts.iloc[0].tolist() == [len(warnings), int(warnings["no_recent_meeting"].sum()),
+                                       int(warnings["low_mid_satisfaction"].sum()), int(warnings["at_risk"].sum())]
+    rows = me.display.early_warnings(warnings, me.Disclosure("analyst")).data
+    assert "mentee_id" in rows and len(rows) == len(warnings)
