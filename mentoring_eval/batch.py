@@ -29,6 +29,7 @@ from .version import __version__
 
 ALL_COHORTS = "all-cohorts"
 STATUS_FILE = ".status.json"
+KERNEL_LOG = ".kernels.log"  # what the notebooks' kernels print about themselves, kept for debugging
 
 
 @dataclass(frozen=True)
@@ -83,13 +84,18 @@ def _notebooks(notebooks: Path | str | list | None) -> list[Path]:
 _worker = None  # in a pool worker: (queue of start signals to the parent, the parent's stop event)
 
 
-def _listen(events, stop) -> None:
+def _listen(events, stop, kernel_log: Path | None = None) -> None:
     """Set up a pool worker: report starts to the parent; leave Ctrl-C to the parent, which sets
-    `stop` and sends SIGTERM (papermill then shuts the kernel down, and the worker exits)."""
+    `stop` and sends SIGTERM (papermill then shuts the kernel down, and the worker exits). The
+    worker's stderr, which its kernels inherit, goes to `kernel_log`: what a kernel prints about
+    itself (e.g. a socket closed under it at shutdown) belongs in a log, not in the run's output."""
     import signal
 
     global _worker
     _worker = (events, stop)
+    if kernel_log is not None:
+        with open(kernel_log, "a") as log:
+            os.dup2(log.fileno(), 2)
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     signal.signal(signal.SIGTERM, signal.default_int_handler)
 
@@ -331,6 +337,7 @@ def run(params: Path | str | list = "params", notebooks: Path | str | list | Non
         _sweep(out)
         cache = out / ".cache"
         shutil.rmtree(cache / RESULTS_DIR, ignore_errors=True)  # results are shared within one run only
+        (out / KERNEL_LOG).unlink(missing_ok=True)  # the kernels' own messages, of this run only
         results, good = _load_params(find_files(params), per_cohort, out)
         from .data import cache_key, data_fingerprint
 
@@ -367,7 +374,7 @@ def run(params: Path | str | list = "params", notebooks: Path | str | list | Non
             with _environment(_kernel_environment(cache, workers)), display:
                 for batch in ([j for j in runnable if j.cohort_id != ALL_COHORTS],
                               [j for j in runnable if j.cohort_id == ALL_COHORTS]):
-                    results += _execute_all(batch, workers, display)
+                    results += _execute_all(batch, workers, display, out / KERNEL_LOG)
         finally:
             frame = pd.DataFrame(results, columns=COLUMNS).sort_values(["cohort_id", "notebook"], ignore_index=True)
             _write_index(out, frame)
@@ -423,7 +430,7 @@ def _longest_first(jobs: list[Job], out: Path) -> list[Job]:
     return sorted(jobs, key=lambda j: -took.get(j.key, 0.0))
 
 
-def _execute_all(batch: list[Job], jobs: int, display: Progress) -> list[dict]:
+def _execute_all(batch: list[Job], jobs: int, display: Progress, kernel_log: Path | None = None) -> list[dict]:
     """Run the jobs in a pool of worker processes (one worker for --jobs 1 too, so that Ctrl-C
     reaches the runner, not a notebook), showing progress as they start and end."""
     import multiprocessing
@@ -434,7 +441,7 @@ def _execute_all(batch: list[Job], jobs: int, display: Progress) -> list[dict]:
     events, stop = context.Queue(), context.Event()
     done: list[dict] = []
     pool = ProcessPoolExecutor(max_workers=min(jobs, len(batch)), mp_context=context, initializer=_listen,
-                               initargs=(events, stop))
+                               initargs=(events, stop, kernel_log))
     try:
         pending = {pool.submit(_execute, job) for job in batch}
         while pending:
