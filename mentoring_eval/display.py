@@ -166,8 +166,9 @@ def funnel(funnel_table: pd.DataFrame, ax=None):
     return ax
 
 
-def scores(distribution: pd.DataFrame, ax=None, xlabel: str = "score (0-10)"):
-    """Distribution of survey scores per respondent role (percent of answers; seaborn grouped bars)."""
+def scores(distribution: pd.DataFrame, ax=None, xlabel: str = "score (0-10)", scale: tuple[int, int] = (0, 10)):
+    """Distribution of survey scores per respondent role (percent of answers; seaborn grouped bars),
+    every score of the scale on the axis, so that a score nobody gave shows as a gap."""
     import matplotlib.pyplot as plt
     import seaborn as sns
 
@@ -177,7 +178,7 @@ def scores(distribution: pd.DataFrame, ax=None, xlabel: str = "score (0-10)"):
     d = d.assign(share=100 * d["answers"] / d.groupby("respondent_role")["answers"].transform("sum"),
                  who=d["respondent_role"] + "s", score=d["score"].astype(int))
     order = [r for r in ("mentees", "mentors") if r in set(d["who"])]
-    sns.barplot(data=d, x="score", y="share", hue="who", hue_order=order,
+    sns.barplot(data=d, x="score", y="share", hue="who", hue_order=order, order=list(range(scale[0], scale[1] + 1)),
                 palette=[COLOURS[r[:-1]] for r in order], errorbar=None, ax=ax)
     ax.set_xlabel(xlabel)
     ax.set_ylabel("% of answers")

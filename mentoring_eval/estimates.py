@@ -21,6 +21,8 @@ import pandas as pd
 COLUMNS = ["cohort_id", "role", "estimand", "method", "estimate", "std_error", "ci_low", "ci_high",
            "n_treated", "n_control", "headline", "note", "design", "unit"]
 KEY = ("cohort_id", "role", "estimand", "method")
+TEXT = ("cohort_id", "role", "estimand", "method", "note", "design", "unit")
+FORMULA_START = ("=", "+", "-", "@", "\t", "\r")  # a spreadsheet runs a cell starting so as a formula
 
 # The study design an estimate comes from, strongest first: "rollout" (the eligible segment
 # against departments not yet reached, before and after), "observational" (participants against
@@ -194,6 +196,9 @@ class Estimates:
         for c in ("design", "unit"):
             if c not in frame:
                 frame[c] = ""
+        for c in TEXT:
+            frame[c] = frame[c].map(lambda v: v[1:] if isinstance(v, str) and v[:1] == "'" and v[1:].startswith(FORMULA_START)
+                                    else v)
         return cls.from_frame(frame)
 
     def write(self, out_dir: str | Path) -> Path:
@@ -207,6 +212,8 @@ class Estimates:
             fresh = {tuple(getattr(e, k) for k in KEY) for e in self._items}
             merged = [e for e in Estimates.read(path) if tuple(getattr(e, k) for k in KEY) not in fresh] + merged
         frame = Estimates(merged).to_frame().sort_values(["role", "estimand", "method"], ignore_index=True)
+        for c in TEXT:  # a quote in front keeps it text; read() takes it off again
+            frame[c] = frame[c].map(lambda v: "'" + v if isinstance(v, str) and v.startswith(FORMULA_START) else v)
         tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}")
         frame.to_csv(tmp, index=False, float_format="%.10g")
         os.replace(tmp, path)

@@ -63,6 +63,16 @@ class CohortParams(_Strict):
     seed: int = Field(0, description="seed for every random draw (bootstrap, ROI simulation)")
     goals: tuple[ProgramGoal, ...] = ()
 
+    @field_validator("cohort_id")
+    @classmethod
+    def _one_folder_name(cls, v: str) -> str:
+        """The cohort's reports go to <out>/<cohort_id>: the id must be one plain folder name."""
+        if not v.strip() or v in (".", "..") or v.startswith(".") or any(c in v for c in '/\\:') \
+                or any(ord(c) < 32 for c in v):
+            raise ValueError("must be a plain name (no /, \\, :, leading dot or control characters), "
+                             "since it names the cohort's report folder")
+        return v
+
     @field_validator("turnover_cost_multiplier")
     @classmethod
     def _ordered(cls, v: tuple[float, float]) -> tuple[float, float]:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import pandas as pd
@@ -94,3 +95,12 @@ def test_readme_documents_every_params_key():
     section = readme.split("## Params reference", 1)[1].split("\n## ", 1)[0]
     for key in me.CohortParams.model_fields:
         assert f"| {key} |" in section, key
+
+
+@pytest.mark.parametrize("cohort_id", ["../../etc", "2024/spring", "..", ".hidden", "a\\b", "c:x", "tab\there", " "])
+def test_a_cohort_id_that_is_not_a_plain_folder_name_is_refused(tmp_path, cohort_id):
+    path = _write(tmp_path, f"cohort_id: {json.dumps(cohort_id)}\n")  # a JSON string is a YAML string
+    with pytest.raises(me.ParamsError) as info:
+        load_params(path)
+    assert str(info.value).startswith(f"{path}, key cohort_id: Value error, must be a plain name (no /, \\, :, "
+                                      "leading dot or control characters), since it names the cohort's report folder")

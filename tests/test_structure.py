@@ -126,3 +126,15 @@ def test_estimates_where_first_and_combine():
     assert list(me.Estimates.combine(found, me.Estimates([a]))) == [a, b, a]
     with pytest.raises(TypeError, match="no field"):
         found.where(estimator="x")
+
+
+def test_estimates_csv_keeps_text_that_looks_like_a_formula_as_text(tmp_path):
+    row = dict(role="mentee", estimand="retention_12m", method="naive", estimate=1.0, design="naive", unit="pp")
+    found = me.Estimates([me.estimates.make(cohort_id="=1+1", note='=HYPERLINK("http://x")', **row),
+                          me.estimates.make(cohort_id="@sum", note="-2 pp, +3 pp", **row)])
+    path = found.write(tmp_path)
+    cells = [line.split(",")[0] for line in path.read_text().splitlines()[1:]]
+    assert sorted(cells) == ["'=1+1", "'@sum"]  # a spreadsheet shows them, it does not run them
+    assert "'=HYPERLINK" in path.read_text() and "'-2 pp" in path.read_text()
+    back = me.Estimates.read(path)
+    assert sorted((e.cohort_id, e.note) for e in back) == [("=1+1", '=HYPERLINK("http://x")'), ("@sum", "-2 pp, +3 pp")]
