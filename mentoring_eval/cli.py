@@ -17,9 +17,9 @@ def _simulate(args) -> int:
     from .simulate import Effects, simulate
 
     truth = simulate(args.out, n_employees=args.employees, seed=args.seed,
-                     effects=Effects.null() if args.null_effects else None)
+                     effects=Effects.null() if args.null_effects else None, design=args.design)
     t = truth.table
-    mentees = t[(t.role == "mentee") & t.estimand.isin(["retention_12m", "promotion_12m"])]
+    mentees = t[(t.role == "mentee") & t.estimand.isin(["retention_12m", "promotion_12m"]) & t.kind.isin(["att", "naive"])]
     print(f"wrote the demo data set and truth.json to {args.out} ({args.employees:,} employees at start, seed {args.seed})")
     for (estimand, kind), v in mentees.groupby(["estimand", "kind"])["value"].mean().items():
         print(f"  mentees, {estimand}, {'true effect' if kind == 'att' else 'naive gap'}: {v:+.1f} pp (mean over cohorts)")
@@ -66,6 +66,10 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--employees", type=int, default=5000, help="headcount at the start of the simulation (default 5000)")
     s.add_argument("--seed", type=int, default=0, help="random seed; the same seed writes identical files (default 0)")
     s.add_argument("--null-effects", action="store_true", help="plant no effect of mentoring (self-selection only)")
+    s.add_argument("--design", choices=["rollout", "lottery", "capacity", "observational", "mix"], default="rollout",
+                   help="how places are given out: rollout across departments (default), a lottery among applicants, "
+                        "scarce places by department and level (capacity), everyone matched (observational), or "
+                        "mix (the demo company: a lottery, a capacity cohort and two rollouts)")
     s.set_defaults(func=_simulate)
 
     v = sub.add_parser("validate", help="check a data directory against the data contract")

@@ -63,6 +63,20 @@ MENTEE_MIN_TENURE = 6
 MENTOR_MIN_LEVEL = 4
 MENTOR_MIN_TENURE = 24
 
+# How each cohort's places are given out. "rollout" is the original demo: the invited departments'
+# applicants take the mentors' places in a random order (few are left over), so the design that can
+# answer is the segment rollout. "lottery": places are offered at random to half the applicants
+# within each department; some offered decline, a few not offered find a mentor anyway. "capacity":
+# mentor places are scarce and go by observable rules (department and job level). "observational":
+# every department is invited and every applicant is matched, so only the comparison with
+# non-applicants is left. "mix" is the demo company: a lottery, a capacity cohort, two rollouts.
+DESIGNS = ("rollout", "lottery", "capacity", "observational")
+DEMO_MIX = ("lottery", "capacity", "rollout", "rollout")
+LOTTERY_OFFER_SHARE = 0.5
+LOTTERY_NEVER_TAKERS = 0.10  # offered applicants who decline (and would not take part either way)
+LOTTERY_ALWAYS_TAKERS = 0.05  # applicants who take part whether offered or not
+OFFER_LEAD_DAYS = 21  # offers go out three weeks before the cohort starts
+
 
 @dataclass(frozen=True)
 class Effects:
@@ -193,6 +207,10 @@ class _Enrollments:
         return _Enrollments(*(np.concatenate([getattr(self, f), getattr(other, f)])
                               for f in ("person", "cohort", "role", "on_from", "on_until", "exit_effect", "promo_effect")))
 
+    def take(self, mask: np.ndarray) -> "_Enrollments":
+        return _Enrollments(*(getattr(self, f)[mask] for f in
+                              ("person", "cohort", "role", "on_from", "on_until", "exit_effect", "promo_effect")))
+
     def multipliers(self, n: int, month: int, keep: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
         """Hazard multipliers of all n people in `month` (only enrollment rows in `keep`)."""
         active = (self.on_from <= month) & (month < self.on_until)
@@ -224,15 +242,36 @@ def _random_day_in_month(months: np.ndarray, u: np.ndarray) -> np.ndarray:
 
 # ---------------------------------------------------------------- the simulation
 
-def simulate(out_dir: str | Path, n_employees: int = 5000, seed: int = 0, effects: Effects | None = None) -> Truth:
+def cohort_designs(design: str) -> tuple[str, ...]:
+    """The design of each demo cohort for a `simulate(design=...)` value: one design for all four
+    cohorts, or "mix" (a lottery, a capacity cohort and two rollouts)."""
+    if design == "mix":
+        return DEMO_MIX
+    if design not in DESIGNS:
+        raise ArgumentError(f"design must be one of {', '.join(DESIGNS)} or mix (got {design!r})")
+    return (design,) * len(DEMO_COHORTS)
+
+
+def _spec_for(spec: CohortSpec, design: str) -> CohortSpec:
+    """An observational cohort invites every department, so no department is left to compare with."""
+    if design != "observational":
+        return spec
+    return CohortSpec(spec.cohort_id, spec.name.split(":")[0] + ": all departments", spec.start_month,
+                      spec.duration_months, DEPARTMENTS)
+
+
+def simulate(out_dir: str | Path, n_employees: int = 5000, seed: int = 0, effects: Effects | None = None,
+             design: str = "rollout") -> Truth:
     """Simulate the demo company into out_dir (CSV tables + truth.json) and return the Truth.
 
     n_employees is the headcount on 2022-01-01; hires roughly replace exits over the four years.
+    `design` says how each cohort's places are given out (see DESIGNS; "mix" = the demo company).
     The same arguments always write byte-identical files.
     """
     effects = Effects() if effects is None else effects
     if n_employees < 200:
         raise ArgumentError(f"n_employees must be at least 200 for a usable demo (got {n_employees})")
+    designs = cohort_designs(design)
     out = Path(out_dir)
     rng = np.random.default_rng([seed, 0])
 
@@ -274,8 +313,9 @@ def simulate(out_dir: str | Path, n_employees: int = 5000, seed: int = 0, effect
         state.employed |= people.hire_month == t
         for ci, spec in enumerate(DEMO_COHORTS):
             if spec.start_month == t:
-                new, meta = _enrol_cohort(ci, spec, t, people, state, department, enrol, effects,
-                                          np.random.default_rng([seed, 2, ci]))
+                new, meta = _enrol_cohort(ci, _spec_for(spec, designs[ci]), t, people, state, department, enrol,
+                                          effects, np.random.default_rng([seed, 2, ci]), designs[ci],
+                                          np.random.default_rng([seed, 8, ci]))
                 enrol = enrol.append(new)
                 cohort_meta.append(meta)
                 snapshots[ci] = _State(state.employed.copy(), state.level.copy(), state.months_in_level.copy())
@@ -316,6 +356,7 @@ def simulate(out_dir: str | Path, n_employees: int = 5000, seed: int = 0, effect
     out.mkdir(parents=True, exist_ok=True)
     for name, df in tables.items():
         df.to_csv(out / f"{name}.csv", index=False, lineterminator="\n")
+    truth_rows = [{"design": "", **r} if "design" not in r else r for r in truth_rows] + _pooled_truth(truth_rows)
     truth_table = pd.DataFrame(truth_rows)
     payload = {
         "seed": seed,
@@ -341,8 +382,13 @@ TRUTH_DEFINITIONS = {
 
 
 def _enrol_cohort(ci: int, spec: CohortSpec, t: int, people: _People, state: _State, department: np.ndarray,
-                  prior: _Enrollments, effects: Effects, rng: np.random.Generator):
-    """Who signs up (self-selected on engagement and ability), who is matched, and when, for one cohort."""
+                  prior: _Enrollments, effects: Effects, rng: np.random.Generator, design: str = "rollout",
+                  design_rng: np.random.Generator | None = None):
+    """Who signs up (self-selected on engagement and ability), who is matched, and when, for one cohort.
+
+    `design` says how places are given out (see DESIGNS); every applicant also gets the match and
+    withdrawal dates they would have had if matched (from `design_rng`, so the rollout demo keeps
+    its draws), which the truth's potential outcomes use."""
     n = state.employed.size
     in_scope = state.employed & np.isin(department, [DEPARTMENTS.index(d) for d in spec.departments])
     tenure = t - people.hire_month
@@ -369,6 +415,32 @@ def _enrol_cohort(ci: int, spec: CohortSpec, t: int, people: _People, state: _St
     pair_mentor = slots[:n_pairs]  # positions in `mentors`
     delay = np.round(rng.gamma(2.0, 12.0, n_pairs) - 10).astype(np.int64)
     matched_date = np.maximum(start + delay, signup_m[pair_mentee] + 1)
+    design_rng = design_rng if design_rng is not None else np.random.default_rng([ci, 8])
+    would_match = np.maximum(start + np.round(design_rng.gamma(2.0, 12.0, mentees.size) - 10).astype(np.int64),
+                             signup_m + 1)
+    would_withdraw = np.where(design_rng.random(mentees.size) < 0.12,
+                              would_match + design_rng.integers(30, 180, mentees.size), np.datetime64("NaT"))
+    offered = np.zeros(mentees.size, dtype=bool)
+    complier = np.ones(mentees.size, dtype=bool)  # takes part if and only if given a place
+    if design == "rollout":
+        would_match[pair_mentee] = matched_date
+    else:
+        dept, level = department[mentees], state.level[mentees]
+        if design == "lottery":
+            offered = _offer_within(dept, LOTTERY_OFFER_SHARE, design_rng)
+            kind = design_rng.random(mentees.size)
+            never, always = kind < LOTTERY_NEVER_TAKERS, kind >= 1 - LOTTERY_ALWAYS_TAKERS
+            takes_part = (offered & ~never) | always
+            complier = ~never & ~always
+        elif design == "capacity":  # scarce places, given before the start by department (mentor supply) and level
+            supply = design_rng.normal(0.3, 0.6, len(DEPARTMENTS))
+            takes_part = design_rng.random(mentees.size) < _logistic(supply[dept] + 0.8 * (2 - level))
+            would_match = np.maximum(start - design_rng.integers(1, 21, mentees.size), signup_m + 1)
+        else:  # observational: every applicant is matched
+            takes_part = np.ones(mentees.size, dtype=bool)
+        pair_mentee = np.flatnonzero(takes_part) if slots.size else np.array([], dtype=np.int64)
+        pair_mentor = slots[np.arange(pair_mentee.size) % max(slots.size, 1)]
+        matched_date = would_match[pair_mentee]
     mentee_matched = np.full(mentees.size, np.datetime64("NaT"), dtype="datetime64[D]")
     mentee_matched[pair_mentee] = matched_date
     # a mentor's effect starts with their first mentee
@@ -381,6 +453,7 @@ def _enrol_cohort(ci: int, spec: CohortSpec, t: int, people: _People, state: _St
     withdrawal = np.full(mentees.size, np.datetime64("NaT"), dtype="datetime64[D]")
     planned = mentee_matched[withdraws] + rng.integers(30, 180, int(withdraws.sum()))
     withdrawal[withdraws] = np.minimum(planned, end)
+    would_withdraw = np.where(np.isnat(mentee_matched), np.minimum(would_withdraw, end), withdrawal)
 
     big = 10**6
     def months(dates, missing):
@@ -403,8 +476,24 @@ def _enrol_cohort(ci: int, spec: CohortSpec, t: int, people: _People, state: _St
     meta = dict(ci=ci, spec=spec, start=start, end=end, mentees=mentees, mentors=mentors,
                 signup_m=signup_m, signup_r=signup_r, mentee_matched=mentee_matched, mentor_matched=mentor_matched,
                 withdrawal=withdrawal, pair_mentee=pair_mentee, pair_mentor=pair_mentor, matched_date=matched_date,
-                eligible_mentees=int(mentee_ok.sum()), eligible_mentors=int(mentor_ok.sum()))
+                eligible_mentees=int(mentee_ok.sum()), eligible_mentors=int(mentor_ok.sum()),
+                design=design, offered=offered, complier=complier, would_match=would_match,
+                would_withdraw=would_withdraw)
     return new, meta
+
+
+def _offer_within(strata: np.ndarray, share: float, rng: np.random.Generator) -> np.ndarray:
+    """A complete randomization within each stratum: round(share x size) places offered at random."""
+    key = rng.random(strata.size)
+    order = np.lexsort((key, strata))
+    sorted_strata = strata[order]
+    first = np.r_[True, sorted_strata[1:] != sorted_strata[:-1]]
+    group_start = np.maximum.accumulate(np.where(first, np.arange(strata.size), 0))
+    rank = np.arange(strata.size) - group_start
+    size = np.bincount(sorted_strata, minlength=sorted_strata.max() + 1 if strata.size else 0)[sorted_strata]
+    offered = np.zeros(strata.size, dtype=bool)
+    offered[order] = rank < np.round(share * size)
+    return offered
 
 
 # ---------------------------------------------------------------- potential outcomes
@@ -413,21 +502,23 @@ def _replay(people: _People, idx: np.ndarray, snapshot: _State, t0: int, seed: i
             enrol: _Enrollments, keep: np.ndarray | None):
     """Re-run participants idx for HORIZON months from t0 under the enrollments in `keep`,
     with the same uniforms as the factual run. Returns (employed at end, promoted, summed voluntary
-    hazard over months at risk, months at risk), each per participant."""
+    hazard over months at risk, months at risk, left voluntarily), each per participant."""
     n = people.ability.size
     state = snapshot.take(idx)
     hazard = np.zeros(idx.size)
     at_risk_months = np.zeros(idx.size)
     promoted_any = np.zeros(idx.size, dtype=bool)
+    quit_any = np.zeros(idx.size, dtype=bool)
     for t in range(t0, t0 + HORIZON):
         u = _uniforms(seed, t, n, 6)[:, idx]
         exit_mult, promo_mult = enrol.multipliers(n, t, keep)
         at_risk = state.employed.copy()
-        _, _, promoted, vol = _step(people, idx, state, t, u, exit_mult[idx], promo_mult[idx])
+        quits, _, promoted, vol = _step(people, idx, state, t, u, exit_mult[idx], promo_mult[idx])
         hazard += vol * at_risk
         at_risk_months += at_risk
         promoted_any |= promoted
-    return state.employed, promoted_any, hazard, at_risk_months
+        quit_any |= quits
+    return state.employed, promoted_any, hazard, at_risk_months, quit_any
 
 
 def _rating(ability: np.ndarray, noise: np.ndarray, shift: np.ndarray) -> np.ndarray:
@@ -607,9 +698,16 @@ def _program_tables(seed, people, emp_ids, hire_date, term_date, term_month, sal
                           np.where(~really_matched[person], "applied",
                                    np.where(~met[person], "matched",
                                             np.where(end <= EXTRACTION_DATE, "completed", "active"))))
-        enrollments.append(pd.DataFrame({"employee_id": emp_ids[person], "cohort_id": cid, "role": role,
-                                         "signup_date": _fmt(signup), "status": status,
-                                         "withdrawal_date": _fmt(withdrawal)}))
+        enrolled = pd.DataFrame({"employee_id": emp_ids[person], "cohort_id": cid, "role": role,
+                                 "signup_date": _fmt(signup), "status": status, "withdrawal_date": _fmt(withdrawal)})
+        if any(m["design"] == "lottery" for m in cohort_meta):  # the platform records offers
+            lottery = meta["design"] == "lottery"
+            offered = np.concatenate([meta["offered"], np.zeros(meta["mentors"].size, dtype=bool)])
+            enrolled["offered"] = pd.array(np.where(is_mentee & lottery, offered, False), dtype="boolean")
+            enrolled.loc[~(is_mentee & lottery), "offered"] = pd.NA
+            offer_day = np.where(offered & is_mentee & lottery, start - OFFER_LEAD_DAYS, np.datetime64("NaT"))
+            enrolled["offer_date"] = _fmt(offer_day.astype("datetime64[D]"))
+        enrollments.append(enrolled)
 
         matched_for_real = np.where(really_matched[person], matched, np.datetime64("NaT"))
         goals_df, goal_counter = _goals(rng, cid, start, person, role, matched_for_real, withdrawn, dose[rows], emp_ids,
@@ -630,6 +728,7 @@ def _program_tables(seed, people, emp_ids, hire_date, term_date, term_month, sal
         }))
         truth.extend(_truth_rows(seed, people, ci, cid, spec, person, role, enrol, snapshots[ci], term_month,
                                  promotions, dose, review_noise, effects, skill_truth))
+        truth.extend(_design_truth(seed, people, meta, enrol, dose, snapshots[ci], term_month, review_noise, effects))
     program = {
         "cohorts": pd.DataFrame(cohorts),
         "enrollments": pd.concat(enrollments, ignore_index=True),
@@ -795,6 +894,73 @@ def _truth_rows(seed, people, ci, cid, spec, person, role, enrol, snapshot, term
             rows.append({"cohort_id": cid, "role": r, "estimand": estimand, "kind": "naive", "value": float(v),
                          "n_participants": int(p.size)})
     return rows
+
+
+DESIGN_ESTIMANDS = ("retention_12m", "voluntary_exit_12m", "promotion_12m", "performance_rating")
+
+
+def _design_truth(seed, people, meta, enrol, dose, snapshot, term_month, review_noise, effects) -> list[dict]:
+    """The effects the cohort's design can estimate, from both potential outcomes of every mentee
+    applicant (matched with their would-be dates, or not at all), with common random numbers.
+
+    kind "tot": the mean effect on those the design's effect-on-participants estimator targets
+    (lottery: compliers, who take part if and only if offered; otherwise: the matched applicants);
+    kind "itt_offer" (lottery): the mean over all applicants of the effect of being offered a place."""
+    ci, spec, design = meta["ci"], meta["spec"], meta["design"]
+    p = meta["mentees"]
+    if p.size == 0:
+        return []
+    n, t0, big = people.ability.size, spec.start_month, 10**6
+    took_part = np.zeros(p.size, dtype=bool)
+    took_part[meta["pair_mentee"]] = True
+    on_from = np.maximum(_month_of(meta["would_match"]), t0)
+    ww = meta["would_withdraw"]
+    on_until = np.where(np.isnat(ww), big, np.maximum(_month_of(np.where(np.isnat(ww), meta["would_match"], ww)), t0))
+    hypothetical = _Enrollments(p, np.full(p.size, ci), np.full(p.size, "mentee", dtype=object), on_from, on_until,
+                                np.full(p.size, effects.mentee_exit_hazard), np.full(p.size, effects.mentee_promotion_hazard))
+    others = ~((enrol.cohort == ci) & (enrol.role == "mentee"))
+    world = enrol.take(others).append(hypothetical)
+    world_dose = np.concatenate([dose[others], np.where(np.isnat(ww), 1.0, 0.5)])
+    without = np.arange(world.person.size) < int(others.sum())
+    treated = _replay(people, p, snapshot, t0, seed, world, None)
+    control = _replay(people, p, snapshot, t0, seed, world, without)
+    stayed = (term_month[p] < 0) | (term_month[p] > t0 + HORIZON - 1)
+    if not np.array_equal(np.where(took_part, treated[0], control[0]), stayed):
+        raise RuntimeError("simulation replay of the design diverged from the factual run")  # internal invariant
+    effect = {
+        "retention_12m": 100.0 * (treated[0].astype(float) - control[0]),
+        "voluntary_exit_12m": 100.0 * (treated[4].astype(float) - control[4]),
+        "promotion_12m": 100.0 * (treated[1].astype(float) - control[1]),
+    }
+    review_month = next((m for m in range(t0 + 6, N_MONTHS) if m % 6 == 0), None)
+    if review_month is not None:
+        noise = review_noise[review_month][p]
+        with_it = _rating_shift(world, world_dose, effects, n, review_month)[p]
+        no_it = _rating_shift(world, world_dose, effects, n, review_month, keep=without)[p]
+        effect["performance_rating"] = _rating(people.ability[p], noise, with_it) - _rating(people.ability[p], noise, no_it)
+    target = meta["complier"] if design == "lottery" else took_part
+    rows = []
+    for estimand, values in effect.items():
+        base = {"cohort_id": spec.cohort_id, "role": "mentee", "estimand": estimand, "design": design,
+                "n_participants": int(took_part.sum())}
+        if target.any():
+            rows.append({**base, "kind": "tot", "value": float(values[target].mean())})
+        if design == "lottery":
+            rows.append({**base, "kind": "itt_offer", "value": float((values * meta["complier"]).mean())})
+    return rows
+
+
+def _pooled_truth(rows: list[dict]) -> list[dict]:
+    """Participant-weighted averages of the cohorts' design effects, per design, kind and estimand
+    (what the pooled estimates target), with cohort_id "pooled"."""
+    frame = pd.DataFrame([r for r in rows if r.get("kind") in ("tot", "itt_offer")])
+    if frame.empty:
+        return []
+    frame["weighted"] = frame["value"] * frame["n_participants"]
+    pooled = frame.groupby(["design", "kind", "role", "estimand"], as_index=False)[["weighted", "n_participants"]].sum()
+    return [{"cohort_id": "pooled", "role": r.role, "estimand": r.estimand, "design": r.design, "kind": r.kind,
+             "value": float(r.weighted / r.n_participants), "n_participants": int(r.n_participants)}
+            for r in pooled.itertuples() if r.n_participants > 0]
 
 
 def staggered_panel(n_units: int = 1000, n_periods: int = 10, cohorts: tuple[int, ...] = (4, 6, 8),
