@@ -11,7 +11,7 @@ from .errors import ArgumentError, MentoringEvalError, MissingTableError, NotEst
 from .simulate import Effects, Truth, simulate  # bound here: `simulate` names both the module and its function
 from .version import __version__
 
-_MODULES = ("batch", "cli", "cohorts", "data", "did", "display", "effects", "estimates", "intervals", "matching",
+_MODULES = ("applicants", "batch", "cli", "cohorts", "data", "did", "display", "effects", "estimates", "experiments", "intervals", "matching",
             "narrate", "panels", "params", "power", "privacy", "program_health", "promotion", "publish", "retention",
             "roi", "runlog", "scorecard", "study", "summary", "workforce")
 _NAMES = {"DataValidationError": "data", "Dataset": "data", "load": "data", "Estimate": "estimates",

@@ -19,16 +19,22 @@ import numpy as np
 import pandas as pd
 
 COLUMNS = ["cohort_id", "role", "estimand", "method", "estimate", "std_error", "ci_low", "ci_high",
-           "n_treated", "n_control", "headline", "note", "design", "unit"]
+           "n_treated", "n_control", "headline", "note", "design", "unit", "evidence"]
 KEY = ("cohort_id", "role", "estimand", "method")
-TEXT = ("cohort_id", "role", "estimand", "method", "note", "design", "unit")
+TEXT = ("cohort_id", "role", "estimand", "method", "note", "design", "unit", "evidence")
 FORMULA_START = ("=", "+", "-", "@", "\t", "\r")  # a spreadsheet runs a cell starting so as a formula
 
-# The study design an estimate comes from, strongest first: "rollout" (the eligible segment
-# against departments not yet reached, before and after), "observational" (participants against
-# matched non-participants); "descriptive" figures (rates, survey scores, before/after changes)
-# and "naive" comparisons are not causal evidence.
-Design = Literal["rollout", "observational", "descriptive", "naive"]
+# The study design an estimate comes from, strongest first: "lottery" (places offered at random
+# among applicants), "capacity" (matched against unmatched applicants when places ran out),
+# "rollout" (the eligible segment against departments not yet reached, before and after),
+# "observational" (participants against matched non-participants); "descriptive" figures (rates,
+# survey scores, before/after changes) and "naive" comparisons are not causal evidence.
+Design = Literal["lottery", "capacity", "rollout", "observational", "descriptive", "naive"]
+DESIGNS = ("lottery", "capacity", "rollout", "observational")  # strongest first
+# The evidence grade a design earns when its checks pass (What Works Clearinghouse, adapted); an
+# applicant design whose checks fail is graded lower. Descriptive and naive figures carry none.
+EVIDENCE = {"lottery": "randomized", "capacity": "quasi-experimental", "rollout": "quasi-experimental",
+            "observational": "observational"}
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -51,6 +57,7 @@ class Estimate:
     note: str = ""
     design: str = ""
     unit: str = ""
+    evidence: str = ""  # randomized / quasi-experimental / observational; empty for descriptive and naive figures
 
     @property
     def has_interval(self) -> bool:
@@ -76,8 +83,10 @@ class Estimate:
 
 def make(*, cohort_id: str, role: str, estimand: str, method: str, estimate: float, std_error: float | None = None,
          ci: tuple[float, float] | None = None, n_treated: int | None = None, n_control: int | None = None,
-         headline: bool = False, note: str = "", design: str = "", unit: str = "", alpha: float = 0.05) -> Estimate:
-    """An Estimate whose interval defaults to estimate +/- z x SE (normal, 1 - alpha)."""
+         headline: bool = False, note: str = "", design: str = "", unit: str = "", evidence: str | None = None,
+         alpha: float = 0.05) -> Estimate:
+    """An Estimate whose interval defaults to estimate +/- z x SE (normal, 1 - alpha); its evidence
+    grade defaults to the one its design earns (EVIDENCE)."""
     if ci is None and std_error is not None and np.isfinite(std_error):
         from scipy import stats
 
@@ -88,7 +97,7 @@ def make(*, cohort_id: str, role: str, estimand: str, method: str, estimate: flo
                     std_error=math.nan if std_error is None else float(std_error), ci_low=float(lo), ci_high=float(hi),
                     n_treated=None if n_treated is None else int(n_treated),
                     n_control=None if n_control is None else int(n_control), headline=bool(headline), note=note,
-                    design=design, unit=unit)
+                    design=design, unit=unit, evidence=EVIDENCE.get(design, "") if evidence is None else evidence)
 
 
 class Estimates:
@@ -177,7 +186,7 @@ class Estimates:
                 values[c] = None if pd.isna(values[c]) else int(values[c])
             for c in ("std_error", "ci_low", "ci_high"):
                 values[c] = math.nan if pd.isna(values[c]) else float(values[c])
-            for c in ("note", "design", "unit"):
+            for c in ("note", "design", "unit", "evidence"):
                 values[c] = "" if values[c] is None or pd.isna(values[c]) else str(values[c])
             values["headline"] = bool(values["headline"]) if not isinstance(values["headline"], str) else \
                 values["headline"].strip().lower() == "true"
@@ -189,11 +198,12 @@ class Estimates:
     @classmethod
     def read(cls, path: str | Path) -> Estimates:
         """A cohort's estimates.csv."""
-        frame = pd.read_csv(path, dtype={"cohort_id": "str", "role": "str", "note": "str", "design": "str", "unit": "str"},
+        frame = pd.read_csv(path, dtype={"cohort_id": "str", "role": "str", "note": "str", "design": "str", "unit": "str",
+                                         "evidence": "str"},
                             keep_default_na=False, na_values={c: [""] for c in
                                                               ("estimate", "std_error", "ci_low", "ci_high", "n_treated",
                                                                "n_control")})
-        for c in ("design", "unit"):
+        for c in ("design", "unit", "evidence"):
             if c not in frame:
                 frame[c] = ""
         for c in TEXT:

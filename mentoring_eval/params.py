@@ -54,6 +54,10 @@ class CohortParams(_Strict):
     comparison: Literal["never_treated", "not_yet_treated", "matched"] = Field(
         "matched", description="how the comparison group is formed")
     matching_variables: tuple[str, ...] = Field(DEFAULT_MATCHING, description="strata for coarsened exact matching")
+    design: Literal["auto", "lottery", "capacity", "rollout", "observational"] = Field(
+        "auto", description="the design that heads the report; auto = the strongest the data support")
+    assignment_strata: tuple[str, ...] = Field(
+        (), description="columns of the people at the start within which a lottery drew its offers, e.g. [department]")
     min_cell_size: int = Field(5, ge=1, description="smallest group shown in stakeholder reports")
     audience: Literal["stakeholder", "analyst"] = "stakeholder"
     turnover_cost_multiplier: tuple[float, float] = Field(
@@ -86,6 +90,10 @@ class CohortParams(_Strict):
         unknown = [v for v in self.matching_variables if v not in known]
         if unknown:
             raise ValueError(f"matching_variables: {unknown} not among {sorted(known)}")
+        strata = {"department", "location", "job_level", "tenure_band", "rating_band", "engagement_band", "gender"}
+        unknown = [v for v in self.assignment_strata if v not in strata]
+        if unknown:
+            raise ValueError(f"assignment_strata: {unknown} not among {sorted(strata)}")
         return self
 
 

@@ -11,6 +11,7 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
+from . import applicants
 from . import estimates as est
 from .cohorts import Role
 from .did import did_2x2
@@ -392,6 +393,7 @@ def _analyze(study: Study) -> ProgramHealth:
             n_t = int(data.loc[data["treated"] == 1, "employee_id"].nunique())
             rows.append(row(role, "performance_rating", "did_matched", d.estimate, "observational", "rating points (1-5)",
                             std_error=d.std_error, ci=(d.ci_low, d.ci_high), n_treated=n_t,
-                            n_control=int(data["employee_id"].nunique()) - n_t, headline=True,
+                            n_control=int(data["employee_id"].nunique()) - n_t,
+                            headline=applicants.available(study, role) is None,  # else the applicant design leads
                             note="last review before vs first review 6+ months after the start, CEM weights (points)"))
     return ProgramHealth(cid, Estimates(rows), tuple(notes))

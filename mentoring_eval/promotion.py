@@ -10,7 +10,9 @@ from typing import TYPE_CHECKING, Literal
 import numpy as np
 import pandas as pd
 
+from . import applicants
 from . import estimates as est
+from .applicants import DesignChoice, DesignResult
 from .cohorts import NaiveGap, Role
 from .did import event_study, twfe
 from .did.regression import DiDEstimate, EventStudy
@@ -48,10 +50,12 @@ class PromotionResult:
     balance: BalanceResult | None
     notes: tuple[str, ...] = ()
     estimates: Estimates = field(default_factory=Estimates, repr=False)
+    applicants: DesignResult | None = None  # the lottery or capacity design, when the data support one
+    design: DesignChoice | None = None  # the design that heads the report, with its evidence grade
 
     @property
     def headline(self) -> est.Estimate | None:
-        """The headline effect on participants' promotion within 12 months, if the population design ran."""
+        """The headline effect on participants' promotion within 12 months, from the strongest design that ran."""
         return self.estimates.headline("promotion_12m", self.role)
 
     def to_frame(self) -> pd.DataFrame:
@@ -133,4 +137,10 @@ def _analyze(study: Study, role: Role, months: int) -> PromotionResult:
                          window=(-p.pre_periods, p.post_periods - 1), weights="cem_weight")
     except NotEstimable as exc:
         notes.append(f"Matched difference-in-differences not available: {exc}")
-    return PromotionResult(cid, role, nv, itt, tot, did, es, balance, tuple(notes), Estimates(rows))
+    applicant = None
+    if applicants.available(study, role) is not None:
+        applicant = applicants.analyze(study, role)
+        rows += list(applicant.estimates.where(estimand=("promotion_12m", "performance_rating")))
+    choice = applicants.choose(study, role, applicant, tot is not None, did is not None)
+    rows = applicants.with_headlines(rows, choice, ("promotion_12m", "performance_rating"))
+    return PromotionResult(cid, role, nv, itt, tot, did, es, balance, tuple(notes), Estimates(rows), applicant, choice)

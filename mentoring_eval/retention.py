@@ -13,7 +13,9 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
+from . import applicants
 from . import estimates as est
+from .applicants import DesignChoice, DesignResult
 from .cohorts import NaiveGap, Role
 from .did.regression import DiDEstimate, EventStudy
 from .effects import SNAPSHOTS, WaldEffect, design_estimates, itt_exit_rate, itt_snapshot, naive_estimate, population_event_study
@@ -112,6 +114,8 @@ class RetentionResult:
     survival: MatchedSurvival | None
     notes: tuple[str, ...] = ()
     estimates: Estimates = field(default_factory=Estimates, repr=False)
+    applicants: DesignResult | None = None  # the lottery or capacity design, when the data support one
+    design: DesignChoice | None = None  # the design that heads the report, with its evidence grade
 
     @property
     def balance(self) -> BalanceResult | None:
@@ -119,7 +123,7 @@ class RetentionResult:
 
     @property
     def headline(self) -> est.Estimate | None:
-        """The headline 12-month retention effect on participants, if the population design ran."""
+        """The headline 12-month retention effect on participants, from the strongest design that ran."""
         return self.estimates.headline("retention_12m", self.role)
 
     def to_frame(self) -> pd.DataFrame:
@@ -239,7 +243,25 @@ def _analyze(study: Study, role: Role, months: int, bootstrap: int) -> Retention
                             note=f"CEM-weighted Cox, robust SE; proportional hazards test p = {cox.ph_pvalue:.2g}"))
     except NotEstimable as exc:
         notes.append(f"Matched survival not available: {exc}")
-    return RetentionResult(cid, role, nv, ret_itt, ret_tot, ex_itt, ex_tot, es, survival, tuple(notes), Estimates(rows))
+    applicant = None
+    if applicants.available(study, role) is not None:
+        applicant = applicants.analyze(study, role)
+        rows += list(applicant.estimates.where(estimand=("retention_12m", "voluntary_exit_12m")))
+    choice = applicants.choose(study, role, applicant, ret_tot is not None, survival is not None, _pretrend_p(es))
+    rows = applicants.with_headlines(rows, choice, ("retention_12m", "voluntary_exit_12m"))
+    return RetentionResult(cid, role, nv, ret_itt, ret_tot, ex_itt, ex_tot, es, survival, tuple(notes), Estimates(rows),
+                           applicant, choice)
+
+
+def _pretrend_p(es: EventStudy | None) -> float | None:
+    """The p-value of the population event study's pre-period test, when it can be formed."""
+    if es is None:
+        return None
+    try:
+        p = es.pretrend_test().pvalue
+    except (NotEstimable, np.linalg.LinAlgError):
+        return None
+    return p if np.isfinite(p) else None
 
 
 def _matched_survival(study: Study, role: Role, months: int, bootstrap: int) -> MatchedSurvival:

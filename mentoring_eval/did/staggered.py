@@ -532,3 +532,15 @@ def _panel_covariates(y, x, unit_g, w, cells, method):
         n_t.append(int(treat.sum()))
         n_c.append(int(c["control"].sum()))
     return att, inf, np.array(n_t), np.array(n_c)
+
+
+def att_two_groups(dy: np.ndarray, d: np.ndarray, x: np.ndarray, w: np.ndarray, method: str = "dr") -> tuple[float, np.ndarray]:
+    """ATT of d on dy (a change, or an outcome measured after assignment) given covariates x
+    (intercept first): the 2x2 comparison `att_gt` makes in each cell ("dr", "ipw" or "reg");
+    returns the ATT and its influence function (Var = mean(inf^2) / n)."""
+    return _did_cell(dy, d, x, w, method)
+
+
+def logistic_fit(x: np.ndarray, d: np.ndarray, w: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Weighted logistic regression: fitted probabilities and (X'WX)^-1."""
+    return _logit(x, d, w)

@@ -1,0 +1,465 @@
+"""Designs that compare applicants with applicants: the strongest evidence a program can have.
+
+Everyone who applied to the cohort as a mentee and was employed at its start (time zero) is in
+the population, so nobody's outcome is conditioned on having stayed long enough to take part
+(no survivorship trap). People who took part in an earlier cohort are left out of both arms.
+
+- **lottery**: places were offered at random among applicants (`enrollments.offered`), possibly
+  within strata (params `assignment_strata`). The effect of the offer (`itt_offer`) is a
+  regression-adjusted difference between offered and not offered; the effect on participants
+  (`tot_iv`) instruments participation with the offer.
+- **capacity**: more applicants than mentor places, places given by observable rules (department,
+  job level). The effect on participants (`tot_dr`) compares matched with unmatched applicants,
+  doubly robust on department, level and pre-period covariates, where their propensities overlap.
+
+Outcomes over the 12 months from the start: retention_12m and voluntary_exit_12m (pp, all exits
+and voluntary exits), promotion_12m (pp), performance_rating (points, first review at least six
+months after the start, among those reviewed)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Literal
+
+import numpy as np
+import pandas as pd
+
+from . import estimates as est
+from .cohorts import Role
+from .errors import NotEstimable
+from .estimates import Estimates
+from .experiments import DesignEffect, doubly_robust, instrumented, propensity, regression_adjusted
+from .matching import BalanceResult, balance_table
+from .panels import had_event
+
+if TYPE_CHECKING:
+    from .study import Study
+
+ApplicantDesign = Literal["lottery", "capacity"]
+MIN_ARM = 30  # fewer people in an arm and the large-sample intervals these designs use are not to be trusted
+OUTCOMES = {  # estimand: (unit, what it counts)
+    "retention_12m": ("pp", "still employed 12 months after the start (all exits)"),
+    "voluntary_exit_12m": ("pp", "left voluntarily within 12 months of the start"),
+    "promotion_12m": ("pp", "promoted within 12 months of the start"),
+    "performance_rating": ("points (1-5 scale)", "rating at the first review at least 6 months after the start"),
+}
+COVARIATES = ("job_level", "tenure_months", "last_rating", "last_engagement", "promoted_before")
+# pre-period measures of the outcomes, on which the arms must start out alike (evidence grade)
+BASELINE = ("tenure_months", "promoted_before", "last_rating")
+TRIM = 0.95  # propensity above which a participant has no comparable non-participant (capacity design)
+ATTRITION_OVERALL, ATTRITION_DIFFERENTIAL = 20.0, 5.0  # %, pp: the limits for a randomized grade
+
+
+@dataclass(frozen=True)
+class ApplicantPool:
+    """The cohort's mentee applicants at the start: one row per person with offered (True/False,
+    or missing when no lottery was recorded), took_part (has a match in the cohort), pre-period
+    covariates, strata and the four outcomes; plus who was left out and why."""
+
+    cohort_id: str
+    people: pd.DataFrame = field(repr=False)
+    enrolled: int  # mentee applicants in enrollments
+    left_before_start: pd.DataFrame = field(repr=False)  # employee_id, offered: enrolled but gone by the start
+    earlier_participants: int  # took part in an earlier cohort: in neither arm
+    followed_up: bool  # the data reach 12 months past the start
+
+    @property
+    def lottery(self) -> bool:
+        """Offers were recorded for every applicant, and both arms are large enough."""
+        o = self.people["offered"]
+        return bool(len(o) and o.notna().all() and min(int(o.sum()), int((~o.astype(bool)).sum())) >= MIN_ARM)
+
+    @property
+    def capacity(self) -> bool:
+        """Both matched and unmatched applicants, enough of each."""
+        d = self.people["took_part"]
+        return bool(min(int(d.sum()), int((~d).sum())) >= MIN_ARM)
+
+
+def pool(study: Study) -> ApplicantPool:
+    """The mentee applicants of the study's cohort employed at its start, with everything the
+    applicant designs need (computed once per study)."""
+    return study.result(("applicant_pool",), lambda: _pool(study))
+
+
+def _pool(study: Study) -> ApplicantPool:
+    ds, cohort = study.dataset, study.cohort
+    cid, start = study.cohort_id, study.start
+    enr = ds.enrollments
+    mine = enr[(enr["cohort_id"] == cid) & (enr["role"] == "mentee")]
+    people = cohort.people[cohort.people["role"] == "mentee"].copy()
+    present = mine["employee_id"].isin(people["employee_id"])
+    left = pd.DataFrame({"employee_id": mine.loc[~present, "employee_id"].to_numpy(),
+                         "offered": mine.loc[~present, "offered"].to_numpy()})
+    starts = ds.cohorts.set_index("cohort_id")["start_date"]
+    if ds.has("matches"):
+        m = ds.matches
+        earlier_cohorts = starts.index[starts < start]
+        earlier = set(m.loc[m["cohort_id"].isin(earlier_cohorts), "mentee_id"]) | \
+            set(m.loc[m["cohort_id"].isin(earlier_cohorts), "mentor_id"])
+        matched = set(m.loc[m["cohort_id"] == cid, "mentee_id"])
+    else:
+        earlier, matched = set(), set()
+    is_earlier = people["employee_id"].isin(earlier)
+    people = people[~is_earlier].reset_index(drop=True)
+    people["offered"] = people["employee_id"].map(mine.set_index("employee_id")["offered"]).astype("boolean")
+    people["took_part"] = people["employee_id"].isin(matched).to_numpy()
+
+    horizon = start + pd.DateOffset(months=12)
+    emp = ds.employees.set_index("employee_id")
+    gone = people["employee_id"].map(emp["termination_date"])
+    why = people["employee_id"].map(emp["termination_reason"])
+    left_by = gone.notna() & (gone < horizon)
+    people["retention_12m"] = 100.0 * (~left_by).to_numpy()
+    people["voluntary_exit_12m"] = 100.0 * (left_by & (why == "voluntary")).to_numpy(dtype=bool)
+    events = study.job_events
+    people["promotion_12m"] = 100.0 * people["employee_id"].isin(
+        had_event(events, "promoted", start - pd.Timedelta(days=1), horizon)).to_numpy()
+    people["promoted_before"] = people["employee_id"].isin(
+        had_event(events, "promoted", start - pd.DateOffset(months=12), start)).to_numpy(dtype=float)
+    people["performance_rating"] = _first_rating_after(ds, people["employee_id"], start + pd.DateOffset(months=6))
+    for c in ("job_level", "tenure_months", "last_rating", "last_engagement"):
+        values = pd.to_numeric(people[c]).astype(float)
+        people[c] = values.fillna(values.mean() if values.notna().any() else 0.0)
+    return ApplicantPool(cid, people, int(len(mine)), left, int(is_earlier.sum()), bool(study.end >= horizon))
+
+
+def _first_rating_after(ds, ids: pd.Series, when: pd.Timestamp) -> np.ndarray:
+    if not ds.has("performance_reviews"):
+        return np.full(len(ids), np.nan)
+    r = ds.performance_reviews
+    r = r[r["review_date"] >= when].sort_values(["employee_id", "review_date"]).drop_duplicates("employee_id")
+    return ids.map(r.set_index("employee_id")["rating"]).to_numpy(dtype=float)
+
+
+# ---------------------------------------------------------------- the result
+
+
+@dataclass(frozen=True)
+class Check:
+    """One item of the evidence checklist: what was checked, what was found, and whether it passed."""
+
+    check: str
+    finding: str
+    passed: bool
+
+
+@dataclass(frozen=True)
+class DesignResult:
+    """An applicant design's effects on the four outcomes, its checks and its evidence grade."""
+
+    cohort_id: str
+    role: Role
+    design: ApplicantDesign
+    evidence: str  # randomized / quasi-experimental / observational
+    grade_reason: str  # one sentence: why the grade is what it is
+    checklist: tuple[Check, ...]
+    effects: dict = field(repr=False)  # (estimand, method) -> DesignEffect
+    balance: BalanceResult | None = field(repr=False)
+    arms: pd.DataFrame = field(repr=False)  # arm, applicants, left before start, took part (counts, %)
+    overlap: pd.DataFrame | None = field(repr=False)  # capacity: propensity quantiles by arm
+    notes: tuple[str, ...] = ()
+    estimates: Estimates = field(default_factory=Estimates, repr=False)
+
+    def effect(self, estimand: str, method: str | None = None) -> DesignEffect | None:
+        method = method or ("tot_iv" if self.design == "lottery" else "tot_dr")
+        return self.effects.get((estimand, method))
+
+    def summary(self) -> str:
+        lines = [f"{self.cohort_id} {self.role}s: {self.design} design, evidence {self.evidence}. {self.grade_reason}"]
+        lines += [e.summary() for e in self.estimates]
+        return "\n".join(lines)
+
+    def to_frame(self) -> pd.DataFrame:
+        return self.estimates.to_frame()
+
+    def checklist_frame(self) -> pd.DataFrame:
+        return pd.DataFrame([c.__dict__ for c in self.checklist], columns=["check", "finding", "passed"])
+
+
+def available(study: Study, role: Role = "mentee") -> ApplicantDesign | None:
+    """The applicant design the data support for this cohort and role (lottery before capacity), or None."""
+    if role != "mentee":
+        return None
+    p = pool(study)
+    if not p.followed_up:
+        return None
+    if p.lottery:
+        return "lottery"
+    return "capacity" if p.capacity else None
+
+
+def analyze(study: Study, role: Role = "mentee") -> DesignResult:
+    """The applicant design the data support, on every outcome, with its checks and evidence
+    grade. Raises NotEstimable (saying why) when there is none. Computed once per study."""
+    return study.result(("applicant_design", role), lambda: _analyze(study, role))
+
+
+def _analyze(study: Study, role: Role) -> DesignResult:
+    if role != "mentee":
+        raise NotEstimable("mentors' places are not assigned by lottery or by capacity in the data")
+    p = pool(study)
+    if not p.followed_up:
+        raise NotEstimable(f"the data end {study.end:%Y-%m-%d}, before 12 months of follow-up")
+    if p.lottery:
+        return _lottery(study, p)
+    if p.capacity:
+        return _capacity(study, p)
+    d, o = p.people["took_part"], p.people["offered"]
+    if o.notna().any() and not o.notna().all():
+        raise NotEstimable(f"offers are recorded for {int(o.notna().sum())} of {len(o)} applicants; a lottery needs all")
+    raise NotEstimable(f"too few applicants in an arm: {int(d.sum())} took part, {int((~d).sum())} did not "
+                       f"(at least {MIN_ARM} each are needed)")
+
+
+def _strata(study: Study, people: pd.DataFrame) -> np.ndarray | None:
+    cols = list(study.params.assignment_strata)
+    if not cols:
+        return None
+    return people[cols].astype("str").agg("|".join, axis=1).to_numpy()
+
+
+def _row(study: Study, design: str, evidence: str, estimand: str, eff: DesignEffect, note: str) -> est.Estimate:
+    return est.make(cohort_id=study.cohort_id, role="mentee", estimand=estimand, method=eff.method,
+                    estimate=eff.estimate, std_error=eff.std_error, ci=(eff.ci_low, eff.ci_high),
+                    n_treated=eff.n_treated, n_control=eff.n_control, design=design, evidence=evidence,
+                    unit=OUTCOMES[estimand][0], note=note)
+
+
+def _outcome_rows(people: pd.DataFrame, estimand: str) -> pd.DataFrame:
+    return people[people[estimand].notna()]
+
+
+def _lottery(study: Study, p: ApplicantPool) -> DesignResult:
+    people = p.people
+    z = people["offered"].astype(bool).to_numpy()
+    d = people["took_part"].to_numpy()
+    effects, rows, notes = {}, [], []
+    strata = _strata(study, people)
+    arms = _arms(p, by="offered")
+    checks = [*_attrition_checks(arms), *_compliance_checks(z, d)]
+    balance = balance_table(people.assign(offered=z.astype(int)), "offered", list(COVARIATES))
+    checks.append(_equivalence_check(balance, adjusted=True))
+    evidence, reason = _grade_lottery(checks)
+    for estimand in OUTCOMES:
+        sub = _outcome_rows(people, estimand)
+        if len(sub) < 2 * MIN_ARM:
+            notes.append(f"{estimand}: only {len(sub)} applicants have the outcome")
+            continue
+        keep = people[estimand].notna().to_numpy()
+        y, x = sub[estimand].to_numpy(float), sub[list(COVARIATES)].to_numpy(float)
+        s = None if strata is None else strata[keep]
+        ids = sub["employee_id"].to_numpy()
+        try:
+            itt = regression_adjusted(y, z[keep], x, s, ids)
+            effects[(estimand, "itt_offer")] = itt
+            rows.append(_row(study, "lottery", evidence, estimand, itt,
+                             "effect of the offer among applicants; strata and pre-period covariates adjusted (Lin), HC2 SE"))
+            tot = instrumented(y, d[keep], z[keep], x, s, ids)
+            effects[(estimand, "tot_iv")] = tot
+            rows.append(_row(study, "lottery", evidence, estimand, tot,
+                             "effect on those who take part when offered: offer as instrument (2SLS), robust SE"))
+        except NotEstimable as exc:
+            notes.append(f"{estimand}: {exc}")
+    return DesignResult(study.cohort_id, "mentee", "lottery", evidence, reason, tuple(checks), effects, balance, arms,
+                        None, tuple(notes), Estimates(rows))
+
+
+def _capacity(study: Study, p: ApplicantPool) -> DesignResult:
+    people = p.people
+    x_all = _capacity_covariates(people)
+    d_all = people["took_part"].to_numpy()
+    ps = propensity(d_all, x_all)
+    inside = ps <= TRIM
+    overlap = pd.DataFrame({"arm": np.where(d_all, "took part", "did not"), "propensity": ps}).groupby("arm")[
+        "propensity"].describe(percentiles=[0.05, 0.5, 0.95])[["count", "min", "5%", "50%", "95%", "max"]]
+    notes = []
+    trimmed = int((~inside).sum())
+    if trimmed:
+        notes.append(f"{trimmed} applicants with a propensity above {TRIM:.2f} (no comparable unmatched applicant) "
+                     "were left out")
+    weights = np.where(d_all, 1.0, ps / np.maximum(1 - ps, 1e-12)) * inside
+    balance = balance_table(people.assign(took_part=d_all.astype(int), _w=weights), "took_part", list(COVARIATES),
+                            weights="_w")
+    checks = [*_attrition_checks(_arms(p, by="took_part")),
+              Check("overlap", f"{trimmed} of {len(ps)} applicants outside the common support (propensity > {TRIM:.2f})",
+                    trimmed <= 0.1 * len(ps)),
+              _equivalence_check(balance, adjusted=True)]
+    evidence, reason = _grade_capacity(checks)
+    effects, rows = {}, []
+    for estimand in OUTCOMES:
+        keep = people[estimand].notna().to_numpy() & inside
+        if min(int((d_all & keep).sum()), int((~d_all & keep).sum())) < MIN_ARM:
+            notes.append(f"{estimand}: too few applicants with the outcome in an arm")
+            continue
+        try:
+            eff = doubly_robust(people.loc[keep, estimand].to_numpy(float), d_all[keep], x_all[keep],
+                                people.loc[keep, "employee_id"].to_numpy())
+        except NotEstimable as exc:
+            notes.append(f"{estimand}: {exc}")
+            continue
+        effects[(estimand, "tot_dr")] = eff
+        rows.append(_row(study, "capacity", evidence, estimand, eff,
+                         "matched vs unmatched applicants, doubly robust on department, level and pre-period covariates"))
+    return DesignResult(study.cohort_id, "mentee", "capacity", evidence, reason, tuple(checks), effects, balance,
+                        _arms(p, by="took_part"), overlap, tuple(notes), Estimates(rows))
+
+
+def _capacity_covariates(people: pd.DataFrame) -> np.ndarray:
+    """The matching rules' variables (department and job level as indicators) and the pre-period covariates."""
+    dept = pd.get_dummies(people["department"].astype("str"), drop_first=True, dtype=float)
+    level = pd.get_dummies(people["job_level"].round().astype(int), prefix="level", drop_first=True, dtype=float)
+    rest = people[["tenure_months", "last_rating", "last_engagement", "promoted_before"]].astype(float)
+    return pd.concat([dept, level, rest], axis=1).to_numpy(float)
+
+
+# ---------------------------------------------------------------- checks and the grade
+
+
+def _arms(p: ApplicantPool, by: str) -> pd.DataFrame:
+    """Applicants per arm: enrolled, left before the start, in the analysis, took part."""
+    people = p.people
+    label = {"offered": ("offered a place", "not offered"), "took_part": ("took part", "did not take part")}[by]
+    rows = []
+    for flag, name in ((True, label[0]), (False, label[1])):
+        here = people[people[by].astype(bool) == flag]
+        gone = int((p.left_before_start["offered"].astype("boolean") == flag).sum()) if by == "offered" else \
+            (len(p.left_before_start) if flag is False else 0)
+        enrolled = len(here) + gone
+        rows.append({"arm": name, "applicants": enrolled, "left_before_start": gone,
+                     "left_before_start_pct": 100.0 * gone / enrolled if enrolled else np.nan,
+                     "analysed": len(here), "took_part": int(here["took_part"].sum()),
+                     "took_part_pct": 100.0 * here["took_part"].mean() if len(here) else np.nan})
+    return pd.DataFrame(rows)
+
+
+def _attrition_checks(arms: pd.DataFrame) -> list[Check]:
+    total = arms["applicants"].sum()
+    overall = 100.0 * arms["left_before_start"].sum() / total if total else 0.0
+    differential = float(abs(arms["left_before_start_pct"].iloc[0] - arms["left_before_start_pct"].iloc[1]))
+    return [Check("overall attrition", f"{overall:.1f}% of applicants left before the start "
+                  f"(limit {ATTRITION_OVERALL:.0f}%)", overall <= ATTRITION_OVERALL),
+            Check("differential attrition", f"{differential:.1f} pp between the arms (limit {ATTRITION_DIFFERENTIAL:.0f} pp)",
+                  differential <= ATTRITION_DIFFERENTIAL)]
+
+
+def _compliance_checks(z: np.ndarray, d: np.ndarray) -> list[Check]:
+    took = 100.0 * d[z].mean()
+    crossed = 100.0 * d[~z].mean()
+    return [Check("compliance", f"{took:.1f}% of those offered took part; {crossed:.1f}% of those not offered got in anyway",
+                  took - crossed >= 20.0)]
+
+
+def _equivalence_check(balance: BalanceResult, adjusted: bool) -> Check:
+    """Baseline equivalence on pre-period measures of the outcomes (What Works Clearinghouse):
+    |SMD| <= 0.05 fine, 0.05-0.25 only with statistical adjustment, above 0.25 fails. Measured on
+    the comparison the estimate makes: after the propensity weights where there are weights
+    (capacity, whose places went by observed rules), as drawn otherwise (lottery)."""
+    t = balance.table
+    t = t[t["covariate"].isin(BASELINE)]
+    column = "smd_after" if "smd_after" in t else "smd_before"
+    worst = float(t[column].abs().max()) if len(t) else 0.0
+    name = t.loc[t[column].abs().idxmax(), "covariate"] if len(t) else "-"
+    ok = worst <= 0.05 or (worst <= 0.25 and adjusted)
+    weighted = " after weighting" if column == "smd_after" else ""
+    return Check("baseline equivalence", f"largest standardized difference{weighted} {worst:.2f} ({name}); "
+                 "within 0.05 is equivalent, up to 0.25 with adjustment", ok)
+
+
+def _grade_lottery(checks: list[Check]) -> tuple[str, str]:
+    by = {c.check: c for c in checks}
+    if by["overall attrition"].passed and by["differential attrition"].passed:
+        return "randomized", ("Randomized: places were offered by lottery among applicants, and few left before "
+                              f"the start ({by['overall attrition'].finding.split(' (')[0]}; "
+                              f"{by['differential attrition'].finding.split(' (')[0]}); chance differences "
+                              "between the arms before the start are adjusted for.")
+    if by["baseline equivalence"].passed:
+        return "quasi-experimental", ("Quasi-experimental: places were offered by lottery, but too many applicants "
+                                      "left before the start for a randomized grade; the arms still start out alike.")
+    return "observational", ("Observational: too many applicants left before the start, and the arms that remain "
+                             "differ before the program.")
+
+
+def _grade_capacity(checks: list[Check]) -> tuple[str, str]:
+    by = {c.check: c for c in checks}
+    if by["baseline equivalence"].passed:
+        return "quasi-experimental", ("Quasi-experimental: places went by department and level to some applicants "
+                                      "and not others, and matched and unmatched applicants started out alike "
+                                      f"after adjustment ({by['baseline equivalence'].finding.split(';')[0]}).")
+    return "observational", ("Observational: matched and unmatched applicants differed before the program by more "
+                             "than adjustment can be trusted to remove "
+                             f"({by['baseline equivalence'].finding.split(';')[0]}).")
+
+
+# ---------------------------------------------------------------- which design heads the report
+
+HEADLINE_METHODS = {"lottery": "tot_iv", "capacity": "tot_dr", "rollout": "tot_wald", "observational": "km_matched"}
+ROLLOUT_REASON = ("Quasi-experimental: departments were reached in turn, and the eligible people of the departments "
+                  "reached are compared with those of departments not yet reached, before and after the start.")
+OBSERVATIONAL_REASON = ("Observational: participants are compared with matched colleagues who did not apply; people "
+                        "who apply differ in ways no data set records, so this can show an effect that is not there.")
+
+
+@dataclass(frozen=True)
+class DesignChoice:
+    """The design that heads a cohort's report: the strongest the data support, or the one the
+    params name when the data support it; with its evidence grade, and a line on why."""
+
+    design: str | None  # lottery / capacity / rollout / observational; None when none can answer
+    evidence: str
+    reason: str  # why this design heads the report
+    grade_reason: str  # why the grade is what it is
+    available: tuple[str, ...] = ()
+
+    def summary(self) -> str:
+        return f"{self.reason} {self.grade_reason}".strip()
+
+
+def choose(study: Study, role: Role, applicant: DesignResult | None, rollout: bool, observational: bool,
+           pretrend_pvalue: float | None = None) -> DesignChoice:
+    """The headline design among those that produced estimates (strongest first: lottery,
+    capacity, rollout, observational), honouring params `design` when it is among them."""
+    graded = {}
+    if applicant is not None:
+        graded[applicant.design] = (applicant.evidence, applicant.grade_reason)
+    if rollout:
+        if pretrend_pvalue is not None and pretrend_pvalue < 0.05:
+            graded["rollout"] = ("observational", "Observational: departments were reached in turn, but the eligible "
+                                 "and comparison segments were already drifting apart before the start "
+                                 f"(pre-period test p = {pretrend_pvalue:.2f}).")
+        else:
+            graded["rollout"] = ("quasi-experimental", ROLLOUT_REASON)
+    if observational:
+        graded["observational"] = ("observational", OBSERVATIONAL_REASON)
+    order = [d for d in est.DESIGNS if d in graded]
+    wanted = study.params.design
+    if not order:
+        return DesignChoice(None, "", "No design could estimate this cohort's effect on its " + role + "s.", "")
+    if wanted != "auto" and wanted in graded:
+        pick, reason = wanted, f"The {wanted} design heads this report because the params ask for it."
+    else:
+        pick = order[0]
+        reason = (f"The {pick} design heads this report: it is the strongest the data support"
+                  + (f" ({', '.join(order)} available)." if len(order) > 1 else "."))
+        if wanted != "auto":
+            reason = f"The params ask for the {wanted} design, which the data do not support. " + reason
+    return DesignChoice(pick, graded[pick][0], reason, graded[pick][1], tuple(order))
+
+
+def with_headlines(rows: list[est.Estimate], choice: DesignChoice, estimands: tuple[str, ...]) -> list[est.Estimate]:
+    """The rows with, for each estimand the chosen design estimated, its effect on participants as
+    the only headline (carrying the design's grade); estimands it did not estimate keep theirs."""
+    from dataclasses import replace
+
+    if choice.design is None:
+        return rows
+    out = list(rows)
+    method = HEADLINE_METHODS[choice.design]
+    for estimand in estimands:
+        pick = next((i for i, e in enumerate(out) if e.estimand == estimand and e.design == choice.design
+                     and e.method == method), None)
+        if pick is None:
+            continue
+        out = [replace(e, headline=(i == pick), evidence=choice.evidence if i == pick else e.evidence)
+               if e.estimand == estimand else e for i, e in enumerate(out)]
+    return out
