@@ -23,7 +23,7 @@ validate: $(STAMP)
 	$(BIN)/mentoring-eval validate $(DEMO)
 
 $(DEMO)/employees.csv: $(STAMP)
-	$(BIN)/mentoring-eval simulate $(DEMO) --employees 5000 --seed 0
+	$(BIN)/mentoring-eval simulate $(DEMO) --employees 5000 --seed 0 --design mix
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)

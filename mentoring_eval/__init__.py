@@ -12,7 +12,7 @@ from .simulate import Effects, Truth, simulate  # bound here: `simulate` names b
 from .version import __version__
 
 _MODULES = ("applicants", "batch", "cli", "cohorts", "data", "did", "display", "effects", "estimates", "experiments", "intervals", "matching",
-            "narrate", "panels", "params", "power", "privacy", "program_health", "promotion", "publish", "retention",
+            "narrate", "panels", "params", "pooling", "power", "privacy", "program_health", "promotion", "publish", "retention",
             "roi", "runlog", "scorecard", "study", "summary", "workforce")
 _NAMES = {"DataValidationError": "data", "Dataset": "data", "load": "data", "Estimate": "estimates",
           "Estimates": "estimates", "CohortParams": "params", "load_params": "params", "Disclosure": "privacy",

@@ -46,7 +46,7 @@ OUTCOMES = {  # estimand: (unit, what it counts)
 COVARIATES = ("job_level", "tenure_months", "last_rating", "last_engagement", "promoted_before")
 # pre-period measures of the outcomes, on which the arms must start out alike (evidence grade)
 BASELINE = ("tenure_months", "promoted_before", "last_rating")
-TRIM = 0.95  # propensity above which a participant has no comparable non-participant (capacity design)
+TRIM = 0.90  # propensity above which a participant has no comparable non-participant (capacity design)
 ATTRITION_OVERALL, ATTRITION_DIFFERENTIAL = 20.0, 5.0  # %, pp: the limits for a randomized grade
 
 
@@ -160,6 +160,7 @@ class DesignResult:
     overlap: pd.DataFrame | None = field(repr=False)  # capacity: propensity quantiles by arm
     notes: tuple[str, ...] = ()
     estimates: Estimates = field(default_factory=Estimates, repr=False)
+    n_participants: int = 0  # applicants in the analysis who took part (the weight when cohorts are pooled)
 
     def effect(self, estimand: str, method: str | None = None) -> DesignEffect | None:
         method = method or ("tot_iv" if self.design == "lottery" else "tot_dr")
@@ -232,10 +233,17 @@ def _outcome_rows(people: pd.DataFrame, estimand: str) -> pd.DataFrame:
 
 def _lottery(study: Study, p: ApplicantPool) -> DesignResult:
     people = p.people
-    z = people["offered"].astype(bool).to_numpy()
-    d = people["took_part"].to_numpy()
     effects, rows, notes = {}, [], []
     strata = _strata(study, people)
+    if strata is not None:  # a stratum where everyone, or no one, was offered a place says nothing about the offer
+        share = pd.Series(people["offered"].astype(bool).to_numpy()).groupby(strata).transform("mean").to_numpy()
+        varies = (share > 0) & (share < 1)
+        if not varies.all():
+            notes.append(f"{int((~varies).sum())} applicants in strata where everyone or no one was offered a place "
+                         "were left out")
+            people, strata = people[varies].reset_index(drop=True), strata[varies]
+    z = people["offered"].astype(bool).to_numpy()
+    d = people["took_part"].to_numpy()
     arms = _arms(p, by="offered")
     checks = [*_attrition_checks(arms), *_compliance_checks(z, d)]
     balance = balance_table(people.assign(offered=z.astype(int)), "offered", list(COVARIATES))
@@ -262,27 +270,34 @@ def _lottery(study: Study, p: ApplicantPool) -> DesignResult:
         except NotEstimable as exc:
             notes.append(f"{estimand}: {exc}")
     return DesignResult(study.cohort_id, "mentee", "lottery", evidence, reason, tuple(checks), effects, balance, arms,
-                        None, tuple(notes), Estimates(rows))
+                        None, tuple(notes), Estimates(rows), int(d.sum()))
 
 
 def _capacity(study: Study, p: ApplicantPool) -> DesignResult:
     people = p.people
-    x_all = _capacity_covariates(people)
     d_all = people["took_part"].to_numpy()
-    ps = propensity(d_all, x_all)
-    inside = ps <= TRIM
+    # a department or level where everyone, or no one, got a place has nobody to compare with
+    inside = np.ones(len(people), dtype=bool)
+    for column in ("department", "job_level"):
+        share = people.groupby(people[column].astype("str"))["took_part"].transform("mean").to_numpy()
+        inside &= (share > 0) & (share < 1)
+    ps = np.ones(len(people))
+    if min(int((d_all & inside).sum()), int((~d_all & inside).sum())) < MIN_ARM:
+        raise NotEstimable("too few matched and unmatched applicants share a department and level")
+    ps[inside] = propensity(d_all[inside], _capacity_covariates(people[inside]))
+    inside &= ps <= TRIM
     overlap = pd.DataFrame({"arm": np.where(d_all, "took part", "did not"), "propensity": ps}).groupby("arm")[
         "propensity"].describe(percentiles=[0.05, 0.5, 0.95])[["count", "min", "5%", "50%", "95%", "max"]]
     notes = []
     trimmed = int((~inside).sum())
     if trimmed:
-        notes.append(f"{trimmed} applicants with a propensity above {TRIM:.2f} (no comparable unmatched applicant) "
-                     "were left out")
+        notes.append(f"{trimmed} applicants in a department or level where everyone or no one got a place, or with "
+                     f"a propensity above {TRIM:.2f} (no comparable unmatched applicant), were left out")
     weights = np.where(d_all, 1.0, ps / np.maximum(1 - ps, 1e-12)) * inside
     balance = balance_table(people.assign(took_part=d_all.astype(int), _w=weights), "took_part", list(COVARIATES),
                             weights="_w")
     checks = [*_attrition_checks(_arms(p, by="took_part")),
-              Check("overlap", f"{trimmed} of {len(ps)} applicants outside the common support (propensity > {TRIM:.2f})",
+              Check("overlap", f"{trimmed} of {len(ps)} applicants outside the common support",
                     trimmed <= 0.1 * len(ps)),
               _equivalence_check(balance, adjusted=True)]
     evidence, reason = _grade_capacity(checks)
@@ -293,8 +308,8 @@ def _capacity(study: Study, p: ApplicantPool) -> DesignResult:
             notes.append(f"{estimand}: too few applicants with the outcome in an arm")
             continue
         try:
-            eff = doubly_robust(people.loc[keep, estimand].to_numpy(float), d_all[keep], x_all[keep],
-                                people.loc[keep, "employee_id"].to_numpy())
+            eff = doubly_robust(people.loc[keep, estimand].to_numpy(float), d_all[keep],
+                                _capacity_covariates(people[keep]), people.loc[keep, "employee_id"].to_numpy())
         except NotEstimable as exc:
             notes.append(f"{estimand}: {exc}")
             continue
@@ -302,7 +317,7 @@ def _capacity(study: Study, p: ApplicantPool) -> DesignResult:
         rows.append(_row(study, "capacity", evidence, estimand, eff,
                          "matched vs unmatched applicants, doubly robust on department, level and pre-period covariates"))
     return DesignResult(study.cohort_id, "mentee", "capacity", evidence, reason, tuple(checks), effects, balance,
-                        _arms(p, by="took_part"), overlap, tuple(notes), Estimates(rows))
+                        _arms(p, by="took_part"), overlap, tuple(notes), Estimates(rows), int(d_all.sum()))
 
 
 def _capacity_covariates(people: pd.DataFrame) -> np.ndarray:

@@ -25,9 +25,9 @@ from .errors import MentoringEvalError, ParamsError
 from .data import RESULTS_DIR
 from .params import CohortParams, find_files, load_params, unknown_cohort_message
 from .runlog import COLUMNS, Progress
+from .publish import ALL_COHORTS
 from .version import __version__
 
-ALL_COHORTS = "all-cohorts"
 STATUS_FILE = ".status.json"
 KERNEL_LOG = ".kernels.log"  # what the notebooks' kernels print about themselves, kept for debugging
 

@@ -27,6 +27,9 @@ METHOD_LABELS = {
     "cox_matched": "matched Cox hazard ratio",
     "did_matched": "matched difference-in-differences",
     "cs_att": "Callaway & Sant'Anna",
+    "itt_offer": "effect of being offered a place (lottery)",
+    "tot_iv": "effect on participants (lottery, offer as instrument)",
+    "tot_dr": "effect on participants (matched vs unmatched applicants, doubly robust)",
 }
 COLOURS = {"mentee": "#0072B2", "mentor": "#E69F00"}
 
@@ -72,6 +75,44 @@ def estimates(found, disclosure: Disclosure):
         "headline": np.where(t["headline"], "yes", ""),
     })
     return table(shown, disclosure, count_cols=["participants", "comparison"], precision=2)
+
+
+def design_checks(result, disclosure: Disclosure):
+    """The applicant design's arms (applicants, left before the start, took part), or a note when
+    the cohort has no applicant design."""
+    applicant = getattr(result, "applicants", None)
+    if applicant is None:
+        return markdown("No lottery or capacity design for this cohort: places were not offered at random, and too "
+                        "few applicants were left without a place to compare with.")
+    arms = applicant.arms.rename(columns={"left_before_start": "left before the start",
+                                          "left_before_start_pct": "left before the start (%)",
+                                          "took_part": "took part", "took_part_pct": "took part (%)"})
+    return table(arms, disclosure, count_cols=["applicants", "left before the start", "analysed", "took part"])
+
+
+def forest(pooled, estimand: str = "retention_12m", ax=None):
+    """Each cohort's effect on participants and the pooled effect, with 95% intervals, one row per
+    cohort and design (a forest plot); pooled rows are diamonds."""
+    import matplotlib.pyplot as plt
+
+    rows = [e for e in (*pooled.cohorts, *pooled.estimates) if e.estimand == estimand and e.method.startswith("tot")]
+    if ax is None:
+        _, ax = plt.subplots(figsize=(8, 0.45 * max(len(rows), 2) + 1.2))
+    if not rows:
+        ax.text(0.5, 0.5, f"no cohort has an effect on participants for {estimand}", ha="center", va="center")
+        ax.set_axis_off()
+        return ax
+    y = np.arange(len(rows))[::-1]
+    for yi, e in zip(y, rows, strict=True):
+        pooled_row = e.cohort_id == "pooled"
+        ax.errorbar(e.estimate, yi, xerr=[[e.estimate - e.ci_low], [e.ci_high - e.estimate]], fmt="D" if pooled_row else "o",
+                    color="#D55E00" if pooled_row else "#0072B2", ms=8 if pooled_row else 5, capsize=3)
+    ax.set_yticks(y, [f"{'all cohorts pooled' if e.cohort_id == 'pooled' else e.cohort_id} ({e.design}, {e.evidence})"
+                      for e in rows])
+    ax.axvline(0, color="#999999", lw=0.8)
+    ax.set_xlabel(f"effect on participants: {LABELS.get(estimand, estimand.replace('_', ' '))}")
+    ax.spines[["top", "right"]].set_visible(False)
+    return ax
 
 
 def headline_estimates(compared: Comparison):

@@ -54,9 +54,12 @@ class DesignEffect:
                             self.n_treated, self.n_control, self.method, self.ids, self.influence * factor)
 
 
-def _effect(estimate: float, influence: np.ndarray, treated: np.ndarray, ids, method: str) -> DesignEffect:
+def _effect(estimate: float, influence: np.ndarray, treated: np.ndarray, ids, method: str,
+            df: float | None = None) -> DesignEffect:
+    """The effect with SE sqrt(sum(influence^2)) and a 95% interval (Student t with df degrees of
+    freedom when given, normal otherwise)."""
     se = float(np.sqrt(np.sum(influence ** 2)))
-    z = stats.norm.ppf(0.975)
+    z = stats.norm.ppf(0.975) if df is None else stats.t.ppf(0.975, df)
     return DesignEffect(float(estimate), se, float(estimate - z * se), float(estimate + z * se), int(treated.sum()),
                         int((~treated).sum()), method, np.asarray(ids), influence)
 
@@ -141,7 +144,9 @@ def instrumented(y, took_part, assigned, covariates=None, strata=None, ids=None)
 def doubly_robust(y, took_part, covariates, ids=None) -> DesignEffect:
     """Effect on participants when who got a place depends on observed covariates only: outcome
     regression among the non-participants plus inverse-propensity weights (Sant'Anna & Zhao 2020,
-    doubly robust), standard error from its influence function."""
+    doubly robust), standard error from its influence function, inflated by n / (n - k) for the k
+    parameters of the two models and with a Student t interval on n - k degrees of freedom: with
+    the few dozen applicants a cohort has, the plain influence-function variance is too small."""
     y = np.asarray(y, dtype=float)
     d = np.asarray(took_part, dtype=bool)
     n = y.size
@@ -153,7 +158,10 @@ def doubly_robust(y, took_part, covariates, ids=None) -> DesignEffect:
         att, inf = att_two_groups(y, d.astype(float), x, np.ones(n), "dr")
     except np.linalg.LinAlgError:
         raise NotEstimable("the propensity model did not converge (a covariate separates the groups)") from None
-    return _effect(att, inf / n, d, np.arange(n) if ids is None else ids, "tot_dr")
+    k = 2 * x.shape[1]
+    if n - k < 10:
+        raise NotEstimable(f"{n} applicants are too few for {x.shape[1] - 1} covariates")
+    return _effect(att, inf / n * np.sqrt(n / (n - k)), d, np.arange(n) if ids is None else ids, "tot_dr", df=n - k)
 
 
 def propensity(took_part, covariates) -> np.ndarray:
@@ -163,4 +171,10 @@ def propensity(took_part, covariates) -> np.ndarray:
     x = np.column_stack([np.ones(n), _covariates(covariates, n)])
     from .did.staggered import logistic_fit
 
-    return logistic_fit(x, d, np.ones(n))[0]
+    try:
+        fitted = logistic_fit(x, d, np.ones(n))[0]
+    except np.linalg.LinAlgError:
+        fitted = np.full(n, np.nan)
+    if not np.isfinite(fitted).all():
+        raise NotEstimable("the propensity model did not converge (a covariate separates who got a place)")
+    return fitted

@@ -119,16 +119,43 @@ def _effect(estimate: float, low: float, high: float, what: str) -> str:
             f"(95% CI {low:+.1f} to {high:+.1f}).")
 
 
+DESIGN_WORDS = {
+    "lottery": "from the lottery among applicants (offered a place vs not)",
+    "capacity": "from matched vs unmatched applicants when mentor places ran out",
+    "rollout": "from the departments reached vs those not yet reached",
+    "observational": "from participants vs similar colleagues who did not apply",
+}
+
+
 def _opening(result, what: str, were: str, too_small) -> list[str]:
-    """The headline sentence of a result, and what its interval means when it includes zero
-    (too_small takes the participation share, 0-1)."""
+    """The headline sentence of a result with its design and evidence grade, and what its interval
+    means when it includes zero (too_small takes the participation share, 0-1)."""
     h = result.headline
     if h is None:
         return []
-    lines = [f"**Effect on {result.role}s:** {were}" + _effect(h.estimate, h.ci_low, h.ci_high, what)]
+    source = f" Estimated {DESIGN_WORDS[h.design]}; evidence: **{h.evidence}**." if h.design in DESIGN_WORDS else ""
+    lines = [f"**Effect on {result.role}s:** {were}" + _effect(h.estimate, h.ci_low, h.ci_high, what) + source]
     if h.includes_zero:
-        lines.append(too_small(h.participation_share))
+        lines.append(UNCLEAR.strip() if h.design in ("lottery", "capacity") else too_small(h.participation_share))
     return lines
+
+
+def evidence(result) -> str:
+    """Which design heads the cohort's report and why, its evidence grade in one sentence, and what
+    the applicant design checked (attrition, compliance, overlap, baseline equivalence)."""
+    choice = getattr(result, "design", None)
+    if choice is None or choice.design is None:
+        return "No design could estimate this cohort's effect; the notes below say why."
+    lines = [f"**How strong is the evidence?** {choice.grade_reason}", choice.reason]
+    applicant = getattr(result, "applicants", None)
+    if applicant is not None:
+        failed = [c for c in applicant.checklist if not c.passed]
+        lines.append("Checks: " + "; ".join(f"{c.check} {'passed' if c.passed else 'FAILED'} ({c.finding})"
+                                             for c in applicant.checklist) + ".")
+        if failed and applicant.design == choice.design:
+            lines.append("A failed check lowers the grade; read the estimate with that in mind.")
+        lines += list(applicant.notes)
+    return "\n\n".join(lines)
 
 
 def retention(result: RetentionResult) -> str:
@@ -272,4 +299,31 @@ def across(compared: Comparison) -> str:
         lines.append(f"**{what.capitalize()}:** the naive comparison credits mentoring with {min(naive):+.1f} to "
                      f"{max(naive):+.1f} points across the {len({e.cohort_id for e in head})} cohorts; the honest "
                      f"estimates' intervals include zero in {zero} of {len(head)} cohorts.")
+    return "\n\n".join(lines)
+
+
+def pooled(result) -> str:
+    """The pooled answers: per outcome, the strongest design's effect on participants across its
+    cohorts, with the other designs' pooled figures beside it."""
+    from .summary import LABELS
+
+    lines = []
+    for estimand in ("retention_12m", "voluntary_exit_12m", "promotion_12m", "performance_rating"):
+        h = result.estimates.headline(estimand)
+        if h is None:
+            continue
+        cohorts = h.note.split("cohorts: ")[-1]
+        unit = "points" if estimand == "performance_rating" else "percentage points"
+        text = (f"**{LABELS.get(estimand, estimand).split(' (')[0].capitalize()}:** pooled over {cohorts} "
+                f"({h.design} design, evidence {h.evidence}), the effect on participants is {h.estimate:+.1f} {unit} "
+                f"(95% CI {h.ci_low:+.1f} to {h.ci_high:+.1f}).")
+        if h.includes_zero:
+            text += " The interval includes zero: even pooled, the data cannot tell this from no effect."
+        others = [e for e in result.estimates.where(estimand=estimand) if e is not h and e.method.startswith("tot")]
+        if others:
+            text += " Other designs, pooled: " + "; ".join(
+                f"{e.design} {e.estimate:+.1f} ({e.ci_low:+.1f} to {e.ci_high:+.1f})" for e in others) + "."
+        lines.append(text)
+    if not lines:
+        return "No design produced an effect that could be pooled across cohorts."
     return "\n\n".join(lines)

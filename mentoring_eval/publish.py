@@ -23,6 +23,9 @@ if TYPE_CHECKING:
 TEMPLATES = Path(__file__).parent / "templates"
 
 
+ALL_COHORTS = "all-cohorts"  # the cross-cohort report's folder
+
+
 class PrivacyGateError(MentoringEvalError):
     """A stakeholder report would have shown an employee's id, name or e-mail, or a row-level table."""
 
@@ -31,6 +34,13 @@ def folder(study: Study, output_dir: str | Path | None = None) -> Path:
     """The folder a cohort's report files go to: the runner's output directory, or the study's
     default report folder (reports/<cohort_id> beside the params folder)."""
     return Path(output_dir) if output_dir else study.report_dir
+
+
+def pooled(result, studies, output_dir: str | Path | None = None) -> Path:
+    """Write the pooled estimates (cohort_id "pooled") to the cross-cohort folder's estimates.csv:
+    the runner's output directory, or reports/all-cohorts beside the first study's report folder."""
+    out = Path(output_dir) if output_dir else studies[0].report_dir.parent / "all-cohorts"
+    return result.estimates.write(out)
 
 
 def estimates(study: Study, *results, output_dir: str | Path | None = None) -> Path:
@@ -98,8 +108,18 @@ def _index_headlines(cohort_dir: Path) -> str:
         h, naive = found.headline(estimand), found.naive(estimand)
         if h is not None:
             n = f" [{naive.estimate:+.1f}]" if naive is not None else ""
-            parts.append(f"{label} {h.estimate:+.1f} ({h.ci_low:+.1f} to {h.ci_high:+.1f}){n}")
+            grade = f", {h.design}: {h.evidence}" if h.evidence else ""
+            parts.append(f"{label} {h.estimate:+.1f} ({h.ci_low:+.1f} to {h.ci_high:+.1f}{grade}){n}")
     return html.escape("; ".join(parts))
+
+
+def _index_pooled(out_dir: Path) -> str:
+    """The pooled headline across cohorts (from all-cohorts/estimates.csv), for the top of the index."""
+    text = _index_headlines(out_dir / ALL_COHORTS)
+    if not text:
+        return ""
+    return (f"<p class='pooled'><b>All cohorts pooled</b> (each design's cohorts averaged, weighted by participants; "
+            f"the strongest design shown): {text}</p>")
 
 
 def write_index(out_dir: Path, results: pd.DataFrame) -> Path:
@@ -109,6 +129,7 @@ def write_index(out_dir: Path, results: pd.DataFrame) -> Path:
     notebook, status, seconds, html (path relative to out_dir), cell and message."""
     notebooks = sorted(dict.fromkeys(results["notebook"]))
     cohorts = list(dict.fromkeys(results["cohort_id"]))
+    cohorts = [c for c in cohorts if c == ALL_COHORTS] + [c for c in cohorts if c != ALL_COHORTS]  # pooled first
     cells = results.set_index(["cohort_id", "notebook"])
     head = "".join(f"<th>{html.escape(nb.replace('_', ' '))}</th>" for nb in notebooks)
     rows = []
@@ -141,7 +162,7 @@ def write_index(out_dir: Path, results: pd.DataFrame) -> Path:
     page = (f"<!doctype html><html><head><meta charset='utf-8'><title>Mentoring evaluation reports</title>"
             f"<style>{_CSS}</style></head><body><h1>Mentoring evaluation reports</h1>"
             f"<p>Headline: the effect on mentees in percentage points (ROI in %), with its 95% interval; "
-            f"the naive comparison a platform would print in brackets.</p>"
+            f"the naive comparison a platform would print in brackets.</p>{_index_pooled(out_dir)}"
             f"<table><tr><th>cohort</th><th>headline</th>{head}</tr>{''.join(rows)}</table>"
             + (f"<h2>Failures</h2><ul>{fail_html}</ul>" if len(failures) else "<p>Every report ran.</p>")
             + "</body></html>\n")

@@ -23,7 +23,7 @@ import numpy as np
 import pandas as pd
 
 from .cohorts import Cohort, build_cohort
-from .data import CACHE_ENV, RESULTS_DIR, TABLES, CohortInfo, Dataset, load
+from .data import CACHE_ENV, RESULTS_DIR, TABLES, CohortInfo, DataValidationError, Dataset, Problem, load
 from .errors import ParamsError
 from .estimates import Estimates
 from .panels import at_risk, job_events, period_start
@@ -51,6 +51,26 @@ class Study:
         if self.params.cohort_id not in self.dataset.cohort_ids:
             file = self.dataset.source / self.dataset.files.get("cohorts", "cohorts.csv")
             raise ParamsError(unknown_cohort_message(where, self.params.cohort_id, file, self.dataset.cohort_ids))
+        if self.params.design == "lottery":
+            self._check_offers(where)
+
+    def _check_offers(self, where) -> None:
+        """A lottery cohort records, for every mentee applicant, whether a place was offered."""
+        enr = self.dataset.enrollments
+        file = self.dataset.files.get("enrollments", "enrollments.csv")
+        mine = (enr["cohort_id"] == self.params.cohort_id) & (enr["role"] == "mentee")
+        if "offered" not in self.dataset.provided.get("enrollments", ()):
+            raise DataValidationError(self.dataset.source, [Problem(
+                file, "offered", f"a column saying whether each applicant was offered a place, since {where} says "
+                f"design: lottery for cohort {self.params.cohort_id!r}")])
+        blank = mine & enr["offered"].isna()
+        if blank.any():
+            first_row = 2 if file.endswith(".csv") else 1
+            rows = np.flatnonzero(blank.to_numpy())
+            raise DataValidationError(self.dataset.source, [Problem(
+                file, "offered", f"true or false for every mentee applicant of cohort {self.params.cohort_id!r} "
+                f"(design: lottery in {where})", tuple(int(r) + first_row for r in rows[:5]),
+                tuple("empty" for _ in rows[:5]), int(rows.size))])
 
     # ------------------------------------------------------------ what the study is about
 

@@ -24,7 +24,8 @@ LABELS = {"retention_12m": "still employed 12 months after the start (pp)",
           "promotion_12m": "promoted within 12 months (pp)",
           "salary_grade_12m": "salary-grade change within 12 months (pp)",
           "skills_change": "self-rated skills, baseline to end (points)",
-          "performance_rating": "performance rating vs matched colleagues (points)",
+          "voluntary_exit_12m": "left voluntarily within 12 months (pp)",
+          "performance_rating": "performance rating (points, 1-5 scale)",
           "nps": "net promoter score", "roi": "return on investment (%)"}
 
 
