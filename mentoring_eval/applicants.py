@@ -276,16 +276,10 @@ def _lottery(study: Study, p: ApplicantPool) -> DesignResult:
 def _capacity(study: Study, p: ApplicantPool) -> DesignResult:
     people = p.people
     d_all = people["took_part"].to_numpy()
-    # a department or level where everyone, or no one, got a place has nobody to compare with
-    inside = np.ones(len(people), dtype=bool)
-    for column in ("department", "job_level"):
-        share = people.groupby(people[column].astype("str"))["took_part"].transform("mean").to_numpy()
-        inside &= (share > 0) & (share < 1)
+    inside = _common_support(people, np.ones(len(people), dtype=bool))
     ps = np.ones(len(people))
-    if min(int((d_all & inside).sum()), int((~d_all & inside).sum())) < MIN_ARM:
-        raise NotEstimable("too few matched and unmatched applicants share a department and level")
     ps[inside] = propensity(d_all[inside], _capacity_covariates(people[inside]))
-    inside &= ps <= TRIM
+    inside = _common_support(people, inside & (ps <= TRIM))
     overlap = pd.DataFrame({"arm": np.where(d_all, "took part", "did not"), "propensity": ps}).groupby("arm")[
         "propensity"].describe(percentiles=[0.05, 0.5, 0.95])[["count", "min", "5%", "50%", "95%", "max"]]
     notes = []
@@ -318,6 +312,25 @@ def _capacity(study: Study, p: ApplicantPool) -> DesignResult:
                          "matched vs unmatched applicants, doubly robust on department, level and pre-period covariates"))
     return DesignResult(study.cohort_id, "mentee", "capacity", evidence, reason, tuple(checks), effects, balance,
                         _arms(p, by="took_part"), overlap, tuple(notes), Estimates(rows), int(d_all.sum()))
+
+
+def _common_support(people: pd.DataFrame, inside: np.ndarray) -> np.ndarray:
+    """Those of `inside` in a department and a level where some applicants got a place and some did
+    not (elsewhere nobody is comparable); raises NotEstimable when too few of either remain."""
+    d = people["took_part"].to_numpy()
+    for _ in range(5):  # dropping people from one department can empty a level, and back
+        before = inside.copy()
+        for column in ("department", "job_level"):
+            key = people[column].astype("str").to_numpy()
+            share = pd.Series(d[inside]).groupby(key[inside]).mean()
+            ok = share[(share > 0) & (share < 1)].index
+            inside &= np.isin(key, ok)
+        if (inside == before).all():
+            break
+    if min(int((d & inside).sum()), int((~d & inside).sum())) < MIN_ARM:
+        raise NotEstimable(f"too few matched and unmatched applicants share a department and level "
+                           f"(at least {MIN_ARM} of each are needed)")
+    return inside
 
 
 def _capacity_covariates(people: pd.DataFrame) -> np.ndarray:

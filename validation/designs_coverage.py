@@ -83,8 +83,13 @@ def one_seed(design: str, seed: int, n_employees: int, null: bool) -> list[dict]
             pooled = pooling.pooled(studies).estimates
             for estimand in DESIGN_ESTIMANDS:
                 for method, kind in methods:
-                    record("pooled", "pooled", estimand, method, pooled.first(estimand=estimand, method=method),
-                           true("pooled", estimand, kind))
+                    e = pooled.first(estimand=estimand, method=method)
+                    if e is not None:  # the truth of the cohorts pooled, weighted as the estimate weights them
+                        used = e.note.split("cohorts: ")[-1].split(", ")
+                        rows = truth[truth.cohort_id.isin(used) & (truth.role == "mentee") & (truth.design == design)
+                                     & (truth.estimand == estimand) & (truth.kind == kind)]
+                        record("pooled", "pooled", estimand, method, e,
+                               float(np.average(rows["value"], weights=rows["n_participants"])))
         elif design == "rollout":
             from mentoring_eval import promotion
 
