@@ -179,15 +179,13 @@ class DesignResult:
 
 
 def available(study: Study, role: Role = "mentee") -> ApplicantDesign | None:
-    """The applicant design the data support for this cohort and role (lottery before capacity), or None."""
+    """The applicant design that can estimate this cohort's effects (lottery before capacity), or None."""
     if role != "mentee":
         return None
-    p = pool(study)
-    if not p.followed_up:
+    try:
+        return analyze(study, role).design
+    except NotEstimable:
         return None
-    if p.lottery:
-        return "lottery"
-    return "capacity" if p.capacity else None
 
 
 def analyze(study: Study, role: Role = "mentee") -> DesignResult:

@@ -373,8 +373,15 @@ TRUTH_DEFINITIONS = {
     "population": "participants = everyone enrolled in the cohort in that role (matched or not, withdrawn kept)",
     "att": "mean over participants of Y(mentored) - Y(not mentored), both simulated with the same random numbers",
     "naive": "participants minus employees employed at cohort start who are not enrolled in the cohort (observed outcomes)",
+    "design": "rows with a design (lottery, capacity, rollout, observational) are over the cohort's mentee applicants "
+              "employed at the start, each matched on the dates they would have had or not at all",
+    "tot": "mean effect on those the design's effect-on-participants estimator targets: a lottery's compliers (take "
+           "part if and only if offered), otherwise the applicants who took part",
+    "itt_offer": "lottery: mean over all applicants of the effect of being offered a place",
+    "pooled": "cohort_id pooled: the design's cohorts averaged, weighted by n_participants (those who took part)",
     "retention_12m": "employed at the end of month 11 after cohort start (month 0 = start month), percentage points",
     "exit_rate": "voluntary-exit probability per person-month at risk over months 0-11 after start, percentage points",
+    "voluntary_exit_12m": "left voluntarily in months 0-11 after start (applicant designs), percentage points",
     "promotion_12m": "promoted at least once in months 0-11 after start, percentage points",
     "skills_change": "self-rated skills (mean item score, 1-5) at the end wave minus baseline, points",
     "performance_rating": "rating (1-5) at the first review at least 6 months after cohort start, points",

@@ -11,7 +11,7 @@ import pytest
 
 import mentoring_eval as me
 
-ESTIMANDS = {"retention_12m", "exit_rate", "promotion_12m", "skills_change", "performance_rating"}
+ESTIMANDS = {"retention_12m", "exit_rate", "promotion_12m", "skills_change", "performance_rating", "voluntary_exit_12m"}
 
 
 def _digest(directory) -> dict[str, str]:
@@ -34,11 +34,13 @@ def null_world(tmp_path_factory):
 def test_null_effects_plant_exactly_zero(null_world):
     truth, out = null_world
     att = truth.table[truth.table["kind"] == "att"]
-    assert set(att["estimand"]) == ESTIMANDS
-    assert len(att) == 4 * 2 * len(ESTIMANDS)  # four cohorts, two roles
+    assert set(att["estimand"]) == ESTIMANDS - {"voluntary_exit_12m"}
+    assert len(att) == 4 * 2 * (len(ESTIMANDS) - 1)  # four cohorts, two roles
     assert (att["value"] == 0.0).all()
+    design = truth.table[truth.table["kind"] == "tot"]  # the rollout design's applicants, each cohort and pooled
+    assert set(design["design"]) == {"rollout"} and len(design) == 5 * 4 and (design["value"] == 0.0).all()
     written = json.loads((out / "truth.json").read_text())
-    assert all(r["value"] == 0.0 for r in written["estimates"] if r["kind"] == "att")
+    assert all(r["value"] == 0.0 for r in written["estimates"] if r["kind"] in ("att", "tot", "itt_offer"))
 
 
 def test_null_effects_still_show_naive_gaps_from_self_selection(null_world):
