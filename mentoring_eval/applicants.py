@@ -243,9 +243,13 @@ def _lottery(study: Study, p: ApplicantPool) -> DesignResult:
     z = people["offered"].astype(bool).to_numpy()
     d = people["took_part"].to_numpy()
     arms = _arms(p, by="offered")
-    checks = [*_attrition_checks(arms), *_compliance_checks(z, d)]
+    small = study.params.min_cell_size
+    checks = [*_attrition_checks(arms, small), *_compliance_checks(z, d, small)]
     balance = balance_table(people.assign(offered=z.astype(int)), "offered", list(COVARIATES))
-    checks.append(_equivalence_check(balance, adjusted=True))
+    equivalence = _equivalence_check(balance, adjusted=True)
+    # a randomized draw leaves only chance differences, which the estimate adjusts for: information, and
+    # the test that matters only if attrition has broken the randomization
+    checks.append(Check("balance of the arms", equivalence.finding, equivalence.passed))
     evidence, reason = _grade_lottery(checks)
     for estimand in OUTCOMES:
         sub = _outcome_rows(people, estimand)
@@ -288,7 +292,7 @@ def _capacity(study: Study, p: ApplicantPool) -> DesignResult:
     weights = np.where(d_all, 1.0, ps / np.maximum(1 - ps, 1e-12)) * inside
     balance = balance_table(people.assign(took_part=d_all.astype(int), _w=weights), "took_part", list(COVARIATES),
                             weights="_w")
-    checks = [*_attrition_checks(_arms(p, by="took_part")),
+    checks = [*_attrition_checks(_arms(p, by="took_part"), study.params.min_cell_size),
               Check("overlap", f"{trimmed} of {len(ps)} applicants outside the common support",
                     trimmed <= 0.1 * len(ps)),
               _equivalence_check(balance, adjusted=True)]
@@ -359,21 +363,30 @@ def _arms(p: ApplicantPool, by: str) -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
-def _attrition_checks(arms: pd.DataFrame) -> list[Check]:
-    total = arms["applicants"].sum()
-    overall = 100.0 * arms["left_before_start"].sum() / total if total else 0.0
+def _share(k: int, n: int, small: int) -> str:
+    """'12.5%' of a group, or 'fewer than 5' people when the count is a small cell (never shown)."""
+    if 0 < k < small:
+        return f"fewer than {small}"
+    return f"{100.0 * k / n:.1f}%" if n else "none"
+
+
+def _attrition_checks(arms: pd.DataFrame, small: int) -> list[Check]:
+    total, gone = int(arms["applicants"].sum()), int(arms["left_before_start"].sum())
+    overall = 100.0 * gone / total if total else 0.0
     differential = float(abs(arms["left_before_start_pct"].iloc[0] - arms["left_before_start_pct"].iloc[1]))
-    return [Check("overall attrition", f"{overall:.1f}% of applicants left before the start "
+    lost_by_arm = [int(v) for v in arms["left_before_start"]]
+    shown = "" if any(0 < v < small for v in lost_by_arm) else f"{differential:.1f} pp "
+    return [Check("overall attrition", f"{_share(gone, total, small)} of applicants left before the start "
                   f"(limit {ATTRITION_OVERALL:.0f}%)", overall <= ATTRITION_OVERALL),
-            Check("differential attrition", f"{differential:.1f} pp between the arms (limit {ATTRITION_DIFFERENTIAL:.0f} pp)",
-                  differential <= ATTRITION_DIFFERENTIAL)]
+            Check("differential attrition", f"{shown or 'a small difference '}between the arms "
+                  f"(limit {ATTRITION_DIFFERENTIAL:.0f} pp)", differential <= ATTRITION_DIFFERENTIAL)]
 
 
-def _compliance_checks(z: np.ndarray, d: np.ndarray) -> list[Check]:
-    took = 100.0 * d[z].mean()
-    crossed = 100.0 * d[~z].mean()
-    return [Check("compliance", f"{took:.1f}% of those offered took part; {crossed:.1f}% of those not offered got in anyway",
-                  took - crossed >= 20.0)]
+def _compliance_checks(z: np.ndarray, d: np.ndarray, small: int) -> list[Check]:
+    took, crossed = int(d[z].sum()), int(d[~z].sum())
+    return [Check("compliance", f"{_share(took, int(z.sum()), small)} of those offered took part; "
+                  f"{_share(crossed, int((~z).sum()), small)} of those not offered got in anyway",
+                  d[z].mean() - d[~z].mean() >= 0.2)]
 
 
 def _equivalence_check(balance: BalanceResult, adjusted: bool) -> Check:
@@ -399,7 +412,7 @@ def _grade_lottery(checks: list[Check]) -> tuple[str, str]:
                               f"the start ({by['overall attrition'].finding.split(' (')[0]}; "
                               f"{by['differential attrition'].finding.split(' (')[0]}); chance differences "
                               "between the arms before the start are adjusted for.")
-    if by["baseline equivalence"].passed:
+    if by["balance of the arms"].passed:
         return "quasi-experimental", ("Quasi-experimental: places were offered by lottery, but too many applicants "
                                       "left before the start for a randomized grade; the arms still start out alike.")
     return "observational", ("Observational: too many applicants left before the start, and the arms that remain "

@@ -95,7 +95,12 @@ def forest(pooled, estimand: str = "retention_12m", ax=None):
     cohort and design (a forest plot); pooled rows are diamonds."""
     import matplotlib.pyplot as plt
 
-    rows = [e for e in (*pooled.cohorts, *pooled.estimates) if e.estimand == estimand and e.method.startswith("tot")]
+    from .estimates import DESIGNS
+
+    rows = []
+    for design in DESIGNS:  # each design's cohorts in the order they started, then their pooled effect
+        rows += [e for e in (*pooled.cohorts, *pooled.estimates) if e.estimand == estimand and e.design == design
+                 and e.method.startswith("tot")]
     if ax is None:
         _, ax = plt.subplots(figsize=(8, 0.45 * max(len(rows), 2) + 1.2))
     if not rows:

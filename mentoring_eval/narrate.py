@@ -23,6 +23,12 @@ if TYPE_CHECKING:
 UNCLEAR = " The interval includes zero: the data cannot tell this from no effect."
 
 
+def signed(value: float, digits: int = 1) -> str:
+    """A signed number rounded to `digits`, never '-0.0'."""
+    text = f"{value:+.{digits}f}"
+    return "+" + text[1:] if float(text) == 0 else text
+
+
 def _date(ts) -> str:
     return "unknown" if pd.isna(ts) else pd.Timestamp(ts).strftime("%d %b %Y").lstrip("0")
 
@@ -146,14 +152,16 @@ def evidence(result) -> str:
     choice = getattr(result, "design", None)
     if choice is None or choice.design is None:
         return "No design could estimate this cohort's effect; the notes below say why."
-    lines = [f"**How strong is the evidence?** {choice.grade_reason}", choice.reason]
+    from .estimates import EVIDENCE
+
+    lines = [f"**Evidence: {choice.evidence}.** {choice.grade_reason}", choice.reason]
     applicant = getattr(result, "applicants", None)
     if applicant is not None:
-        failed = [c for c in applicant.checklist if not c.passed]
-        lines.append("Checks: " + "; ".join(f"{c.check} {'passed' if c.passed else 'FAILED'} ({c.finding})"
-                                             for c in applicant.checklist) + ".")
-        if failed and applicant.design == choice.design:
-            lines.append("A failed check lowers the grade; read the estimate with that in mind.")
+        lines.append(f"Checks of the {applicant.design} design: " + "; ".join(
+            f"{c.check} {'passed' if c.passed else 'FAILED'} ({c.finding})" for c in applicant.checklist) + ".")
+        if applicant.design == choice.design and choice.evidence != EVIDENCE[choice.design]:
+            lines.append(f"Because of the failed check, the grade is {choice.evidence} rather than "
+                         f"{EVIDENCE[choice.design]}.")
         lines += list(applicant.notes)
     return "\n\n".join(lines)
 
@@ -244,7 +252,7 @@ def summary(page: Summary) -> str:
     lines.append("**What we can say.** " + retention(ret).split("\n\n")[0].replace("**Effect on mentees:** ", "")
                  + (UNCLEAR if h is not None and h.includes_zero else ""))
     lines.append(promotion(pro).split("\n\n")[0].replace("**Effect on mentees:** an", "Mentees were an")
-                 + (UNCLEAR if pro.tot is not None and pro.tot.ci_low <= 0 <= pro.tot.ci_high else ""))
+                 + (UNCLEAR if pro.headline is not None and pro.headline.includes_zero else ""))
     lines.append(f"The platforms' figures, for comparison: mentees stayed {ret.naive.rate_participants:.0f}% vs "
                  f"{ret.naive.rate_others:.0f}% and were promoted {pro.naive.ratio:.1f} times as often as everyone "
                  f"else; most of that gap is who volunteers, not what mentoring did.")
@@ -260,10 +268,15 @@ def summary(page: Summary) -> str:
 def next_steps(page: Summary) -> list[str]:
     """What to do next, from the headline's precision, the signup rate and the scorecard."""
     steps = []
-    tot = page.retention.retention_tot
-    if tot is None or tot.ci_low <= 0 <= tot.ci_high:
-        steps.append("Judge retention across cohorts pooled (the staggered-rollout estimate) rather than cohort by "
-                     "cohort, and raise participation: the effect on participants is diluted by the share who take part.")
+    head = page.retention.headline
+    if head is None or head.includes_zero:
+        if head is not None and head.design in ("lottery", "capacity"):
+            steps.append("Judge retention on the cohorts pooled (the cross-cohort page) rather than cohort by cohort: "
+                         "each cohort's applicants are too few to see an effect of a few points alone.")
+        else:
+            steps.append("Judge retention across cohorts pooled rather than cohort by cohort, and consider offering "
+                         "places by lottery among applicants when there are more applicants than mentors: the "
+                         "department comparison dilutes the effect by the share who take part.")
     signup = page.health.estimates.first(estimand="signup_rate", role="mentee")
     if signup is not None and signup.estimate < 20:
         steps.append(f"Only {signup.estimate:.0f}% of eligible mentees signed up: widen outreach where "
@@ -312,17 +325,22 @@ def pooled(result) -> str:
         h = result.estimates.headline(estimand)
         if h is None:
             continue
-        cohorts = h.note.split("cohorts: ")[-1]
+        cohorts = h.note.split("cohorts: ")[-1].split(", ")
+        where = f"from {cohorts[0]} alone" if len(cohorts) == 1 else f"pooled over {', '.join(cohorts)}"
         unit = "points" if estimand == "performance_rating" else "percentage points"
-        text = (f"**{LABELS.get(estimand, estimand).split(' (')[0].capitalize()}:** pooled over {cohorts} "
-                f"({h.design} design, evidence {h.evidence}), the effect on participants is {h.estimate:+.1f} {unit} "
-                f"(95% CI {h.ci_low:+.1f} to {h.ci_high:+.1f}).")
+        digits = 2 if estimand == "performance_rating" else 1
+        text = (f"**{LABELS.get(estimand, estimand).split(' (')[0].capitalize()}:** {where} "
+                f"({h.design} design, evidence {h.evidence}), the effect on participants is "
+                f"{signed(h.estimate, digits)} {unit} (95% CI {signed(h.ci_low, digits)} to {signed(h.ci_high, digits)}).")
         if h.includes_zero:
-            text += " The interval includes zero: even pooled, the data cannot tell this from no effect."
+            text += (" The interval includes zero: the data cannot tell this from no effect."
+                     if len(cohorts) == 1 else " The interval includes zero: even pooled, the data cannot tell this "
+                     "from no effect.")
         others = [e for e in result.estimates.where(estimand=estimand) if e is not h and e.method.startswith("tot")]
         if others:
-            text += " Other designs, pooled: " + "; ".join(
-                f"{e.design} {e.estimate:+.1f} ({e.ci_low:+.1f} to {e.ci_high:+.1f})" for e in others) + "."
+            text += " Other designs: " + "; ".join(
+                f"{e.design} {signed(e.estimate, digits)} ({signed(e.ci_low, digits)} to {signed(e.ci_high, digits)})"
+                for e in others) + "."
         lines.append(text)
     if not lines:
         return "No design produced an effect that could be pooled across cohorts."

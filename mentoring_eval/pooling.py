@@ -90,7 +90,7 @@ def pooled(studies: Sequence[Study]) -> Pooled:
 
     applicant: dict[str, list[DesignResult]] = {}
     rollout_rows: list[est.Estimate] = []
-    for study in studies:
+    for study in sorted(studies, key=lambda s: s.start):
         ret, pro = retention.analyze(study, "mentee"), promotion.analyze(study, "mentee")
         if ret.applicants is not None:
             applicant.setdefault(ret.applicants.design, []).append(ret.applicants)

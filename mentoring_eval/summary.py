@@ -72,7 +72,8 @@ def headline_table(estimates: Estimates, role: str = "mentee") -> pd.DataFrame:
         rows.append({"measure": label, "naive figure": naive.estimate if naive is not None else np.nan,
                      "honest estimate": h.estimate,
                      "interval": f"{h.ci_low:+.1f} to {h.ci_high:+.1f}" if h.has_interval else "",
-                     "includes zero": ("yes" if h.includes_zero else "no") if h.has_interval else ""})
+                     "includes zero": ("yes" if h.includes_zero else "no") if h.has_interval else "",
+                     "evidence": f"{h.evidence} ({h.design})" if h.evidence else h.design})
     return pd.DataFrame(rows)
 
 

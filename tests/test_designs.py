@@ -165,7 +165,7 @@ def test_lottery_recovers_the_planted_effects_where_the_naive_figure_does_not(lo
     cohort = applicants.analyze(studies[0])
     assert cohort.design == "lottery" and cohort.evidence == "randomized"
     assert {c.check for c in cohort.checklist} == {"overall attrition", "differential attrition", "compliance",
-                                                   "baseline equivalence"}
+                                                   "balance of the arms"}
 
 
 def test_with_no_effect_the_lottery_finds_none_where_the_naive_gap_is_large(tmp_path):
@@ -207,7 +207,7 @@ def test_the_strongest_design_heads_each_cohort_of_the_demo_mix(tmp_path):
     assert spring.design.available == ("lottery", "rollout", "observational")
     assert "strongest the data support" in spring.design.reason
     text = me.narrate.evidence(spring)
-    assert text.startswith("**How strong is the evidence?** Randomized: places were offered by lottery")
+    assert text.startswith("**Evidence: randomized.** Randomized: places were offered by lottery")
     # performance ratings: the lottery leads, the matched comparison in program health steps back
     health = me.program_health.analyze(studies[0]).estimates.where(estimand="performance_rating", role="mentee")
     assert not any(e.headline for e in health)
