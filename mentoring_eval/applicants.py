@@ -13,7 +13,7 @@ the population, so nobody's outcome is conditioned on having stayed long enough 
   doubly robust on department, level and pre-period covariates, where their propensities overlap.
 
 Outcomes over the 12 months from the start: retention_12m and voluntary_exit_12m (pp, all exits
-and voluntary exits), promotion_12m (pp), performance_rating (points, first review at least six
+and voluntary exits), promotion_12m (pp), performance_rating (points, first review 6 to 18
 months after the start, among those reviewed)."""
 
 from __future__ import annotations
@@ -41,7 +41,7 @@ OUTCOMES = {  # estimand: (unit, what it counts)
     "retention_12m": ("pp", "still employed 12 months after the start (all exits)"),
     "voluntary_exit_12m": ("pp", "left voluntarily within 12 months of the start"),
     "promotion_12m": ("pp", "promoted within 12 months of the start"),
-    "performance_rating": ("points (1-5 scale)", "rating at the first review at least 6 months after the start"),
+    "performance_rating": ("points (1-5 scale)", "rating at the first review 6 to 18 months after the start"),
 }
 COVARIATES = ("job_level", "tenure_months", "last_rating", "last_engagement", "promoted_before")
 # pre-period measures of the outcomes, on which the arms must start out alike (evidence grade)
@@ -117,18 +117,21 @@ def _pool(study: Study) -> ApplicantPool:
         had_event(events, "promoted", start - pd.Timedelta(days=1), horizon)).to_numpy()
     people["promoted_before"] = people["employee_id"].isin(
         had_event(events, "promoted", start - pd.DateOffset(months=12), start)).to_numpy(dtype=float)
-    people["performance_rating"] = _first_rating_after(ds, people["employee_id"], start + pd.DateOffset(months=6))
+    people["performance_rating"] = _first_rating_after(ds, people["employee_id"], start + pd.DateOffset(months=6),
+                                                       start + pd.DateOffset(months=18))
     for c in ("job_level", "tenure_months", "last_rating", "last_engagement"):
         values = pd.to_numeric(people[c]).astype(float)
         people[c] = values.fillna(values.mean() if values.notna().any() else 0.0)
     return ApplicantPool(cid, people, int(len(mine)), left, int(is_earlier.sum()), bool(study.end >= horizon))
 
 
-def _first_rating_after(ds, ids: pd.Series, when: pd.Timestamp) -> np.ndarray:
+def _first_rating_after(ds, ids: pd.Series, when: pd.Timestamp, until: pd.Timestamp) -> np.ndarray:
+    """Each person's rating at their first review in [when, until); missing without one."""
     if not ds.has("performance_reviews"):
         return np.full(len(ids), np.nan)
     r = ds.performance_reviews
-    r = r[r["review_date"] >= when].sort_values(["employee_id", "review_date"]).drop_duplicates("employee_id")
+    r = r[(r["review_date"] >= when) & (r["review_date"] < until)]
+    r = r.sort_values(["employee_id", "review_date"]).drop_duplicates("employee_id")
     return ids.map(r.set_index("employee_id")["rating"]).to_numpy(dtype=float)
 
 

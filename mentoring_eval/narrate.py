@@ -3,6 +3,7 @@ with the naive figure beside the honest one and why they differ. Returns Markdow
 
 from __future__ import annotations
 
+import html
 from typing import TYPE_CHECKING
 
 import pandas as pd
@@ -325,7 +326,7 @@ def pooled(result) -> str:
         h = result.estimates.headline(estimand)
         if h is None:
             continue
-        cohorts = h.note.split("cohorts: ")[-1].split(", ")
+        cohorts = [html.escape(c) for c in h.note.split("cohorts: ")[-1].split(", ")]  # ids come from the data
         where = f"from {cohorts[0]} alone" if len(cohorts) == 1 else f"pooled over {', '.join(cohorts)}"
         unit = "points" if estimand == "performance_rating" else "percentage points"
         digits = 2 if estimand == "performance_rating" else 1
