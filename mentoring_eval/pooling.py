@@ -96,35 +96,42 @@ def pooled(studies: Sequence[Study]) -> Pooled:
             applicant.setdefault(ret.applicants.design, []).append(ret.applicants)
         rollout_rows += [e for e in (*ret.estimates, *pro.estimates)
                          if e.design == "rollout" and e.method == "tot_wald" and e.estimand in ROLLOUT_ESTIMANDS]
-    z = stats.norm.ppf(0.975)
-    rows, behind = [], []
-
-    def add(design, estimand, method, value, se, n, evidence, cohorts, note):
-        rows.append(est.make(cohort_id=POOLED, role="mentee", estimand=estimand, method=method, estimate=value,
-                             std_error=se, ci=(value - z * se, value + z * se), n_treated=n, design=design,
-                             evidence=evidence, unit=OUTCOMES[estimand][0],
-                             note=f"{note}; cohorts: {', '.join(cohorts)}"))
-
-    for design in ("lottery", "capacity"):
-        results = applicant.get(design, [])
-        for estimand in OUTCOMES:
-            for method in (("itt_offer", "tot_iv") if design == "lottery" else ("tot_dr",)):
-                used = [r for r in results if (estimand, method) in r.effects]
-                if not used:
-                    continue
-                value, se, n = pool_applicant_effects(used, estimand, method)
-                add(design, estimand, method, value, se, n, _weakest(r.evidence for r in used),
-                    [r.cohort_id for r in used], "participant-weighted average, SE clustered by employee")
-                behind += [e for r in used for e in r.estimates.where(estimand=estimand, method=method)]
+    rows, behind = pooled_applicant_rows([r for results in applicant.values() for r in results])
     for estimand in ROLLOUT_ESTIMANDS:
         used = [e for e in rollout_rows if e.estimand == estimand]
         if used:
             value, se, n = pool_bounded(used)
-            add("rollout", estimand, "tot_wald", value, se, n, _weakest(e.evidence for e in used),
-                [e.cohort_id for e in used],
-                "participant-weighted average; SE the weighted sum of the cohorts' (they share comparison departments)")
+            rows.append(_pooled_row("rollout", estimand, "tot_wald", value, se, n, _weakest(e.evidence for e in used),
+                                    [e.cohort_id for e in used], "participant-weighted average; SE the weighted sum "
+                                    "of the cohorts' (they share comparison departments)"))
             behind += used
     return Pooled(Estimates(_headlines(rows)), Estimates(behind))
+
+
+def _pooled_row(design, estimand, method, value, se, n, evidence, cohorts, note) -> est.Estimate:
+    z = stats.norm.ppf(0.975)
+    return est.make(cohort_id=POOLED, role="mentee", estimand=estimand, method=method, estimate=value, std_error=se,
+                    ci=(value - z * se, value + z * se), n_treated=n, design=design, evidence=evidence,
+                    unit=OUTCOMES[estimand][0], note=f"{note}; cohorts: {', '.join(cohorts)}")
+
+
+def pooled_applicant_rows(results: Sequence[DesignResult]) -> tuple[list[est.Estimate], list[est.Estimate]]:
+    """The lottery and capacity designs' effects pooled over the cohorts' results, per design,
+    outcome and method (pooled rows, without headlines), and the cohort rows behind them."""
+    rows, behind = [], []
+    for design in ("lottery", "capacity"):
+        results_of = [r for r in results if r.design == design]
+        for estimand in OUTCOMES:
+            for method in (("itt_offer", "tot_iv") if design == "lottery" else ("tot_dr",)):
+                used = [r for r in results_of if (estimand, method) in r.effects]
+                if not used:
+                    continue
+                value, se, n = pool_applicant_effects(used, estimand, method)
+                rows.append(_pooled_row(design, estimand, method, value, se, n, _weakest(r.evidence for r in used),
+                                        [r.cohort_id for r in used],
+                                        "participant-weighted average, SE clustered by employee"))
+                behind += [e for r in used for e in r.estimates.where(estimand=estimand, method=method)]
+    return rows, behind
 
 
 def _headlines(rows: list[est.Estimate]) -> list[est.Estimate]:

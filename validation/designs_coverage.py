@@ -23,9 +23,10 @@ from __future__ import annotations
 
 import argparse
 import os
+import sys
 import tempfile
 import time
-from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures import ProcessPoolExecutor, as_completed
 from pathlib import Path
 
 import numpy as np
@@ -71,16 +72,18 @@ def one_seed(design: str, seed: int, n_employees: int, null: bool) -> list[dict]
 
         if design in ("lottery", "capacity"):
             methods = {"lottery": (("itt_offer", "itt_offer"), ("tot_iv", "tot")), "capacity": (("tot_dr", "tot"),)}[design]
+            results = []
             for study in studies:
                 try:
                     res = applicants.analyze(study)
                 except me.NotEstimable:
                     continue
+                results.append(res)
                 for estimand in DESIGN_ESTIMANDS:
                     for method, kind in methods:
                         record("cohort", study.cohort_id, estimand, method, res.effects.get((estimand, method)),
                                true(study.cohort_id, estimand, kind))
-            pooled = pooling.pooled(studies).estimates
+            pooled = me.Estimates(pooling.pooled_applicant_rows(results)[0])
             for estimand in DESIGN_ESTIMANDS:
                 for method, kind in methods:
                     e = pooled.first(estimand=estimand, method=method)
@@ -149,8 +152,13 @@ def main() -> None:
     worlds = ["planted"] if args.widths else args.worlds
     tasks = [(d, s, n, w == "null") for d in args.designs for w in worlds for n in sizes for s in range(args.seeds)]
     start = time.perf_counter()
+    found = []
     with ProcessPoolExecutor(args.jobs) as pool:
-        found = [r for rs in pool.map(one_seed, *zip(*tasks, strict=True)) for r in rs]
+        futures = [pool.submit(one_seed, *task) for task in tasks]
+        for done, future in enumerate(as_completed(futures), 1):
+            found += future.result()
+            if done % 25 == 0 or done == len(futures):
+                print(f"{done}/{len(futures)} companies ({time.perf_counter() - start:.0f} s)", file=sys.stderr, flush=True)
     df = pd.DataFrame(found)
     if args.csv:
         df.to_csv(args.csv, index=False)
