@@ -114,6 +114,10 @@ class Truth:
     n_employees: int
     effects: Effects
     table: pd.DataFrame = field(repr=False)  # cohort_id, role, estimand, kind, value, n_participants
+    # one row per mentee applicant employed at a cohort's start: cohort_id, employee_id, took_part,
+    # complier, and the effect on each design estimand (pp or points); for checking an estimator
+    # against the truth of exactly the people it analysed (not written to truth.json)
+    applicants: pd.DataFrame | None = field(default=None, repr=False)
 
     def to_frame(self) -> pd.DataFrame:
         return self.table.copy()
@@ -358,6 +362,7 @@ def simulate(out_dir: str | Path, n_employees: int = 5000, seed: int = 0, effect
         df.to_csv(out / f"{name}.csv", index=False, lineterminator="\n")
     truth_rows = [{"design": "", **r} if "design" not in r else r for r in truth_rows] + _pooled_truth(truth_rows)
     truth_table = pd.DataFrame(truth_rows)
+    individual = [m["individual"] for m in cohort_meta if m.get("individual") is not None]
     payload = {
         "seed": seed,
         "n_employees": n_employees,
@@ -366,7 +371,8 @@ def simulate(out_dir: str | Path, n_employees: int = 5000, seed: int = 0, effect
         "estimates": [{k: (round(v, 10) if isinstance(v, float) else v) for k, v in r.items()} for r in truth_rows],
     }
     (out / "truth.json").write_text(json.dumps(payload, indent=2, sort_keys=True) + "\n")
-    return Truth(out, seed, n_employees, effects, truth_table)
+    return Truth(out, seed, n_employees, effects, truth_table,
+                 pd.concat(individual, ignore_index=True) if individual else None)
 
 
 TRUTH_DEFINITIONS = {
@@ -735,7 +741,8 @@ def _program_tables(seed, people, emp_ids, hire_date, term_date, term_month, sal
         }))
         truth.extend(_truth_rows(seed, people, ci, cid, spec, person, role, enrol, snapshots[ci], term_month,
                                  promotions, dose, review_noise, effects, skill_truth))
-        truth.extend(_design_truth(seed, people, meta, enrol, dose, snapshots[ci], term_month, review_noise, effects))
+        truth.extend(_design_truth(seed, people, meta, enrol, dose, snapshots[ci], term_month, review_noise, effects,
+                                   emp_ids))
     program = {
         "cohorts": pd.DataFrame(cohorts),
         "enrollments": pd.concat(enrollments, ignore_index=True),
@@ -906,7 +913,7 @@ def _truth_rows(seed, people, ci, cid, spec, person, role, enrol, snapshot, term
 DESIGN_ESTIMANDS = ("retention_12m", "voluntary_exit_12m", "promotion_12m", "performance_rating")
 
 
-def _design_truth(seed, people, meta, enrol, dose, snapshot, term_month, review_noise, effects) -> list[dict]:
+def _design_truth(seed, people, meta, enrol, dose, snapshot, term_month, review_noise, effects, emp_ids) -> list[dict]:
     """The effects the cohort's design can estimate, from both potential outcomes of every mentee
     applicant (matched with their would-be dates, or not at all), with common random numbers.
 
@@ -946,6 +953,8 @@ def _design_truth(seed, people, meta, enrol, dose, snapshot, term_month, review_
         no_it = _rating_shift(world, world_dose, effects, n, review_month, keep=without)[p]
         effect["performance_rating"] = _rating(people.ability[p], noise, with_it) - _rating(people.ability[p], noise, no_it)
     target = meta["complier"] if design == "lottery" else took_part
+    meta["individual"] = pd.DataFrame({"cohort_id": spec.cohort_id, "employee_id": emp_ids[p], "took_part": took_part,
+                                       "complier": meta["complier"], **effect})
     rows = []
     for estimand, values in effect.items():
         base = {"cohort_id": spec.cohort_id, "role": "mentee", "estimand": estimand, "design": design,

@@ -8,6 +8,9 @@ four cohorts, and compare each interval with the truth in truth.json:
 - lottery: effect of the offer (itt_offer, truth kind itt_offer) and effect on participants
   (tot_iv, truth kind tot: the compliers' mean effect);
 - capacity: effect on participants (tot_dr, truth kind tot: the matched applicants' mean effect);
+- for both, also the truth over exactly the applicants each estimate analysed (`truth_analysed`,
+  from `Truth.applicants`): the capacity design leaves out participants without comparable
+  unmatched applicants, so its target is the effect on those inside the common support;
 - rollout: effect on participants (tot_wald, truth kind att: the enrolled mentees' mean effect);
 - observational: the matched Kaplan-Meier difference (km_matched) against the enrolled mentees'
   retention effect (truth kind att); biased by design, shown to say by how much.
@@ -54,8 +57,9 @@ def one_seed(design: str, seed: int, n_employees: int, null: bool) -> list[dict]
 
     records = []
     with tempfile.TemporaryDirectory() as tmp:
-        truth = me.simulate(tmp, n_employees=n_employees, seed=seed, design=design,
-                            effects=me.Effects.null() if null else None).table
+        simulated = me.simulate(tmp, n_employees=n_employees, seed=seed, design=design,
+                                effects=me.Effects.null() if null else None)
+        truth, individual = simulated.table, simulated.applicants
         studies = _studies(me, tmp, design)
 
         def true(cohort_id, estimand, kind):
@@ -63,16 +67,25 @@ def one_seed(design: str, seed: int, n_employees: int, null: bool) -> list[dict]
                       & (truth.kind == kind) & (truth.design.isin([design, ""]))]
             return float(t["value"].iloc[0]) if len(t) else np.nan
 
-        def record(level, cohort_id, estimand, method, e, truth_value):
+        def record(level, cohort_id, estimand, method, e, truth_value, analysed=np.nan):
             if e is None or not np.isfinite(truth_value):
                 return
             records.append({"design": design, "seed": seed, "level": level, "cohort": cohort_id, "estimand": estimand,
                             "method": method, "estimate": e.estimate, "ci_low": e.ci_low, "ci_high": e.ci_high,
-                            "truth": truth_value, "n_employees": n_employees, "null": null})
+                            "truth": truth_value, "truth_analysed": analysed, "n_employees": n_employees,
+                            "null": null})
+
+        def analysed_truth(cohort_id, estimand, method, effect):
+            """The true effect over exactly the applicants the estimate used (its target population)."""
+            mine = individual[(individual.cohort_id == cohort_id) & individual.employee_id.isin(effect.ids.astype(str))]
+            if method == "itt_offer":
+                return float((mine[estimand] * mine["complier"]).mean())
+            target = mine["complier"] if method == "tot_iv" else mine["took_part"]
+            return float(mine.loc[target, estimand].mean()) if target.any() else np.nan
 
         if design in ("lottery", "capacity"):
             methods = {"lottery": (("itt_offer", "itt_offer"), ("tot_iv", "tot")), "capacity": (("tot_dr", "tot"),)}[design]
-            results = []
+            results, analysed = [], {}
             for study in studies:
                 try:
                     res = applicants.analyze(study)
@@ -81,9 +94,15 @@ def one_seed(design: str, seed: int, n_employees: int, null: bool) -> list[dict]
                 results.append(res)
                 for estimand in DESIGN_ESTIMANDS:
                     for method, kind in methods:
-                        record("cohort", study.cohort_id, estimand, method, res.effects.get((estimand, method)),
-                               true(study.cohort_id, estimand, kind))
+                        effect = res.effects.get((estimand, method))
+                        if effect is None:
+                            continue
+                        analysed[(study.cohort_id, estimand, method)] = analysed_truth(study.cohort_id, estimand,
+                                                                                        method, effect)
+                        record("cohort", study.cohort_id, estimand, method, effect, true(study.cohort_id, estimand, kind),
+                               analysed[(study.cohort_id, estimand, method)])
             pooled = me.Estimates(pooling.pooled_applicant_rows(results)[0])
+            weight = {r.cohort_id: r.n_participants for r in results}
             for estimand in DESIGN_ESTIMANDS:
                 for method, kind in methods:
                     e = pooled.first(estimand=estimand, method=method)
@@ -92,7 +111,9 @@ def one_seed(design: str, seed: int, n_employees: int, null: bool) -> list[dict]
                         rows = truth[truth.cohort_id.isin(used) & (truth.role == "mentee") & (truth.design == design)
                                      & (truth.estimand == estimand) & (truth.kind == kind)]
                         record("pooled", "pooled", estimand, method, e,
-                               float(np.average(rows["value"], weights=rows["n_participants"])))
+                               float(np.average(rows["value"], weights=rows["n_participants"])),
+                               float(np.average([analysed[(c, estimand, method)] for c in used],
+                                                weights=[weight[c] for c in used])))
         elif design == "rollout":
             from mentoring_eval import promotion
 
