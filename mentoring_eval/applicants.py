@@ -144,7 +144,7 @@ class Check:
 
     check: str
     finding: str
-    passed: bool
+    passed: bool | None  # None: shown for information, not a condition of the grade
 
 
 @dataclass(frozen=True)
@@ -252,7 +252,8 @@ def _lottery(study: Study, p: ApplicantPool) -> DesignResult:
     equivalence = _equivalence_check(balance, adjusted=True)
     # a randomized draw leaves only chance differences, which the estimate adjusts for: information, and
     # the test that matters only if attrition has broken the randomization
-    checks.append(Check("balance of the arms", equivalence.finding, equivalence.passed))
+    intact = all(c.passed for c in checks if c.check.endswith("attrition"))
+    checks.append(Check("balance of the arms", equivalence.finding, None if intact else equivalence.passed))
     evidence, reason = _grade_lottery(checks)
     for estimand in OUTCOMES:
         sub = _outcome_rows(people, estimand)
@@ -387,9 +388,16 @@ def _attrition_checks(arms: pd.DataFrame, small: int) -> list[Check]:
 
 def _compliance_checks(z: np.ndarray, d: np.ndarray, small: int) -> list[Check]:
     took, crossed = int(d[z].sum()), int(d[~z].sum())
-    return [Check("compliance", f"{_share(took, int(z.sum()), small)} of those offered took part; "
-                  f"{_share(crossed, int((~z).sum()), small)} of those not offered got in anyway",
-                  d[z].mean() - d[~z].mean() >= 0.2)]
+    n1, n0 = int(z.sum()), int((~z).sum())
+    if 0 < crossed < small or 0 < n1 - took < small:  # exact shares would give the small count away
+        took_text = f"about {5 * round(20 * took / n1)}%" if n1 else "none"
+        crossed_text = f"about {5 * round(20 * crossed / n0)}%" if n0 else "none"
+        took_text = _share(took, n1, small) if 0 < took < small else took_text
+        crossed_text = _share(crossed, n0, small) if 0 < crossed < small else crossed_text
+    else:
+        took_text, crossed_text = _share(took, n1, small), _share(crossed, n0, small)
+    return [Check("compliance", f"{took_text} of those offered took part; {crossed_text} of those not offered got "
+                  "in anyway", d[z].mean() - d[~z].mean() >= 0.2)]
 
 
 def _equivalence_check(balance: BalanceResult, adjusted: bool) -> Check:

@@ -158,8 +158,9 @@ def evidence(result) -> str:
     lines = [f"**Evidence: {choice.evidence}.** {choice.grade_reason}", choice.reason]
     applicant = getattr(result, "applicants", None)
     if applicant is not None:
+        verdict = {True: "passed", False: "FAILED", None: "for information"}
         lines.append(f"Checks of the {applicant.design} design: " + "; ".join(
-            f"{c.check} {'passed' if c.passed else 'FAILED'} ({c.finding})" for c in applicant.checklist) + ".")
+            f"{c.check} {verdict[c.passed]} ({c.finding})" for c in applicant.checklist) + ".")
         if applicant.design == choice.design and choice.evidence != EVIDENCE[choice.design]:
             lines.append(f"Because of the failed check, the grade is {choice.evidence} rather than "
                          f"{EVIDENCE[choice.design]}.")
