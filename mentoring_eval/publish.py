@@ -39,7 +39,7 @@ def folder(study: Study, output_dir: str | Path | None = None) -> Path:
 def pooled(result, studies, output_dir: str | Path | None = None) -> Path:
     """Write the pooled estimates (cohort_id "pooled") to the cross-cohort folder's estimates.csv:
     the runner's output directory, or reports/all-cohorts beside the first study's report folder."""
-    out = Path(output_dir) if output_dir else studies[0].report_dir.parent / "all-cohorts"
+    out = Path(output_dir) if output_dir else studies[0].report_dir.parent / ALL_COHORTS
     return result.estimates.write(out)
 
 
