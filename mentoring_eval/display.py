@@ -90,6 +90,19 @@ def design_checks(result, disclosure: Disclosure):
     return table(arms, disclosure, count_cols=["applicants", "left before the start", "analysed", "took part"])
 
 
+def overlap(result, disclosure: Disclosure):
+    """For a capacity design: each group's chance of a place given department, level and history
+    (the propensity), as quantiles, so a reader sees where matched and unmatched applicants are
+    comparable; nothing for other designs."""
+    applicant = getattr(result, "applicants", None)
+    if applicant is None or applicant.overlap is None:
+        return None
+    t = applicant.overlap.reset_index().rename(columns={"arm": "applicants who", "count": "people", "min": "lowest",
+                                                        "50%": "median", "max": "highest"})
+    t["applicants who"] = t["applicants who"].astype("str")
+    return table(t, disclosure, count_cols=["people"], precision=2)
+
+
 def forest(pooled, estimand: str = "retention_12m", ax=None):
     """Each cohort's effect on participants and the pooled effect, with 95% intervals, one row per
     cohort and design (a forest plot); pooled rows are diamonds."""

@@ -211,6 +211,9 @@ def test_the_strongest_design_heads_each_cohort_of_the_demo_mix(tmp_path):
     # 3 applicants not offered got in anyway: a small cell, so neither share is exact
     assert "about 85% of those offered took part; fewer than 5 of those not offered got in anyway" in text
     assert "balance of the arms for information (largest standardized difference" in text
+    autumn = me.retention.analyze(studies[1], "mentee")
+    assert list(me.display.overlap(autumn, studies[1].disclosure).data["applicants who"]) == ["did not", "took part"]
+    assert me.display.overlap(spring, studies[0].disclosure) is None  # a lottery needs no overlap check
     # performance ratings: the lottery leads, the matched comparison in program health steps back
     health = me.program_health.analyze(studies[0]).estimates.where(estimand="performance_rating", role="mentee")
     assert not any(e.headline for e in health)
