@@ -58,7 +58,6 @@ class ApplicantPool:
 
     cohort_id: str
     people: pd.DataFrame = field(repr=False)
-    enrolled: int  # mentee applicants in enrollments
     left_before_start: pd.DataFrame = field(repr=False)  # employee_id, offered: enrolled but gone by the start
     earlier_participants: int  # took part in an earlier cohort: in neither arm
     followed_up: bool  # the data reach 12 months past the start
@@ -122,7 +121,7 @@ def _pool(study: Study) -> ApplicantPool:
     for c in ("job_level", "tenure_months", "last_rating", "last_engagement"):
         values = pd.to_numeric(people[c]).astype(float)
         people[c] = values.fillna(values.mean() if values.notna().any() else 0.0)
-    return ApplicantPool(cid, people, int(len(mine)), left, int(is_earlier.sum()), bool(study.end >= horizon))
+    return ApplicantPool(cid, people, left, int(is_earlier.sum()), bool(study.end >= horizon))
 
 
 def _first_rating_after(ds, ids: pd.Series, when: pd.Timestamp, until: pd.Timestamp) -> np.ndarray:
@@ -164,10 +163,6 @@ class DesignResult:
     notes: tuple[str, ...] = ()
     estimates: Estimates = field(default_factory=Estimates, repr=False)
     n_participants: int = 0  # applicants in the analysis who took part (the weight when cohorts are pooled)
-
-    def effect(self, estimand: str, method: str | None = None) -> DesignEffect | None:
-        method = method or ("tot_iv" if self.design == "lottery" else "tot_dr")
-        return self.effects.get((estimand, method))
 
     def summary(self) -> str:
         lines = [f"{self.cohort_id} {self.role}s: {self.design} design, evidence {self.evidence}. {self.grade_reason}"]
@@ -228,13 +223,15 @@ def _row(study: Study, design: str, evidence: str, estimand: str, eff: DesignEff
                     unit=OUTCOMES[estimand][0], note=note)
 
 
-def _outcome_rows(people: pd.DataFrame, estimand: str) -> pd.DataFrame:
-    return people[people[estimand].notna()]
+def _earlier(p: ApplicantPool) -> list[str]:
+    if not p.earlier_participants:
+        return []
+    return [f"{p.earlier_participants} applicants who took part in an earlier cohort are in neither arm"]
 
 
 def _lottery(study: Study, p: ApplicantPool) -> DesignResult:
     people = p.people
-    effects, rows, notes = {}, [], []
+    effects, rows, notes = {}, [], _earlier(p)
     strata = _strata(study, people)
     if strata is not None:  # a stratum where everyone, or no one, was offered a place says nothing about the offer
         share = pd.Series(people["offered"].astype(bool).to_numpy()).groupby(strata).transform("mean").to_numpy()
@@ -256,11 +253,11 @@ def _lottery(study: Study, p: ApplicantPool) -> DesignResult:
     checks.append(Check("balance of the arms", equivalence.finding, None if intact else equivalence.passed))
     evidence, reason = _grade_lottery(checks)
     for estimand in OUTCOMES:
-        sub = _outcome_rows(people, estimand)
+        keep = people[estimand].notna().to_numpy()
+        sub = people[keep]
         if len(sub) < 2 * MIN_ARM:
             notes.append(f"{estimand}: only {len(sub)} applicants have the outcome")
             continue
-        keep = people[estimand].notna().to_numpy()
         y, x = sub[estimand].to_numpy(float), sub[list(COVARIATES)].to_numpy(float)
         s = None if strata is None else strata[keep]
         ids = sub["employee_id"].to_numpy()
@@ -288,7 +285,7 @@ def _capacity(study: Study, p: ApplicantPool) -> DesignResult:
     inside = _common_support(people, inside & (ps <= TRIM))
     overlap = pd.DataFrame({"arm": np.where(d_all, "took part", "did not"), "propensity": ps}).groupby("arm")[
         "propensity"].describe(percentiles=[0.05, 0.5, 0.95])[["count", "min", "5%", "50%", "95%", "max"]]
-    notes = []
+    notes = _earlier(p)
     trimmed = int((~inside).sum())
     if trimmed:
         notes.append(f"{trimmed} applicants in a department or level where everyone or no one got a place, or with "

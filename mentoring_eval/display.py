@@ -97,9 +97,9 @@ def overlap(result, disclosure: Disclosure):
     applicant = getattr(result, "applicants", None)
     if applicant is None or applicant.overlap is None:
         return None
-    t = applicant.overlap.reset_index().rename(columns={"arm": "applicants who", "count": "people", "min": "lowest",
+    t = applicant.overlap.reset_index().rename(columns={"arm": "chance of a place, applicants who", "count": "people", "min": "lowest",
                                                         "50%": "median", "max": "highest"})
-    t["applicants who"] = t["applicants who"].astype("str")
+    t["chance of a place, applicants who"] = t["chance of a place, applicants who"].astype("str")
     return table(t, disclosure, count_cols=["people"], precision=2)
 
 

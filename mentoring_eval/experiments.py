@@ -48,11 +48,6 @@ class DesignEffect:
         return (f"{self.method}: {self.estimate:.4g} (SE {self.std_error:.3g}) 95% CI [{self.ci_low:.4g}, "
                 f"{self.ci_high:.4g}], n = {self.n_treated} + {self.n_control}")
 
-    def scaled(self, factor: float) -> DesignEffect:
-        """The same effect in other units (e.g. x 100 for percentage points)."""
-        return DesignEffect(self.estimate * factor, self.std_error * factor, self.ci_low * factor, self.ci_high * factor,
-                            self.n_treated, self.n_control, self.method, self.ids, self.influence * factor)
-
 
 def _effect(estimate: float, influence: np.ndarray, treated: np.ndarray, ids, method: str,
             df: float | None = None) -> DesignEffect:

@@ -78,10 +78,10 @@ def test_doubly_robust_effect_equals_the_formula_from_statsmodels_fits():
 
 
 def test_pooled_standard_error_clusters_people_who_are_in_several_cohorts():
-    y, d, z, x, strata = _sample()
+    y, _, z, x, strata = _sample()
     one = experiments.regression_adjusted(y, z, x, strata, ids=np.arange(y.size))
-    other = experiments.regression_adjusted(*_sample(seed=2)[0:1], _sample(seed=2)[2], _sample(seed=2)[3],
-                                            _sample(seed=2)[4], ids=np.arange(y.size) + 10_000)
+    y2, _, z2, x2, strata2 = _sample(seed=2)
+    other = experiments.regression_adjusted(y2, z2, x2, strata2, ids=np.arange(y2.size) + 10_000)
 
     def result(effect, n):
         return applicants.DesignResult("c", "mentee", "lottery", "randomized", "", (), {("retention_12m", "itt_offer"): effect},
@@ -212,7 +212,7 @@ def test_the_strongest_design_heads_each_cohort_of_the_demo_mix(tmp_path):
     assert "about 85% of those offered took part; fewer than 5 of those not offered got in anyway" in text
     assert "balance of the arms for information (largest standardized difference" in text
     autumn = me.retention.analyze(studies[1], "mentee")
-    assert list(me.display.overlap(autumn, studies[1].disclosure).data["applicants who"]) == ["did not", "took part"]
+    assert list(me.display.overlap(autumn, studies[1].disclosure).data["chance of a place, applicants who"]) == ["did not", "took part"]
     assert me.display.overlap(spring, studies[0].disclosure) is None  # a lottery needs no overlap check
     # performance ratings: the lottery leads, the matched comparison in program health steps back
     health = me.program_health.analyze(studies[0]).estimates.where(estimand="performance_rating", role="mentee")
