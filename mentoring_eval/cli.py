@@ -17,7 +17,8 @@ def _simulate(args) -> int:
     from .simulate import Effects, simulate
 
     truth = simulate(args.out, n_employees=args.employees, seed=args.seed,
-                     effects=Effects.null() if args.null_effects else None, design=args.design)
+                     effects=Effects.null() if args.null_effects else None, design=args.design,
+                     shocks=args.shocks)
     t = truth.table
     mentees = t[(t.role == "mentee") & t.estimand.isin(["retention_12m", "promotion_12m"]) & t.kind.isin(["att", "naive"])]
     print(f"wrote the demo data set and truth.json to {args.out} ({args.employees:,} employees at start, seed {args.seed})")
@@ -70,6 +71,9 @@ def build_parser() -> argparse.ArgumentParser:
                    help="how places are given out: rollout across departments (default), a lottery among applicants, "
                         "scarce places by department and level (capacity), everyone matched (observational), or "
                         "mix (the demo company: a lottery, a capacity cohort and two rollouts)")
+    s.add_argument("--shocks", type=float, default=0.0, metavar="SD",
+                   help="SD of department x half-year shocks to the log hazards of voluntary exit and promotion "
+                        "(default 0: none; 0.2 moderate, 0.4 large)")
     s.set_defaults(func=_simulate)
 
     v = sub.add_parser("validate", help="check a data directory against the data contract")

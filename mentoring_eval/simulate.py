@@ -143,11 +143,12 @@ def _uniforms(seed: int, month: int, n: int, k: int) -> np.ndarray:
 
 @dataclass
 class _People:
-    """Static traits of everyone who ever works at the company."""
+    """Static traits of everyone who ever works at the company, and the department shocks they work under."""
 
     ability: np.ndarray
     engagement: np.ndarray
     hire_month: np.ndarray  # months after SIM_START (negative for people hired before)
+    shock: "_Shocks | None" = None
 
 
 @dataclass
@@ -186,6 +187,34 @@ def _step(people: _People, idx: np.ndarray, state: _State, month: int, u: np.nda
     state.level = state.level + promoted
     state.months_in_level = np.where(promoted, 0, state.months_in_level + at_risk)
     return quits, fired, promoted, vol
+
+
+@dataclass
+class _Shocks:
+    """Department x half-year shocks to the log hazards of voluntary exit and promotion (SD `sd`):
+    the common shocks a department-level rollout cannot tell from an effect. The department each
+    person was in, month by month, is kept so that replays of potential outcomes see the same shocks."""
+
+    sd: float
+    log_shock: np.ndarray  # departments x half-years
+    history: dict = field(default_factory=dict)  # month -> department of everyone that month
+
+    @classmethod
+    def draw(cls, sd: float, seed: int) -> "_Shocks":
+        table = np.random.default_rng([seed, 9]).normal(0.0, sd, (len(DEPARTMENTS), N_MONTHS // 6 + 1)) if sd > 0 \
+            else np.zeros((len(DEPARTMENTS), N_MONTHS // 6 + 1))
+        return cls(sd, table)
+
+    def record(self, month: int, department: np.ndarray) -> None:
+        if self.sd > 0:
+            self.history[month] = department.astype(np.int8)
+
+    def multiplier(self, month: int, idx: np.ndarray | None = None) -> np.ndarray | float:
+        """exp(shock) of each person's department in `month` (1 when there are no shocks)."""
+        if self.sd <= 0:
+            return 1.0
+        dept = self.history[month] if idx is None else self.history[month][idx]
+        return np.exp(self.log_shock[dept, month // 6])
 
 
 # ---------------------------------------------------------------- enrollments and their effects
@@ -265,17 +294,21 @@ def _spec_for(spec: CohortSpec, design: str) -> CohortSpec:
 
 
 def simulate(out_dir: str | Path, n_employees: int = 5000, seed: int = 0, effects: Effects | None = None,
-             design: str = "rollout") -> Truth:
+             design: str = "rollout", shocks: float = 0.0) -> Truth:
     """Simulate the demo company into out_dir (CSV tables + truth.json) and return the Truth.
 
     n_employees is the headcount on 2022-01-01; hires roughly replace exits over the four years.
     `design` says how each cohort's places are given out (see DESIGNS; "mix" = the demo company).
-    The same arguments always write byte-identical files.
+    `shocks` is the SD of department x half-year shocks to the log hazards of voluntary exit and
+    promotion (0 = none; 0.2 and 0.4 are moderate and large). The same arguments always write
+    byte-identical files.
     """
     effects = Effects() if effects is None else effects
     if n_employees < 200:
         raise ArgumentError(f"n_employees must be at least 200 for a usable demo (got {n_employees})")
     designs = cohort_designs(design)
+    if not (np.isfinite(shocks) and shocks >= 0):
+        raise ArgumentError(f"shocks must be a standard deviation of 0 or more (got {shocks})")
     out = Path(out_dir)
     rng = np.random.default_rng([seed, 0])
 
@@ -285,7 +318,9 @@ def simulate(out_dir: str | Path, n_employees: int = 5000, seed: int = 0, effect
     n = n0 + int(hires.sum())
     initial_tenure = np.minimum(rng.exponential(50, n0), 360).astype(np.int64) + 1
     hire_month = np.concatenate([-initial_tenure, np.repeat(np.arange(N_MONTHS), hires)])
-    people = _People(ability=rng.normal(size=n), engagement=rng.normal(size=n), hire_month=hire_month)
+    people = _People(ability=rng.normal(size=n), engagement=rng.normal(size=n), hire_month=hire_month,
+                     shock=_Shocks.draw(float(shocks), seed))
+    shock = people.shock
     department = rng.choice(len(DEPARTMENTS), size=n, p=DEPARTMENT_WEIGHTS)
     location = rng.choice(len(LOCATIONS), size=n, p=LOCATION_WEIGHTS)
     gender = rng.choice(len(GENDERS), size=n, p=GENDER_WEIGHTS)
@@ -325,6 +360,8 @@ def simulate(out_dir: str | Path, n_employees: int = 5000, seed: int = 0, effect
                 snapshots[ci] = _State(state.employed.copy(), state.level.copy(), state.months_in_level.copy())
         u = _uniforms(seed, t, n, 6)
         exit_mult, promo_mult = enrol.multipliers(n, t)
+        shock.record(t, department)
+        exit_mult, promo_mult = exit_mult * shock.multiplier(t), promo_mult * shock.multiplier(t)
         was_employed = state.employed.copy()
         quits, fired, promoted, _ = _step(people, all_idx, state, t, u, exit_mult, promo_mult)
         left = quits | fired
@@ -367,6 +404,7 @@ def simulate(out_dir: str | Path, n_employees: int = 5000, seed: int = 0, effect
         "seed": seed,
         "n_employees": n_employees,
         "effects": asdict(effects),
+        "shocks": float(shocks),
         "definitions": TRUTH_DEFINITIONS,
         "estimates": [{k: (round(v, 10) if isinstance(v, float) else v) for k, v in r.items()} for r in truth_rows],
     }
@@ -387,7 +425,8 @@ TRUTH_DEFINITIONS = {
     "pooled": "cohort_id pooled: the design's cohorts averaged, weighted by n_participants (those who took part)",
     "retention_12m": "employed at the end of month 11 after cohort start (month 0 = start month), percentage points",
     "exit_rate": "voluntary-exit probability per person-month at risk over months 0-11 after start, percentage points",
-    "voluntary_exit_12m": "left voluntarily in months 0-11 after start (applicant designs), percentage points",
+    "voluntary_exit_12m": "left voluntarily in months 0-11 after start, percentage points (a cumulative incidence: "
+                          "involuntary exits compete)",
     "promotion_12m": "promoted at least once in months 0-11 after start, percentage points",
     "skills_change": "self-rated skills (mean item score, 1-5) at the end wave minus baseline, points",
     "performance_rating": "rating (1-5) at the first review at least 6 months after cohort start, points",
@@ -525,8 +564,9 @@ def _replay(people: _People, idx: np.ndarray, snapshot: _State, t0: int, seed: i
     for t in range(t0, t0 + HORIZON):
         u = _uniforms(seed, t, n, 6)[:, idx]
         exit_mult, promo_mult = enrol.multipliers(n, t, keep)
+        common = people.shock.multiplier(t, idx) if people.shock is not None else 1.0
         at_risk = state.employed.copy()
-        quits, _, promoted, vol = _step(people, idx, state, t, u, exit_mult[idx], promo_mult[idx])
+        quits, _, promoted, vol = _step(people, idx, state, t, u, exit_mult[idx] * common, promo_mult[idx] * common)
         hazard += vol * at_risk
         at_risk_months += at_risk
         promoted_any |= promoted
@@ -888,6 +928,7 @@ def _truth_rows(seed, people, ci, cid, spec, person, role, enrol, snapshot, term
         values = {
             "retention_12m": 100 * (treated[0].mean() - control[0].mean()),
             "exit_rate": 100 * (treated[2].sum() / treated[3].sum() - control[2].sum() / control[3].sum()),
+            "voluntary_exit_12m": 100 * (treated[4].mean() - control[4].mean()),
             "promotion_12m": 100 * (treated[1].mean() - control[1].mean()),
             "skills_change": float(skill_truth[sel].mean()),
         }
