@@ -34,7 +34,7 @@ def null_world(tmp_path_factory):
 def test_null_effects_plant_exactly_zero(null_world):
     truth, out = null_world
     att = truth.table[truth.table["kind"] == "att"]
-    assert set(att["estimand"]) == ESTIMANDS - {"voluntary_exit_12m"}
+    assert set(att["estimand"]) == ESTIMANDS
     assert len(att) == 4 * 2 * (len(ESTIMANDS) - 1)  # four cohorts, two roles
     assert (att["value"] == 0.0).all()
     design = truth.table[truth.table["kind"] == "tot"]  # the rollout design's applicants, each cohort and pooled
