@@ -35,7 +35,7 @@ def test_null_effects_plant_exactly_zero(null_world):
     truth, out = null_world
     att = truth.table[truth.table["kind"] == "att"]
     assert set(att["estimand"]) == ESTIMANDS
-    assert len(att) == 4 * 2 * (len(ESTIMANDS) - 1)  # four cohorts, two roles
+    assert len(att) == 4 * 2 * len(ESTIMANDS)  # four cohorts, two roles
     assert (att["value"] == 0.0).all()
     design = truth.table[truth.table["kind"] == "tot"]  # the rollout design's applicants, each cohort and pooled
     assert set(design["design"]) == {"rollout"} and len(design) == 5 * 4 and (design["value"] == 0.0).all()
@@ -128,3 +128,24 @@ def test_demo_has_the_structure_later_analyses_need(demo_dir):
 def test_too_small_a_company_is_refused(tmp_path):
     with pytest.raises(ValueError, match="n_employees must be at least 200"):
         me.simulate(tmp_path, n_employees=50)
+
+
+def test_department_shocks_move_whole_departments_and_leave_a_null_world_null(tmp_path):
+    """With shocks, voluntary-exit rates by department and half-year spread far beyond the binomial
+    noise of a world without them; the replayed truth sees the same shocks, so no effect stays zero."""
+    def spread(out):
+        ds = me.load(out)
+        emp = ds.employees[ds.employees["termination_reason"] == "voluntary"]
+        half = emp["termination_date"].dt.year * 2 + (emp["termination_date"].dt.month > 6)
+        counts = emp.groupby([emp["department"], half]).size().unstack(fill_value=0)
+        shares = counts.div(counts.sum(axis=0), axis=1)  # each department's share of the half-year's quits
+        return float(shares.std(axis=1).mean())
+
+    calm = me.simulate(tmp_path / "calm", n_employees=3000, seed=5, effects=me.Effects.null())
+    shaken = me.simulate(tmp_path / "shaken", n_employees=3000, seed=5, effects=me.Effects.null(), shocks=0.4)
+    assert spread(shaken.out_dir) > 1.5 * spread(calm.out_dir)
+    att = shaken.table[shaken.table["kind"].isin(["att", "tot"])]
+    assert (att["value"] == 0.0).all()
+    assert json.loads((shaken.out_dir / "truth.json").read_text())["shocks"] == 0.4
+    with pytest.raises(me.ArgumentError, match="shocks"):
+        me.simulate(tmp_path / "bad", n_employees=300, shocks=-1)
