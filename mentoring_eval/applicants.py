@@ -18,12 +18,13 @@ months after the start, among those reviewed)."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Literal
 
 import numpy as np
 import pandas as pd
 
+from . import bounds
 from . import estimates as est
 from .cohorts import Role
 from .errors import NotEstimable
@@ -216,11 +217,20 @@ def _strata(study: Study, people: pd.DataFrame) -> np.ndarray | None:
     return people[cols].astype("str").agg("|".join, axis=1).to_numpy()
 
 
-def _row(study: Study, design: str, evidence: str, estimand: str, eff: DesignEffect, note: str) -> est.Estimate:
-    return est.make(cohort_id=study.cohort_id, role="mentee", estimand=estimand, method=eff.method,
-                    estimate=eff.estimate, std_error=eff.std_error, ci=(eff.ci_low, eff.ci_high),
-                    n_treated=eff.n_treated, n_control=eff.n_control, design=design, evidence=evidence,
-                    unit=OUTCOMES[estimand][0], note=note)
+def _row(study: Study, design: str, evidence: str, estimand: str, eff: DesignEffect, note: str,
+         observed: float = float("nan"), group: str = "participants") -> est.Estimate:
+    """An estimates row; an effect on a rate is kept within what `group`'s observed rate (percent)
+    allows, or within +/-100 pp when that group's rate is not observed (a lottery's compliers)."""
+    row = est.make(cohort_id=study.cohort_id, role="mentee", estimand=estimand, method=eff.method,
+                   estimate=eff.estimate, std_error=eff.std_error, ci=(eff.ci_low, eff.ci_high),
+                   n_treated=eff.n_treated, n_control=eff.n_control, design=design, evidence=evidence,
+                   unit=OUTCOMES[estimand][0], note=note)
+    if OUTCOMES[estimand][0] != "pp":
+        return row
+    if np.isfinite(observed):
+        return bounds.bounded(row, observed, group)
+    return replace(row, estimate=float(np.clip(row.estimate, -100, 100)), ci_low=max(row.ci_low, -100.0),
+                   ci_high=min(row.ci_high, 100.0))
 
 
 def _earlier(p: ApplicantPool) -> list[str]:
@@ -265,7 +275,8 @@ def _lottery(study: Study, p: ApplicantPool) -> DesignResult:
             itt = regression_adjusted(y, z[keep], x, s, ids)
             effects[(estimand, "itt_offer")] = itt
             rows.append(_row(study, "lottery", evidence, estimand, itt,
-                             "effect of the offer among applicants; strata and pre-period covariates adjusted (Lin), HC2 SE"))
+                             "effect of the offer among applicants; strata and pre-period covariates adjusted (Lin), HC2 SE",
+                             float(y[z[keep]].mean()), "offered applicants"))
             tot = instrumented(y, d[keep], z[keep], x, s, ids)
             effects[(estimand, "tot_iv")] = tot
             rows.append(_row(study, "lottery", evidence, estimand, tot,
@@ -312,7 +323,8 @@ def _capacity(study: Study, p: ApplicantPool) -> DesignResult:
             continue
         effects[(estimand, "tot_dr")] = eff
         rows.append(_row(study, "capacity", evidence, estimand, eff,
-                         "matched vs unmatched applicants, doubly robust on department, level and pre-period covariates"))
+                         "matched vs unmatched applicants, doubly robust on department, level and pre-period covariates",
+                         float(people.loc[keep & d_all, estimand].mean())))
     return DesignResult(study.cohort_id, "mentee", "capacity", evidence, reason, tuple(checks), effects, balance,
                         _arms(p, by="took_part"), overlap, tuple(notes), Estimates(rows), int(d_all.sum()))
 
@@ -463,9 +475,15 @@ class DesignChoice:
 
 
 def choose(study: Study, role: Role, applicant: DesignResult | None, rollout: bool, observational: bool,
-           pretrend_pvalue: float | None = None) -> DesignChoice:
+           pretrend_pvalue: float | None = None, rollout_blocked: str = "") -> DesignChoice:
     """The headline design among those that produced estimates (strongest first: lottery,
-    capacity, rollout, observational), honouring params `design` when it is among them."""
+    capacity, rollout, observational), honouring params `design` when it is among them.
+    `rollout_blocked` says why a rollout that ran cannot head the report (too few departments):
+    then, unless an applicant design or the params' explicit choice answers, nothing heads it; a
+    comparison with matched non-participants does not stand in for a rollout that cannot tell."""
+    if rollout_blocked and applicant is None and study.params.design != "observational":
+        return DesignChoice(None, "", f"No design can head this report: {rollout_blocked}.", "",
+                            ("rollout",) + (("observational",) if observational else ()))
     graded = {}
     if applicant is not None:
         graded[applicant.design] = (applicant.evidence, applicant.grade_reason)

@@ -18,7 +18,7 @@ def _simulate(args) -> int:
 
     truth = simulate(args.out, n_employees=args.employees, seed=args.seed,
                      effects=Effects.null() if args.null_effects else None, design=args.design,
-                     shocks=args.shocks)
+                     shocks=args.shocks, plan=args.plan)
     t = truth.table
     mentees = t[(t.role == "mentee") & t.estimand.isin(["retention_12m", "promotion_12m"]) & t.kind.isin(["att", "naive"])]
     print(f"wrote the demo data set and truth.json to {args.out} ({args.employees:,} employees at start, seed {args.seed})")
@@ -74,6 +74,9 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--shocks", type=float, default=0.0, metavar="SD",
                    help="SD of department x half-year shocks to the log hazards of voluntary exit and promotion "
                         "(default 0: none; 0.2 moderate, 0.4 large)")
+    s.add_argument("--plan", choices=["demo", "wide"], default="demo",
+                   help="which departments each cohort invites: the demo's two or three (default), or wide: three per "
+                        "cohort, re-invited a year later, three never invited")
     s.set_defaults(func=_simulate)
 
     v = sub.add_parser("validate", help="check a data directory against the data contract")

@@ -163,12 +163,13 @@ def build_cohort(ds: Dataset, params: CohortParams, info: CohortInfo) -> Cohort:
     people["role"] = people["employee_id"].map(mine["role"]).astype("str")
     people["status"] = people["employee_id"].map(mine["status"]).astype("str")
     people["withdrawn"] = (people["status"] == "withdrawn").to_numpy()
-    # comparison: not enrolled in any cohort starting within the analysis window around this one
+    # comparison: never enrolled in a cohort starting before the end of this one's post window
     starts = enr["cohort_id"].map(cohorts["start_date"])
     months = (starts - start).dt.days / 30.4375
     unit = 3 if params.period == "quarter" else 1
-    near = enr[(months >= -params.pre_periods * unit) & (months < params.post_periods * unit)]
-    people["comparison"] = (~people["employee_id"].isin(near["employee_id"])).to_numpy()
+    # anyone enrolled in an earlier cohort, or in one starting before the post window ends, was treated
+    treated_by_then = enr[(months < params.post_periods * unit).to_numpy()]
+    people["comparison"] = (~people["employee_id"].isin(treated_by_then["employee_id"])).to_numpy()
     later = enr[(months >= params.post_periods * unit).to_numpy()]
     for role in ROLES:
         people["later_" + role] = people["employee_id"].isin(later.loc[later["role"] == role, "employee_id"]).to_numpy()

@@ -6,7 +6,12 @@ after the start: an intention-to-treat difference-in-differences. Because the se
 defined by department, level and tenure, not by who chose to sign up, the comparison is not
 fooled by who volunteers; and because people are counted while at risk in every period (or in
 snapshots taken before and after the start), the pre-period is real. The effect on participants
-is the ITT divided by the participation share (Wald / DiD-IV), with a delta-method interval.
+is the ITT divided by the participation share (Wald / DiD-IV).
+
+The segments are departments, so the uncertainty is counted in departments (`assignment`): the
+interval is the wild cluster bootstrap's at the assigned unit, and with fewer than three treated or
+three comparison units the design draws no headline. Every effect is kept within what the group's
+observed rate makes possible (`bounds`).
 """
 
 from __future__ import annotations
@@ -18,10 +23,12 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
+from . import bounds
 from . import estimates as est
+from .assignment import Assignment, assigned_did, cluster_labels
 from .cohorts import NaiveGap, Role, eligible
 from .data import Dataset
-from .did import att_gt, did_2x2
+from .did import att_gt
 from .did.inference import cluster_factor, sandwich, solve_wls
 from .did.regression import DiDEstimate, EventStudy
 from .errors import NotEstimable
@@ -38,7 +45,10 @@ SNAPSHOTS = "eligible vs comparison segment, snapshots at start and 12 months be
 
 @dataclass(frozen=True)
 class WaldEffect:
-    """Effect on participants = ITT / participation share, with a delta-method standard error."""
+    """Effect on participants = ITT / participation share. With an `assignment`, the interval is
+    the ITT's wild cluster bootstrap interval over the share (the share is known to within a
+    point; the departments are the uncertainty); without, a delta-method interval. Kept within
+    what participants' observed rate (`observed`, percent) makes possible."""
 
     itt: DiDEstimate
     share: float
@@ -48,22 +58,58 @@ class WaldEffect:
     std_error: float
     ci_low: float
     ci_high: float
+    assignment: Assignment | None = None
+    observed: float = float("nan")
+
+    @property
+    def supports_headline(self) -> bool:
+        """False when too few units were assigned for the design to head a report."""
+        return self.assignment is None or self.assignment.supports_headline
 
     def summary(self) -> str:
         return (f"ITT {self.itt.estimate:.3g} (SE {self.itt.std_error:.3g}) / participation share {self.share:.3f} "
                 f"= {self.estimate:.3g} (SE {self.std_error:.3g}; 95% CI {self.ci_low:.3g} to {self.ci_high:.3g})")
 
 
-def wald(itt: DiDEstimate, n_participants: int, n_eligible: int, alpha: float = 0.05) -> WaldEffect:
-    """ITT / share with Var ~ Var(ITT)/s^2 + ITT^2 Var(s)/s^4, the share binomial (independent terms)."""
+def wald(itt: DiDEstimate, n_participants: int, n_eligible: int, alpha: float = 0.05,
+         assignment: Assignment | None = None, observed: float = float("nan")) -> WaldEffect:
+    """ITT / share. Without an assignment: Var ~ Var(ITT)/s^2 + ITT^2 Var(s)/s^4, the share
+    binomial. With one: the ITT's interval (already at the assigned unit) over s. Then bounded by
+    participants' observed rate when given."""
     if n_participants == 0 or n_eligible == 0:
         raise NotEstimable("no participants among the eligible: the effect on participants is not defined")
     s = n_participants / n_eligible
-    var_s = s * (1 - s) / n_eligible
     est = itt.estimate / s
-    se = float(np.sqrt(itt.std_error**2 / s**2 + itt.estimate**2 * var_s / s**4))
-    z = stats.norm.ppf(1 - alpha / 2)
-    return WaldEffect(itt, s, n_participants, n_eligible, est, se, est - z * se, est + z * se)
+    if assignment is not None:
+        se, lo, hi = itt.std_error / s, itt.ci_low / s, itt.ci_high / s
+    else:
+        var_s = s * (1 - s) / n_eligible
+        se = float(np.sqrt(itt.std_error**2 / s**2 + itt.estimate**2 * var_s / s**4))
+        z = stats.norm.ppf(1 - alpha / 2)
+        lo, hi = est - z * se, est + z * se
+    if np.isfinite(observed):
+        b_lo, b_hi = bounds.possible(observed)
+        est = bounds.clip(est, observed)
+        lo, hi = min(max(lo, b_lo), est), max(min(hi, b_hi), est)
+    return WaldEffect(itt, s, n_participants, n_eligible, est, float(se), float(lo), float(hi), assignment, observed)
+
+
+def assigned_itt(rows: pd.DataFrame, outcome: str, study: Study) -> tuple[DiDEstimate, Assignment]:
+    """The ITT difference-in-differences of `outcome` with inference at the params' assignment unit,
+    bounded by the eligible segment's observed rate after the start."""
+    a = assigned_did(rows, outcome, study.params.assignment_unit, seed=study.params.seed)
+    b = a.bootstrap
+    after = rows.loc[(rows["treated"] == 1) & (rows["post"] == 1), outcome]
+    lo, hi = b.ci_low, b.ci_high
+    value = b.estimate
+    if len(after):
+        observed = float(after.mean())
+        value = bounds.clip(value, observed)
+        b_lo, b_hi = bounds.possible(observed)
+        lo, hi = min(max(lo, b_lo), value), max(min(hi, b_hi), value)
+    itt = DiDEstimate("2x2 DiD", value, b.std_error, float(lo), float(hi), b.pvalue, len(rows), sum(a.clusters),
+                      f"wild cluster bootstrap by {a.unit_name}", b.alpha)
+    return itt, a
 
 
 def naive_estimate(cohort_id: str, role: Role, estimand: str, gap: NaiveGap, note: str) -> est.Estimate:
@@ -81,9 +127,18 @@ def design_estimates(cohort_id: str, role: Role, estimand: str, itt: DiDEstimate
         return est.make(cohort_id=cohort_id, role=role, estimand=estimand, method=method, estimate=value, std_error=se,
                         ci=ci, design="rollout", unit=unit, **kw)
 
+    a = tot.assignment
+    if a is not None:
+        itt_note = f"{itt_note}; {a.note()}"
+        tot_note = f"{tot_note}; {a.note()}" + (f"; no headline: {a.reason()}" if not a.supports_headline else "")
+    if np.isfinite(tot.observed):
+        implied = bounds.counterfactual(tot.estimate, tot.observed)
+        tot_note += (f"; participants' observed rate {tot.observed:.1f}%, implied without mentoring {implied:.1f}% "
+                     f"({bounds.counterfactual(tot.ci_high, tot.observed):.1f}% to "
+                     f"{bounds.counterfactual(tot.ci_low, tot.observed):.1f}%)")
     return [row("itt_did", itt.estimate, itt.std_error, (itt.ci_low, itt.ci_high), note=itt_note),
             row("tot_wald", tot.estimate, tot.std_error, (tot.ci_low, tot.ci_high), n_treated=tot.n_participants,
-                n_control=tot.n_eligible - tot.n_participants, headline=True, note=tot_note)]
+                n_control=tot.n_eligible - tot.n_participants, headline=tot.supports_headline, note=tot_note)]
 
 
 def segments(people: pd.DataFrame, rule: Eligibility, treated_departments: tuple[str, ...]) -> tuple[pd.Series, pd.Series]:
@@ -112,6 +167,7 @@ def snapshot_did(study: Study, role: Role, outcome: SnapshotOutcome, months: int
         raise NotEstimable(f"cohort {cohort.cohort_id}: the data end on {end:%Y-%m-%d}, before {months} months of "
                            "follow-up; the 12-month outcomes cannot be measured yet")
     events = study.job_events
+    participants = set(cohort.participants(role)["employee_id"])
     frames = []
     for post, when in ((1, cohort.start), (0, cohort.start - pd.DateOffset(months=months))):
         snap = employed_on(ds, when, cohort.params.period)
@@ -121,6 +177,9 @@ def snapshot_did(study: Study, role: Role, outcome: SnapshotOutcome, months: int
         keep = (inside | outside).to_numpy()
         frames.append(pd.DataFrame({
             "employee_id": snap["employee_id"].to_numpy()[keep],
+            "department": snap["department"].to_numpy()[keep],
+            "location": snap["location"].to_numpy()[keep],
+            "participant": snap["employee_id"].isin(participants).to_numpy()[keep] & (post == 1),
             "treated": inside.to_numpy()[keep].astype(int),
             "post": post,
             "stayed": 100.0 * (gone.isna() | (gone >= horizon)).to_numpy()[keep],
@@ -134,9 +193,11 @@ def itt_snapshot(study: Study, role: Role, outcome: SnapshotOutcome, months: int
     """ITT DiD on a 12-month outcome (pp) and the effect on participants (Wald)."""
     rows = snapshot_did(study, role, outcome, months)
     _require_segments(rows, study.cohort_id, role)
-    itt = did_2x2(rows, outcome, "treated", "post", cov_type="cluster", cluster="employee_id")
+    itt, assignment = assigned_itt(rows, outcome, study)
     share = study.cohort.participation_share(role)
-    return itt, wald(itt, share.participants, share.eligible)
+    mine = rows.loc[rows["participant"] & (rows["treated"] == 1), outcome]
+    observed = float(mine.mean()) if len(mine) else float("nan")
+    return itt, wald(itt, share.participants, share.eligible, assignment=assignment, observed=observed)
 
 
 def _require_segments(rows: pd.DataFrame, cohort_id: str, role: Role) -> None:
@@ -146,20 +207,28 @@ def _require_segments(rows: pd.DataFrame, cohort_id: str, role: Role) -> None:
 
 
 def exit_panel(study: Study, role: Role) -> pd.DataFrame:
-    """At-risk rows of the eligible and comparison segments for the periods S-P .. S+H-1, each
-    row's segment judged as of its own period, with exited_voluntary in percent."""
+    """At-risk rows of the eligible and comparison segments for the periods S-P .. S+H-1, with
+    exited_voluntary in percent. Each person's segment (and department and location) is fixed at
+    the cohort start (or at the period nearest it for those who left before or joined after), so
+    promotions and moves the program may have caused do not move people between arms."""
     cohort = study.cohort
-    p = cohort.params
     s = cohort.start_period
     panel = study.panel
-    rule = getattr(p, f"{role}_eligibility")
-    inside, outside = segments(panel, rule, cohort.treated_departments)
-    keep = (inside | outside).to_numpy()
-    rows = panel.loc[keep, ["employee_id", "period", "exited_voluntary"]].reset_index(drop=True)
-    rows["treated"] = inside.to_numpy()[keep].astype(int)
+    rule = getattr(cohort.params, f"{role}_eligibility")
+    # each person's reference row: the start period, else the last before it, else the first after it
+    distance = np.where(panel["period"] <= s, s - panel["period"], 10**6 + panel["period"] - s)
+    order = np.lexsort((distance, pd.factorize(panel["employee_id"])[0]))
+    first = np.r_[True, panel["employee_id"].to_numpy()[order][1:] != panel["employee_id"].to_numpy()[order][:-1]]
+    reference = panel.iloc[order[first]].reset_index(drop=True)
+    inside, outside = segments(reference, rule, cohort.treated_departments)
+    arm = pd.DataFrame({"employee_id": reference["employee_id"], "treated": inside.astype(int).to_numpy(),
+                        "keep": (inside | outside).to_numpy(), "department": reference["department"].to_numpy(),
+                        "location": reference["location"].to_numpy()})
+    arm = arm[arm["keep"]].drop(columns="keep")
+    rows = panel[["employee_id", "period", "exited_voluntary"]].merge(arm, on="employee_id", how="inner")
     rows["post"] = (rows["period"] >= s).astype(int)
     rows["rel_time"] = rows["period"] - s
-    rows["exit_pct"] = 100.0 * rows.pop("exited_voluntary")
+    rows["exit_pct"] = 100.0 * rows.pop("exited_voluntary").astype(float)
     participants = set(cohort.participants(role)["employee_id"])
     rows["participant"] = rows["employee_id"].isin(participants)
     return rows
@@ -170,15 +239,18 @@ def itt_exit_rate(study: Study, role: Role) -> tuple[DiDEstimate, WaldEffect, pd
     the share counted in person-periods of the eligible segment after the start."""
     rows = exit_panel(study, role)
     _require_segments(rows, study.cohort_id, role)
-    itt = did_2x2(rows, "exit_pct", "treated", "post", cov_type="cluster", cluster="employee_id")
+    itt, assignment = assigned_itt(rows, "exit_pct", study)
     after = rows[(rows["treated"] == 1) & (rows["post"] == 1)]
-    return itt, wald(itt, int(after["participant"].sum()), len(after)), rows
+    mine = after.loc[after["participant"], "exit_pct"]
+    observed = float(mine.mean()) if len(mine) else float("nan")
+    return itt, wald(itt, int(after["participant"].sum()), len(after), assignment=assignment, observed=observed), rows
 
 
 def population_event_study(rows: pd.DataFrame, outcome: str = "exit_pct", reference: int = -1,
-                           alpha: float = 0.05) -> EventStudy:
-    """Segment x relative-period effects with period and segment effects, clustered by employee:
-    the event study of the population design (a joint test of the leads checks parallel trends)."""
+                           alpha: float = 0.05, unit: tuple[str, ...] = ("department",)) -> EventStudy:
+    """Segment x relative-period effects with period and segment effects, clustered by the assigned
+    unit (department by default): the event study of the population design (a joint test of the
+    leads checks parallel trends when the clusters can support it)."""
     rel = rows["rel_time"].to_numpy()
     periods = sorted(set(rel) - {reference})
     treated = rows["treated"].to_numpy(float)
@@ -193,7 +265,7 @@ def population_event_study(rows: pd.DataFrame, outcome: str = "exit_pct", refere
     w = np.ones(len(rows))
     beta, bread = solve_wls(x, y, w, names)
     resid = y - x @ beta
-    clusters = pd.factorize(rows["employee_id"])[0]
+    clusters = pd.factorize(cluster_labels(rows, unit))[0]
     g = clusters.max() + 1
     n, k = x.shape
     vcov = sandwich(x, resid, w, bread, clusters) * cluster_factor(g, n, k)

@@ -139,7 +139,14 @@ def _opening(result, what: str, were: str, too_small) -> list[str]:
     means when it includes zero (too_small takes the participation share, 0-1)."""
     h = result.headline
     if h is None:
-        return []
+        choice = getattr(result, "design", None)
+        if choice is None or choice.design is not None or not choice.reason:
+            return []
+        why = choice.reason.removeprefix("No design can head this report: ").rstrip(".")
+        return [f"**Effect on {result.role}s: this cohort alone cannot tell.** {why[:1].upper()}{why[1:]}. The "
+                f"department comparison's figures are in the table below for the record; to know, the program "
+                f"needs at least 3 departments on each side (pooling cohorts counts them together), or a lottery "
+                f"among applicants when places are short."]
     source = f" Estimated {DESIGN_WORDS[h.design]}; evidence: **{h.evidence}**." if h.design in DESIGN_WORDS else ""
     lines = [f"**Effect on {result.role}s:** {were}" + _effect(h.estimate, h.ci_low, h.ci_high, what) + source]
     if h.includes_zero:

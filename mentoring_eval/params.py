@@ -58,6 +58,9 @@ class CohortParams(_Strict):
         "auto", description="the design that heads the report; auto = the strongest the data support")
     assignment_strata: tuple[str, ...] = Field(
         (), description="columns of the people at the start within which a lottery drew its offers, e.g. [department]")
+    assignment_unit: tuple[str, ...] = Field(
+        ("department",), description="what a rollout invited, and so what its uncertainty is counted in: "
+        "[department] (default), or [department, location] when invitations went by site")
     min_cell_size: int = Field(5, ge=1, description="smallest group shown in stakeholder reports")
     audience: Literal["stakeholder", "analyst"] = "stakeholder"
     turnover_cost_multiplier: tuple[float, float] = Field(
@@ -94,6 +97,9 @@ class CohortParams(_Strict):
         unknown = [v for v in self.assignment_strata if v not in strata]
         if unknown:
             raise ValueError(f"assignment_strata: {unknown} not among {sorted(strata)}")
+        unknown = [v for v in self.assignment_unit if v not in ("department", "location")]
+        if unknown or not self.assignment_unit:
+            raise ValueError(f"assignment_unit: {unknown or 'empty'}: name department, location or both")
         return self
 
 

@@ -194,7 +194,9 @@ def _segment_of(study: Study, ids: pd.Series, by: str) -> pd.Series:
 def skills(study: Study, instrument: str = "skills", by: str | None = None) -> pd.DataFrame:
     """Paired change in the mean item score from the baseline to the end wave, per participant role
     and view (self or manager), and per segment of the participant if `by` is given: mean change
-    (points) with a t interval, and the standardized effect size (mean change / SD of changes)."""
+    (points) with a t interval, the standardized effect size (mean change / SD of changes) and the
+    p-value of no change; by segment, also Benjamini-Hochberg q-values across the segments, since
+    with many segments some look different by chance alone."""
     ds, params = study.dataset, study.params
     s = ds.require("surveys", "skills change").query("cohort_id == @params.cohort_id and instrument == @instrument")
     enr = ds.enrollments.query("cohort_id == @params.cohort_id").set_index("employee_id")["role"]
@@ -211,8 +213,25 @@ def skills(study: Study, instrument: str = "skills", by: str | None = None) -> p
         records.append({"role": role, "view": view, **({by: segment} if by else {}), "pairs": int(change.size),
                         "baseline_mean": float(g["baseline"].mean()), "end_mean": float(g["end"].mean()), "change": m,
                         "std_error": se, "ci_low": lo, "ci_high": hi,
-                        "effect_size": m / sd if sd and sd > 0 else np.nan})
-    return pd.DataFrame(records)
+                        "effect_size": m / sd if sd and sd > 0 else np.nan,
+                        "p_value": float(2 * stats.t(change.size - 1).sf(abs(m / se))) if se and se > 0 else np.nan})
+    out = pd.DataFrame(records)
+    if by and len(out):
+        out["q_value"] = benjamini_hochberg(out["p_value"].to_numpy(float))
+    return out
+
+
+def benjamini_hochberg(pvalues: np.ndarray) -> np.ndarray:
+    """Benjamini-Hochberg adjusted p-values (q-values, statsmodels) for a table of segment tests:
+    a segment is a finding at false-discovery rate 5% when q <= 0.05. Missing p-values stay missing."""
+    from statsmodels.stats.multitest import multipletests
+
+    p = np.asarray(pvalues, float)
+    q = np.full(p.size, np.nan)
+    ok = np.isfinite(p)
+    if ok.any():
+        q[ok] = multipletests(p[ok], method="fdr_bh")[1]
+    return q
 
 
 def nps(scores: np.ndarray) -> tuple[float, float, float, float]:

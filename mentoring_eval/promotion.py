@@ -125,13 +125,15 @@ def _analyze(study: Study, role: Role, months: int) -> PromotionResult:
         n_c = int(panel.loc[panel["participant"] == 0, "employee_id"].nunique())
         rows.append(row("promotion_rate", "did_matched", did.estimate, "observational", per_period,
                         std_error=did.std_error, ci=(did.ci_low, did.ci_high), n_treated=n_t, n_control=n_c,
-                        headline=True, note="promoted per period (pp), employee and period effects, CEM weights"))
+                        note="promoted per period (pp), employee and period effects, CEM weights; not validated "
+                        "against planted truth, so never a headline"))
         if grades:
             panel["grade_changed_pct"] = 100.0 * panel["grade_changed"]
             g = twfe(panel, "grade_changed_pct", "employee_id", "period", "treated_now", weights="cem_weight")
             rows.append(row("salary_grade_rate", "did_matched", g.estimate, "observational", per_period,
                             std_error=g.std_error, ci=(g.ci_low, g.ci_high), n_treated=n_t, n_control=n_c,
-                            headline=True, note="salary-grade change per period (pp), employee and period effects"))
+                            note="salary-grade change per period (pp), employee and period effects; not validated, "
+                            "so never a headline"))
         p = study.params
         es = event_study(panel, "promoted_pct", "employee_id", "period", "first_period",
                          window=(-p.pre_periods, p.post_periods - 1), weights="cem_weight")
@@ -141,6 +143,8 @@ def _analyze(study: Study, role: Role, months: int) -> PromotionResult:
     if applicants.available(study, role) is not None:
         applicant = applicants.analyze(study, role)
         rows += list(applicant.estimates.where(estimand=("promotion_12m", "performance_rating")))
-    choice = applicants.choose(study, role, applicant, tot is not None, did is not None)
+    blocked = tot.assignment.reason() if tot is not None and tot.assignment is not None else ""
+    choice = applicants.choose(study, role, applicant, tot is not None and not blocked, did is not None,
+                               rollout_blocked=blocked)
     rows = applicants.with_headlines(rows, choice, ("promotion_12m", "performance_rating"))
     return PromotionResult(cid, role, nv, itt, tot, did, es, balance, tuple(notes), Estimates(rows), applicant, choice)

@@ -1,7 +1,9 @@
 """Did mentoring keep people? The naive comparison, the population design that avoids the
 survivorship trap (headline), and participant-level survival against matched comparisons.
 
-Voluntary exits are the outcome; involuntary exits censor. Rates are in percentage points.
+retention_12m counts every exit (still employed 12 months after the start), as the truth does;
+voluntary_exit_12m is the cumulative incidence of leaving voluntarily within 12 months, with
+involuntary exit a competing risk (Aalen-Johansen). Rates are in percentage points.
 """
 
 from __future__ import annotations
@@ -11,9 +13,8 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 import pandas as pd
-from scipy import stats
 
-from . import applicants
+from . import applicants, bounds
 from . import estimates as est
 from .applicants import DesignChoice, DesignResult
 from .cohorts import NaiveGap, Role
@@ -62,12 +63,14 @@ def naive(study: Study, role: Role, months: int = 12) -> NaiveGap:
 @dataclass(frozen=True)
 class Curves:
     """One arm of the matched survival comparison: its people's durations (months since the
-    start), voluntary-exit flags and CEM weights, and the weighted Kaplan-Meier curve."""
+    start), exit flags (any exit), voluntary-exit flags and CEM weights, and the weighted
+    Kaplan-Meier curve of still being employed."""
 
     duration: np.ndarray = field(repr=False)
     event: np.ndarray = field(repr=False)
     weight: np.ndarray = field(repr=False)
     curve: pd.DataFrame = field(repr=False)
+    voluntary: np.ndarray = field(default=None, repr=False)
 
 
 @dataclass(frozen=True)
@@ -85,7 +88,8 @@ class CoxFit:
 @dataclass(frozen=True)
 class MatchedSurvival:
     """Participants and CEM-matched comparisons followed from the start: curves, the 12-month
-    retention difference (pp) and the Cox hazard ratio."""
+    retention difference (pp, every exit), the difference in 12-month voluntary-exit incidence
+    (pp, Aalen-Johansen) and the Cox hazard ratio of voluntary exit."""
 
     participants: Curves
     comparison: Curves
@@ -93,6 +97,7 @@ class MatchedSurvival:
     cox: CoxFit | None  # None when the Cox model does not converge (see cox_note)
     balance: BalanceResult
     cox_note: str = ""
+    voluntary: est.Estimate | None = None
 
     @property
     def n_matched(self) -> tuple[int, int]:
@@ -158,46 +163,72 @@ class RetentionResult:
             ax.fill_between(t, 100 * ci[:, 0], 100 * ci[:, 1], step="post", color=colours[arm], alpha=0.2, lw=0)
         ax.axvline(12, color="#999999", ls=":", lw=0.8)
         ax.set_xlabel("months since the cohort started")
-        ax.set_ylabel("not left voluntarily (%)")
+        ax.set_ylabel("still employed (%)")
         ax.legend(frameon=False)
         ax.spines[["top", "right"]].set_visible(False)
         return ax
 
 
-def _durations(study: Study, people: pd.DataFrame, start: pd.Timestamp) -> tuple[np.ndarray, np.ndarray]:
+def _durations(study: Study, people: pd.DataFrame, start: pd.Timestamp) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Months from the start to exit or the end of the data, whether they left (any reason) and
+    whether they left voluntarily."""
     emp = study.dataset.employees.set_index("employee_id")
     gone = people["employee_id"].map(emp["termination_date"])
     why = people["employee_id"].map(emp["termination_reason"])
     end = study.end
     stop = gone.fillna(end)
     duration = ((stop - start).dt.days / MONTH_DAYS).to_numpy(float)
-    event = (gone.notna() & (why == "voluntary")).to_numpy(bool)
-    return np.maximum(duration, 0), event
+    left = gone.notna().to_numpy(bool)
+    return np.maximum(duration, 0), left, left & (why == "voluntary").to_numpy(bool)
 
 
-def _survival_at_draws(duration, event, w, at: float, counts: np.ndarray) -> np.ndarray:
-    """Weighted KM survival at `at` for many resamples given as per-person counts (draws x n): the
-    event times are sorted once, each draw is a pair of weighted counts."""
+def cumulative_incidence(duration, event, cause, weights=None) -> pd.DataFrame:
+    """Weighted Aalen-Johansen cumulative incidence of `cause` (bool, a subset of `event`) with the
+    other exits competing: time, incidence (0-1) at each distinct event time."""
+    duration = np.asarray(duration, float)
+    event, cause = np.asarray(event, bool), np.asarray(cause, bool)
+    w = np.ones(duration.size) if weights is None else np.asarray(weights, float)
+    times, inverse = np.unique(duration, return_inverse=True)
+    d_all = np.bincount(inverse, weights=w * event, minlength=times.size)
+    d_cause = np.bincount(inverse, weights=w * cause, minlength=times.size)
+    at_risk = np.bincount(inverse, weights=w, minlength=times.size)[::-1].cumsum()[::-1]
+    keep = d_all > 0
+    hazard_all = d_all[keep] / at_risk[keep]
+    before = np.r_[1.0, np.cumprod(1 - hazard_all)[:-1]]  # overall survival just before each time
+    return pd.DataFrame({"time": times[keep], "incidence": np.cumsum(before * d_cause[keep] / at_risk[keep])})
+
+
+def _at_draws(duration, event, cause, w, at: float, counts: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Weighted KM survival and Aalen-Johansen incidence of `cause` at `at` for many resamples
+    given as per-person counts (draws x n): the event times are sorted once, each draw is a few
+    weighted counts."""
     times, inverse = np.unique(duration, return_inverse=True)
     upto = times <= at
     wc = counts * w[None, :]  # draws x people
     d = np.zeros((counts.shape[0], times.size))
+    dc = np.zeros_like(d)
     leaving = np.zeros_like(d)
     for k in range(counts.shape[0]):  # one pass per draw, vectorized over people
         d[k] = np.bincount(inverse, weights=wc[k] * event, minlength=times.size)
+        dc[k] = np.bincount(inverse, weights=wc[k] * cause, minlength=times.size)
         leaving[k] = np.bincount(inverse, weights=wc[k], minlength=times.size)
-    at_risk = leaving[:, ::-1].cumsum(axis=1)[:, ::-1]
-    factor = np.where((d > 0) & upto[None, :], 1 - d / np.where(at_risk > 0, at_risk, 1), 1.0)
-    return factor.prod(axis=1)
+    at_risk = np.where(leaving[:, ::-1].cumsum(axis=1)[:, ::-1] > 0, leaving[:, ::-1].cumsum(axis=1)[:, ::-1], 1.0)
+    factor = np.where((d > 0) & upto[None, :], 1 - d / at_risk, 1.0)
+    survival = np.cumprod(factor, axis=1)
+    before = np.concatenate([np.ones((counts.shape[0], 1)), survival[:, :-1]], axis=1)
+    incidence = (before * np.where(upto[None, :], dc / at_risk, 0.0)).sum(axis=1)
+    return survival[:, -1], incidence
 
 
-def _bootstrap_difference(d1, e1, w1, d0, e0, w0, at: float, draws: int, seed: int) -> float:
-    """Bootstrap standard error of the difference in KM survival at `at` (resampling people)."""
+def _bootstrap_difference(d1, e1, v1, w1, d0, e0, v0, w0, at: float, draws: int, seed: int) -> tuple[float, float]:
+    """Bootstrap standard errors of the differences in KM survival and in voluntary-exit incidence
+    at `at` (resampling people within each arm)."""
     rng = np.random.default_rng(seed)
     c1 = rng.multinomial(d1.size, np.full(d1.size, 1 / d1.size), size=draws)
     c0 = rng.multinomial(d0.size, np.full(d0.size, 1 / d0.size), size=draws)
-    diffs = _survival_at_draws(d1, e1, w1, at, c1) - _survival_at_draws(d0, e0, w0, at, c0)
-    return float(diffs.std(ddof=1))
+    s1, i1 = _at_draws(d1, e1, v1, w1, at, c1)
+    s0, i0 = _at_draws(d0, e0, v0, w0, at, c0)
+    return float((s1 - s0).std(ddof=1)), float((i1 - i0).std(ddof=1))
 
 
 def analyze(study: Study, role: Role = "mentee", months: int = 12, bootstrap: int = 200) -> RetentionResult:
@@ -227,13 +258,13 @@ def _analyze(study: Study, role: Role, months: int, bootstrap: int) -> Retention
         ex_itt, ex_tot, panel = itt_exit_rate(study, role)
         rows += design_estimates(cid, role, "exit_rate", ex_itt, ex_tot, "monthly voluntary exits, at-risk panel",
                                  f"ITT / participation share {ex_tot.share:.3f} (person-periods)", per_period)
-        es = population_event_study(panel)
+        es = population_event_study(panel, unit=study.params.assignment_unit)
     except NotEstimable as exc:
         notes.append(f"Population design not available: {exc}")
     survival = None
     try:
         survival = _matched_survival(study, role, months, bootstrap)
-        rows.append(survival.difference)
+        rows += [survival.difference, survival.voluntary]
         cox, n_matched = survival.cox, survival.n_matched
         if cox is None:
             notes.append(f"Matched Cox hazard ratio not available: {survival.cox_note}")
@@ -247,7 +278,9 @@ def _analyze(study: Study, role: Role, months: int, bootstrap: int) -> Retention
     if applicants.available(study, role) is not None:
         applicant = applicants.analyze(study, role)
         rows += list(applicant.estimates.where(estimand=("retention_12m", "voluntary_exit_12m")))
-    choice = applicants.choose(study, role, applicant, ret_tot is not None, survival is not None, _pretrend_p(es))
+    blocked = ret_tot.assignment.reason() if ret_tot is not None and ret_tot.assignment is not None else ""
+    choice = applicants.choose(study, role, applicant, ret_tot is not None and not blocked, survival is not None,
+                               _pretrend_p(es), blocked)
     rows = applicants.with_headlines(rows, choice, ("retention_12m", "voluntary_exit_12m"))
     return RetentionResult(cid, role, nv, ret_itt, ret_tot, ex_itt, ex_tot, es, survival, tuple(notes), Estimates(rows),
                            applicant, choice)
@@ -265,29 +298,49 @@ def _pretrend_p(es: EventStudy | None) -> float | None:
 
 
 def _matched_survival(study: Study, role: Role, months: int, bootstrap: int) -> MatchedSurvival:
-    """Participants against CEM-matched comparisons from the start: weighted KM curves, the
-    12-month difference with a bootstrap SE, and a weighted Cox model."""
+    """Participants against CEM-matched comparisons from the start: weighted KM curves of still
+    being employed, the 12-month retention difference and the difference in voluntary-exit
+    incidence (bootstrap SEs, bounded by what participants' observed rates allow), and a weighted
+    Cox model of voluntary exit."""
     cohort = study.cohort
+    if cohort.params.comparison == "not_yet_treated":
+        raise NotEstimable("comparison: not_yet_treated cannot be used for exits: people who enrol later had to still "
+                           "be employed when they enrolled, so their survival to then is certain by construction (the "
+                           "survivorship trap); use comparison: matched or never_treated")
     matched, balance = cohort.matched(role)
     matched = matched[matched["cem_weight"] > 0].reset_index(drop=True)
-    d, e = _durations(study, matched, cohort.start)
+    d, e, v = _durations(study, matched, cohort.start)
     w = matched["cem_weight"].to_numpy(float)
     t = matched["treated"].to_numpy(bool)
-    arms = {name: Curves(d[m], e[m], w[m], kaplan_meier(d[m], e[m], w[m])) for name, m in (("participants", t), ("comparison", ~t))}
-    diff = 100 * (survival_at(arms["participants"].curve, months) - survival_at(arms["comparison"].curve, months))
-    se = 100 * _bootstrap_difference(d[t], e[t], w[t], d[~t], e[~t], w[~t], months, bootstrap, cohort.params.seed)
-    z = stats.norm.ppf(0.975)
-    difference = est.make(cohort_id=cohort.cohort_id, role=role, estimand="retention_12m", method="km_matched",
-                          estimate=diff, std_error=se, ci=(diff - z * se, diff + z * se), n_treated=int(t.sum()),
-                          n_control=int((~t).sum()), design="observational", unit="pp",
-                          note="voluntary exits, CEM-weighted Kaplan-Meier, bootstrap SE; selection on unobservables remains")
+    arms = {name: Curves(d[m], e[m], w[m], kaplan_meier(d[m], e[m], w[m]), v[m])
+            for name, m in (("participants", t), ("comparison", ~t))}
+    kept = {name: 100 * survival_at(arms[name].curve, months) for name in arms}
+    quit_ = {name: 100 * _incidence_at(cumulative_incidence(c.duration, c.event, c.voluntary, c.weight), months)
+             for name, c in arms.items()}
+    se_kept, se_quit = (100 * x for x in _bootstrap_difference(d[t], e[t], v[t], w[t], d[~t], e[~t], v[~t], w[~t],
+                                                               months, bootstrap, cohort.params.seed))
+    common = dict(cohort_id=cohort.cohort_id, role=role, n_treated=int(t.sum()), n_control=int((~t).sum()),
+                  design="observational", unit="pp")
+    difference = bounds.bounded(est.make(
+        estimand="retention_12m", method="km_matched", estimate=kept["participants"] - kept["comparison"],
+        std_error=se_kept, note="every exit, CEM-weighted Kaplan-Meier, bootstrap SE; selection on unobservables "
+        "remains", **common), kept["participants"])
+    voluntary = bounds.bounded(est.make(
+        estimand="voluntary_exit_12m", method="aj_matched", estimate=quit_["participants"] - quit_["comparison"],
+        std_error=se_quit, note="voluntary exits with involuntary exits competing, CEM-weighted Aalen-Johansen, "
+        "bootstrap SE; selection on unobservables remains", **common), quit_["participants"])
     from lifelines.exceptions import ConvergenceError
 
     try:
-        cox, cox_note = _cox(d, e, t, w), ""
+        cox, cox_note = _cox(d, v, t, w), ""
     except ConvergenceError as exc:
         cox, cox_note = None, "the model did not converge (" + str(exc).split(".")[0] + ")"
-    return MatchedSurvival(arms["participants"], arms["comparison"], difference, cox, balance, cox_note)
+    return MatchedSurvival(arms["participants"], arms["comparison"], difference, cox, balance, cox_note, voluntary)
+
+
+def _incidence_at(curve: pd.DataFrame, t: float) -> float:
+    s = curve.loc[curve["time"] <= t, "incidence"]
+    return float(s.iloc[-1]) if len(s) else 0.0
 
 
 def _cox(duration, event, treated, weights) -> CoxFit:

@@ -57,6 +57,18 @@ DEMO_COHORTS = (
     CohortSpec("2024-spring", "Spring 2024: Marketing and Customer Support", 27, 9, ("Marketing", "Customer Support")),
     CohortSpec("2024-autumn", "Autumn 2024: Engineering, Sales and Product", 33, 9, ("Engineering", "Sales", "Product")),
 )
+# A wider rollout for checking assignment-level inference: three departments per cohort, the first
+# two cohorts' departments re-invited a year later, three departments never invited, so every
+# cohort has three treated and three comparison departments (the demo's have two or three and two).
+WIDE_COHORTS = (
+    CohortSpec("2023-spring", "Spring 2023: Engineering, Sales and Finance", 15, 9, ("Engineering", "Sales", "Finance")),
+    CohortSpec("2023-autumn", "Autumn 2023: Operations, Customer Support and Marketing", 21, 9,
+               ("Operations", "Customer Support", "Marketing")),
+    CohortSpec("2024-spring", "Spring 2024: Engineering, Sales and Finance again", 27, 9, ("Engineering", "Sales", "Finance")),
+    CohortSpec("2024-autumn", "Autumn 2024: Operations, Customer Support and Marketing again", 33, 9,
+               ("Operations", "Customer Support", "Marketing")),
+)
+PLANS = {"demo": DEMO_COHORTS, "wide": WIDE_COHORTS}
 # Eligibility used by the demo (and mirrored in the demo params files).
 MENTEE_LEVELS = (1, 2, 3)
 MENTEE_MIN_TENURE = 6
@@ -294,19 +306,23 @@ def _spec_for(spec: CohortSpec, design: str) -> CohortSpec:
 
 
 def simulate(out_dir: str | Path, n_employees: int = 5000, seed: int = 0, effects: Effects | None = None,
-             design: str = "rollout", shocks: float = 0.0) -> Truth:
+             design: str = "rollout", shocks: float = 0.0, plan: str = "demo") -> Truth:
     """Simulate the demo company into out_dir (CSV tables + truth.json) and return the Truth.
 
     n_employees is the headcount on 2022-01-01; hires roughly replace exits over the four years.
     `design` says how each cohort's places are given out (see DESIGNS; "mix" = the demo company).
     `shocks` is the SD of department x half-year shocks to the log hazards of voluntary exit and
-    promotion (0 = none; 0.2 and 0.4 are moderate and large). The same arguments always write
-    byte-identical files.
+    promotion (0 = none; 0.2 and 0.4 are moderate and large). `plan` says which departments each
+    cohort invites: "demo" (two or three, see DEMO_COHORTS) or "wide" (three, see WIDE_COHORTS).
+    The same arguments always write byte-identical files.
     """
     effects = Effects() if effects is None else effects
     if n_employees < 200:
         raise ArgumentError(f"n_employees must be at least 200 for a usable demo (got {n_employees})")
     designs = cohort_designs(design)
+    if plan not in PLANS:
+        raise ArgumentError(f"plan must be one of {', '.join(PLANS)} (got {plan!r})")
+    specs = PLANS[plan]
     if not (np.isfinite(shocks) and shocks >= 0):
         raise ArgumentError(f"shocks must be a standard deviation of 0 or more (got {shocks})")
     out = Path(out_dir)
@@ -350,7 +366,7 @@ def simulate(out_dir: str | Path, n_employees: int = 5000, seed: int = 0, effect
 
     for t in range(N_MONTHS):
         state.employed |= people.hire_month == t
-        for ci, spec in enumerate(DEMO_COHORTS):
+        for ci, spec in enumerate(specs):
             if spec.start_month == t:
                 new, meta = _enrol_cohort(ci, _spec_for(spec, designs[ci]), t, people, state, department, enrol,
                                           effects, np.random.default_rng([seed, 2, ci]), designs[ci],

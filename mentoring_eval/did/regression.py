@@ -208,9 +208,34 @@ class EventStudy:
         b = self.table["estimate"].to_numpy()[idx]
         v = self.vcov[np.ix_(idx, idx)]
         q = idx.size
+        rank = int(np.linalg.matrix_rank(v))
+        if rank < q:  # as R did: no pre-test from a singular covariance
+            raise NotEstimable(f"the joint pre-period test cannot be formed: the covariance of the {q} pre-period "
+                               f"estimates has rank {rank} ({self.n_clusters} clusters cannot support {q} "
+                               "independent pre-period differences); use fewer pre-periods or more clusters")
         f_stat = float(b @ np.linalg.solve(v, b)) / q
         p = float(stats.f.sf(f_stat, q, self.n_clusters - 1))
         return WaldTest(f_stat, q, self.n_clusters - 1, p, "all pre-period effects are zero")
+
+    def sup_t(self, draws: int = 10000, seed: int = 0) -> float:
+        """The simultaneous critical value: the 1 - alpha quantile of the largest |t| over every
+        relative period, for normal estimates with this covariance (Montiel Olea & Plagborg-Moller
+        2019). Bands of +/- sup_t x SE cover every period's effect at once with probability 1 - alpha."""
+        se = self.table["std_error"].to_numpy(float)
+        ok = se > 0
+        if not ok.any():
+            return float("nan")
+        corr = self.vcov[np.ix_(ok, ok)] / np.outer(se[ok], se[ok])
+        z = np.random.default_rng([seed, 41]).multivariate_normal(np.zeros(ok.sum()), corr, size=draws, method="eigh")
+        return float(np.quantile(np.abs(z).max(axis=1), 1 - self.alpha))
+
+    def bands(self) -> pd.DataFrame:
+        """The table with simultaneous (sup-t) bands: band_low, band_high."""
+        crit = self.sup_t()
+        t = self.table.copy()
+        t["band_low"] = t["estimate"] - crit * t["std_error"]
+        t["band_high"] = t["estimate"] + crit * t["std_error"]
+        return t
 
     def summary(self) -> str:
         t = self.table.round(4).to_string(index=False)
@@ -221,18 +246,21 @@ class EventStudy:
         return self.table.copy()
 
     def plot(self, ax=None, label: str = "effect"):
-        """Coefficients with their confidence intervals by period relative to the event."""
+        """Coefficients with simultaneous (sup-t) 95% bands by period relative to the event: the
+        bands hold for every period at once, so a single period poking out of zero is not read as
+        a finding among dozens."""
         import matplotlib.pyplot as plt
 
         if ax is None:
             _, ax = plt.subplots(figsize=(8, 3.6))
-        t = pd.concat([self.table, pd.DataFrame([{"rel_time": self.reference, "estimate": 0.0, "std_error": 0.0,
-                                                  "ci_low": 0.0, "ci_high": 0.0}])]).sort_values("rel_time")
+        t = pd.concat([self.bands(), pd.DataFrame([{"rel_time": self.reference, "estimate": 0.0, "std_error": 0.0,
+                                                    "band_low": 0.0, "band_high": 0.0}])]).sort_values("rel_time")
         pre = t["rel_time"] < 0
+        level = round(100 * (1 - self.alpha))
         for mask, colour, name in ((pre, "#999999", "before"), (~pre, "#0072B2", "after")):
             s = t[mask]
-            ax.errorbar(s["rel_time"], s["estimate"], yerr=[s["estimate"] - s["ci_low"], s["ci_high"] - s["estimate"]],
-                        fmt="o", color=colour, capsize=2, label=name)
+            ax.errorbar(s["rel_time"], s["estimate"], yerr=[s["estimate"] - s["band_low"], s["band_high"] - s["estimate"]],
+                        fmt="o", color=colour, capsize=2, label=f"{name} ({level}% simultaneous bands)")
         ax.axhline(0, color="black", lw=0.8)
         ax.axvline(-0.5, color="#999999", ls="--", lw=0.8)
         ax.set_xlabel("periods relative to start (reference period fixed at 0)")

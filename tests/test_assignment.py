@@ -1,0 +1,188 @@
+"""Inference at the assigned unit: the wild cluster bootstrap against wildboottest, the
+randomization test against a brute-force loop, logical bounds, Aalen-Johansen against lifelines,
+the pre-test's refusal of a singular covariance and simultaneous bands."""
+
+import itertools
+import math
+import warnings
+
+import numpy as np
+import pandas as pd
+import pytest
+from scipy import stats
+
+import mentoring_eval as me
+from mentoring_eval import bounds, effects, estimates
+from mentoring_eval.assignment import assigned_did, randomization_test
+from mentoring_eval.did.bootstrap import _Cross, weight_matrix, wild_cluster_bootstrap
+from mentoring_eval.did.regression import EventStudy
+from mentoring_eval.program_health import benjamini_hochberg
+from mentoring_eval.retention import cumulative_incidence
+
+
+def _clustered(seed: int = 1, g: int = 8, n: int = 400):
+    rng = np.random.default_rng(seed)
+    cl = rng.integers(0, g, n)
+    x1 = rng.normal(size=n) + (cl % 2)
+    y = 0.1 * x1 + rng.normal(size=n) + rng.normal(size=g)[cl]
+    x = np.column_stack([np.ones(n), x1, (cl < 3).astype(float)])
+    return x, y, cl
+
+
+@pytest.mark.parametrize("column", [1, 2])
+def test_wild_bootstrap_t_statistics_equal_wildboottests(column):
+    """Every one of the 2^8 Rademacher bootstrap t's, and the p-value, equal wildboottest's (WCR,
+    full enumeration); it counts |t*| > |t| strictly, we count ties (the sample itself) too."""
+    from wildboottest.wildboottest import WildboottestCL
+
+    x, y, cl = _clustered()
+    ref = WildboottestCL(X=x, Y=y, cluster=cl, R=np.eye(3)[column], B=9999, seed=1)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        ref.get_scores(bootstrap_type="11", impose_null=True)
+        ref.get_weights(weights_type="rademacher")
+        ref.get_numer()
+        ref.get_denom()
+        ref.get_tboot()
+        ref.get_vcov()
+        ref.get_tstat()
+        ref.get_pvalue(pval_type="two-tailed")
+    v, kind, enumerated = weight_matrix(8, 9999, "rademacher")
+    assert enumerated and kind == "rademacher" and len(v) == 256
+    t, t_boot = _Cross(x, y, np.ones(len(y)), cl).t_stats(column, 0.0, v)
+    assert t == pytest.approx(float(np.ravel(ref.t_stat)[0]), rel=1e-9)
+    np.testing.assert_allclose(np.sort(t_boot), np.sort(np.ravel(ref.t_boot)), rtol=1e-9, atol=1e-12)
+    strict = np.mean(np.abs(t_boot) > abs(t) + 1e-12)
+    assert strict == pytest.approx(float(ref.pvalue), abs=1e-12)
+    ours = wild_cluster_bootstrap(x, y, cl, column, kind="rademacher")
+    assert ours.pvalue == pytest.approx(np.mean(np.abs(t_boot) >= abs(t) - 1e-12))
+
+
+def test_bootstrap_interval_is_the_set_of_values_not_rejected():
+    x, y, cl = _clustered(g=10)
+    res = wild_cluster_bootstrap(x, y, cl, 1, draws=999, seed=3)
+    assert res.weights == "webb" and not res.enumerated and res.n_clusters == 10
+    assert res.ci_low < res.estimate < res.ci_high
+    cross = _Cross(x, y, np.ones(len(y)), cl)
+    v, _, _ = weight_matrix(10, 999, "webb", 3)
+
+    def p(r):
+        t, tb = cross.t_stats(1, r, v)
+        return np.mean(np.abs(tb) >= abs(t) - 1e-12)
+
+    span = res.ci_high - res.ci_low
+    assert p(res.ci_low + 1e-3 * span) > 0.05 >= p(res.ci_low - 1e-3 * span)
+    assert p(res.ci_high - 1e-3 * span) > 0.05 >= p(res.ci_high + 1e-3 * span)
+
+
+def _rollout_rows(seed=0, units=("A", "B", "C", "D", "E"), treated=("A", "B"), effect=0.0):
+    rng = np.random.default_rng(seed)
+    frames = []
+    for u in units:
+        for post in (0, 1):
+            n = int(rng.integers(30, 60))
+            d = int(u in treated)
+            frames.append(pd.DataFrame({"department": u, "treated": d, "post": post,
+                                        "y": rng.normal(effect * d * post + rng.normal(), 1, n)}))
+    return pd.concat(frames, ignore_index=True)
+
+
+def test_randomization_p_value_equals_a_loop_over_every_choice_of_treated_units():
+    rows = _rollout_rows()
+    p, n, enumerated = randomization_test(rows["department"].to_numpy(), rows["treated"].to_numpy(float),
+                                          rows["post"].to_numpy(float), rows["y"].to_numpy(), ("A", "B"))
+
+    def did(treated_units):
+        d = rows["department"].isin(treated_units)
+        m = rows.groupby([d, rows["post"]])["y"].mean()
+        return (m[(True, 1)] - m[(True, 0)]) - (m[(False, 1)] - m[(False, 0)])
+
+    observed = did(("A", "B"))
+    stats_ = [did(c) for c in itertools.combinations("ABCDE", 2)]
+    assert enumerated and n == math.comb(5, 2) == 10
+    assert p == pytest.approx(np.mean(np.abs(stats_) >= abs(observed) - 1e-12))
+
+
+def test_two_treated_units_give_no_headline_and_say_why():
+    a = assigned_did(_rollout_rows(effect=5.0), "y", ("department",))
+    assert a.clusters == (2, 3) and not a.supports_headline
+    assert "reached 2 departments and compares them with 3" in a.reason()
+    assert a.smallest_p == pytest.approx(1 / 10)
+    assert a.bootstrap.weights == "webb" and a.bootstrap.enumerated and a.bootstrap.draws == 6**5
+    wide = assigned_did(_rollout_rows(units=tuple("ABCDEFG"), treated=tuple("ABC"), effect=5.0), "y", ("department",))
+    assert wide.clusters == (3, 4) and wide.supports_headline and wide.reason() == ""
+    assert wide.bootstrap.ci_low > 0  # a 5-point effect against unit noise of SD 1 is found
+
+
+def test_a_unit_holding_both_arms_is_refused():
+    rows = _rollout_rows()
+    rows.loc[rows.index[:3], "treated"] = 1 - rows.loc[rows.index[:3], "treated"]
+    with pytest.raises(me.NotEstimable, match="does not follow how the program was assigned"):
+        assigned_did(rows, "y", ("department",))
+
+
+def test_bounds_cut_an_interval_to_what_the_observed_rate_allows():
+    e = estimates.make(cohort_id="c", role="mentee", estimand="retention_12m", method="tot_wald", estimate=-12.0,
+                       ci=(-121.0, 64.0), unit="pp")
+    b = bounds.bounded(e, 92.5)
+    assert (b.estimate, b.ci_low, b.ci_high) == (-7.5, -7.5, 64.0)
+    assert "implied without mentoring 100.0% (28.5% to 100.0%)" in b.note and "cut to the possible range" in b.note
+    assert bounds.within(b, 92.5) and not bounds.within(e, 92.5)
+    with pytest.raises(ValueError, match="percentage"):
+        bounds.possible(101.0)
+
+
+def test_wald_effect_from_an_assigned_itt_stays_within_bounds():
+    rows = _rollout_rows(effect=0.0)
+    a = assigned_did(rows, "y", ("department",))
+    itt = me.did.regression.DiDEstimate("2x2 DiD", a.bootstrap.estimate, a.bootstrap.std_error, -30.0, 20.0, 0.5, 10, 5)
+    w = effects.wald(itt, 10, 100, assignment=a, observed=95.0)
+    assert (w.ci_low, w.ci_high) == (-5.0, 95.0) and w.std_error == pytest.approx(a.bootstrap.std_error * 10)
+    assert not w.supports_headline
+
+
+def test_aalen_johansen_equals_lifelines_without_ties():
+    from lifelines import AalenJohansenFitter
+
+    rng = np.random.default_rng(0)
+    d = rng.exponential(20, 300)
+    left = rng.random(300) < 0.7
+    voluntary = left & (rng.random(300) < 0.6)
+    ref = AalenJohansenFitter(calculate_variance=False).fit(d, np.where(voluntary, 1, np.where(left, 2, 0)),
+                                                            event_of_interest=1).cumulative_density_.iloc[:, 0]
+    mine = cumulative_incidence(d, left, voluntary)
+    expected = [float(ref[ref.index <= t].iloc[-1]) for t in mine["time"]]
+    np.testing.assert_allclose(mine["incidence"], expected, atol=1e-12)
+
+
+def _event_study(k: int, vcov: np.ndarray, clusters: int = 50) -> EventStudy:
+    rel = [r for r in range(-k, k + 1) if r != -1]
+    se = np.sqrt(np.diag(vcov))
+    table = pd.DataFrame({"rel_time": rel, "estimate": np.zeros(len(rel)), "std_error": se, "ci_low": -se,
+                          "ci_high": se})
+    return EventStudy(table, vcov, -1, 1000, clusters)
+
+
+def test_pretest_refuses_a_singular_covariance_with_the_reason():
+    k = 6
+    basis = np.random.default_rng(0).normal(size=(2 * k, 3))
+    es = _event_study(k, basis @ basis.T, clusters=4)  # rank 3, as four clusters give
+    with pytest.raises(me.NotEstimable, match="covariance of the 5 pre-period estimates has rank 3"):
+        es.pretrend_test()
+
+
+def test_simultaneous_bands_match_the_independent_case_formula():
+    """With independent estimates, P(max |z| <= c) = (2 Phi(c) - 1)^k = 0.95 gives c exactly."""
+    k = 20
+    es = _event_study(k // 2, np.eye(k))
+    exact = stats.norm.ppf((1 + 0.95 ** (1 / k)) / 2)
+    assert es.sup_t(draws=200_000) == pytest.approx(exact, abs=0.02)
+    bands = es.bands()
+    assert (bands["band_high"] - bands["band_low"]).iloc[0] == pytest.approx(2 * es.sup_t(), rel=1e-12)
+
+
+def test_benjamini_hochberg_matches_the_step_up_rule():
+    p = np.array([0.01, 0.04, 0.03, 0.20, np.nan])
+    # sorted 0.01, 0.03, 0.04, 0.20 over m = 4: q = min over later of p_(i) m / i
+    np.testing.assert_allclose(benjamini_hochberg(p)[:4], [0.04, 0.04 * 4 / 3, 0.04 * 4 / 3, 0.20])
+    assert np.isnan(benjamini_hochberg(p)[4])
