@@ -487,7 +487,7 @@ def choose(study: Study, role: Role, applicant: DesignResult | None, rollout: bo
     graded = {}
     if applicant is not None:
         graded[applicant.design] = (applicant.evidence, applicant.grade_reason)
-    if rollout:
+    if rollout and not rollout_blocked:
         if pretrend_pvalue is not None and pretrend_pvalue < 0.05:
             graded["rollout"] = ("observational", "Observational: departments were reached in turn, but the eligible "
                                  "and comparison segments were already drifting apart before the start "
@@ -497,6 +497,7 @@ def choose(study: Study, role: Role, applicant: DesignResult | None, rollout: bo
     if observational:
         graded["observational"] = ("observational", OBSERVATIONAL_REASON)
     order = [d for d in est.DESIGNS if d in graded]
+    ran = tuple(d for d in est.DESIGNS if d in graded or (d == "rollout" and rollout))
     wanted = study.params.design
     if not order:
         return DesignChoice(None, "", "No design could estimate this cohort's effect on its " + role + "s.", "")
@@ -505,10 +506,12 @@ def choose(study: Study, role: Role, applicant: DesignResult | None, rollout: bo
     else:
         pick = order[0]
         reason = (f"The {pick} design heads this report: it is the strongest the data support"
-                  + (f" ({', '.join(order)} available)." if len(order) > 1 else "."))
+                  + (f" ({', '.join(ran)} available)." if len(ran) > 1 else "."))
+        if rollout_blocked:
+            reason += f" The department rollout cannot head it: {rollout_blocked}."
         if wanted != "auto":
             reason = f"The params ask for the {wanted} design, which the data do not support. " + reason
-    return DesignChoice(pick, graded[pick][0], reason, graded[pick][1], tuple(order))
+    return DesignChoice(pick, graded[pick][0], reason, graded[pick][1], ran)
 
 
 def with_headlines(rows: list[est.Estimate], choice: DesignChoice, estimands: tuple[str, ...]) -> list[est.Estimate]:

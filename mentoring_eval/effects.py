@@ -271,7 +271,7 @@ def population_event_study(rows: pd.DataFrame, outcome: str = "exit_pct", refere
     vcov = sandwich(x, resid, w, bread, clusters) * cluster_factor(g, n, k)
     idx = np.arange(len(names) - len(periods), len(names))
     b, v = beta[idx], vcov[np.ix_(idx, idx)]
-    se = np.sqrt(np.diag(v))
+    se = np.sqrt(np.maximum(np.diag(v), 0.0))
     crit = stats.t(g - 1).ppf(1 - alpha / 2)
     table = pd.DataFrame({"rel_time": periods, "estimate": b, "std_error": se, "ci_low": b - crit * se,
                           "ci_high": b + crit * se})

@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING
 import pandas as pd
 
 from .data import quality_notes
+from .errors import NotEstimable
 from .estimates import Estimates
 from .workforce import cohort_sizes
 
@@ -102,8 +103,13 @@ def program(estimates: Estimates) -> str:
 
 
 def pretrend(study: EventStudy) -> str:
-    """One sentence on the joint test of the pre-period differences of an event study."""
-    test = study.pretrend_test()
+    """One sentence on the joint test of the pre-period differences of an event study, or why it
+    cannot be formed."""
+    try:
+        test = study.pretrend_test()
+    except NotEstimable as exc:
+        return (f"No joint pre-period test: {str(exc).removeprefix('the joint pre-period test cannot be formed: ')}. "
+                "Read the chart's bands instead: they hold for every month at once.")
     verdict = ("no sign that the groups were already drifting apart" if test.pvalue >= 0.05 else
                "the groups were already drifting apart before the start, so read the estimates with caution")
     return f"Joint test that every pre-period difference is zero: p = {test.pvalue:.2f}; {verdict}."
@@ -143,10 +149,10 @@ def _opening(result, what: str, were: str, too_small) -> list[str]:
         if choice is None or choice.design is not None or not choice.reason:
             return []
         why = choice.reason.removeprefix("No design can head this report: ").rstrip(".")
-        return [f"**Effect on {result.role}s: this cohort alone cannot tell.** {why[:1].upper()}{why[1:]}. The "
-                f"department comparison's figures are in the table below for the record; to know, the program "
-                f"needs at least 3 departments on each side (pooling cohorts counts them together), or a lottery "
-                f"among applicants when places are short."]
+        return [f"**Effect on {result.role}s:** This cohort alone cannot tell whether {result.role}s became more or "
+                f"less likely {what}: {why}. The department comparison's figures are in the table below for the "
+                f"record; to know, the program needs at least 3 departments on each side (pooling cohorts counts "
+                f"them together), or a lottery among applicants when places are short."]
     source = f" Estimated {DESIGN_WORDS[h.design]}; evidence: **{h.evidence}**." if h.design in DESIGN_WORDS else ""
     lines = [f"**Effect on {result.role}s:** {were}" + _effect(h.estimate, h.ci_low, h.ci_high, what) + source]
     if h.includes_zero:

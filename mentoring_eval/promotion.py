@@ -144,7 +144,7 @@ def _analyze(study: Study, role: Role, months: int) -> PromotionResult:
         applicant = applicants.analyze(study, role)
         rows += list(applicant.estimates.where(estimand=("promotion_12m", "performance_rating")))
     blocked = tot.assignment.reason() if tot is not None and tot.assignment is not None else ""
-    choice = applicants.choose(study, role, applicant, tot is not None and not blocked, did is not None,
+    choice = applicants.choose(study, role, applicant, tot is not None, did is not None,
                                rollout_blocked=blocked)
     rows = applicants.with_headlines(rows, choice, ("promotion_12m", "performance_rating"))
     return PromotionResult(cid, role, nv, itt, tot, did, es, balance, tuple(notes), Estimates(rows), applicant, choice)

@@ -110,6 +110,9 @@ def _index_headlines(cohort_dir: Path) -> str:
             n = f" [{naive.estimate:+.1f}]" if naive is not None else ""
             grade = f", {h.design}: {h.evidence}" if h.evidence else ""
             parts.append(f"{label} {h.estimate:+.1f} ({h.ci_low:+.1f} to {h.ci_high:+.1f}{grade}){n}")
+        elif any("no headline: " in e.note for e in found.where(estimand=estimand, method="tot_wald")):
+            n = f" [naive {naive.estimate:+.1f}]" if naive is not None else ""
+            parts.append(f"{label}: this cohort alone cannot tell (too few departments compared){n}")
     return html.escape("; ".join(parts))
 
 

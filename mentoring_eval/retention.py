@@ -279,7 +279,7 @@ def _analyze(study: Study, role: Role, months: int, bootstrap: int) -> Retention
         applicant = applicants.analyze(study, role)
         rows += list(applicant.estimates.where(estimand=("retention_12m", "voluntary_exit_12m")))
     blocked = ret_tot.assignment.reason() if ret_tot is not None and ret_tot.assignment is not None else ""
-    choice = applicants.choose(study, role, applicant, ret_tot is not None and not blocked, survival is not None,
+    choice = applicants.choose(study, role, applicant, ret_tot is not None, survival is not None,
                                _pretrend_p(es), blocked)
     rows = applicants.with_headlines(rows, choice, ("retention_12m", "voluntary_exit_12m"))
     return RetentionResult(cid, role, nv, ret_itt, ret_tot, ex_itt, ex_tot, es, survival, tuple(notes), Estimates(rows),

@@ -141,15 +141,18 @@ def compute(study: Study, draws: int = 20_000) -> ROIResult:
     from . import retention
 
     def run() -> ROIResult:
-        found = retention.analyze(study, "mentee").estimates.where(estimand="retention_12m", role="mentee")
-        head, naive = found.first(headline=True), found.first(method="naive")
-        if head is None:
-            raise NotEstimable("there is no honest retention estimate for this cohort to price")
         ds = study.dataset
         if not ds.has("program_costs"):
             raise NotEstimable(f"no program_costs table in {ds.source}: the program's cost is unknown")
         if not ds.has_values("employees", "annual_salary"):
             raise NotEstimable("employees.csv has no annual_salary: the cost of a departure cannot be priced")
+        result = retention.analyze(study, "mentee")
+        found = result.estimates.where(estimand="retention_12m", role="mentee")
+        head, naive = found.first(headline=True), found.first(method="naive")
+        if head is None:
+            why = result.design.reason.removeprefix("No design can head this report: ") if result.design else ""
+            raise NotEstimable("there is no honest retention estimate for this cohort to price"
+                               + (f" ({why.rstrip('.')})" if why else ""))
         salary_col = ds.employees.set_index("employee_id")["annual_salary"]
         enr = ds.enrollments.query("cohort_id == @study.cohort_id and role == 'mentee'")
         salary = float(enr["employee_id"].map(salary_col).dropna().mean())

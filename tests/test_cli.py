@@ -133,7 +133,8 @@ def test_every_notebook_for_every_demo_params_file_then_resume(tmp_path, demo_di
         assert "Provenance" in text and "fingerprint" in text and ".yaml (sha256" in text, page
     index = (out / "index.html").read_text()
     assert index.count('class="ok"') == 29 and "Every report ran." in index
-    assert all(f"<tr><th>{c}</th>" in index for c in cohorts) and index.count("retention ") >= 3
+    assert all(f"<tr><th>{c}</th>" in index for c in cohorts) and index.count("retention ") >= 2
+    assert index.count("retention: this cohort alone cannot tell (too few departments compared) [naive ") >= 2
     # the summary recomputes what the detailed notebooks wrote, and agrees with every figure
     written = pd.read_csv(out / "2023-spring" / "estimates.csv")
     summary = me.summary.build(me.open_study(params / "2023-spring.yaml")).estimates.to_frame()
@@ -171,7 +172,7 @@ def test_cross_cohort_notebooks_run_once_after_the_cohorts(tmp_path, demo_dir):
         "2023-spring", "2024-spring", "all-cohorts"]
     assert not (out / "2023-spring" / "07_cohorts_compared.html").exists()
     page = (out / "all-cohorts" / "07_cohorts_compared.html").read_text()
-    assert "across the 2 cohorts" in page
+    assert "in the only cohort compared, 2023-spring" in page  # 2024-spring reached 4 departments against 2
     assert r.stderr.strip().splitlines()[-1].startswith("[3/3] done   all-cohorts / 07_cohorts_compared")
 
 

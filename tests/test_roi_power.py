@@ -37,7 +37,9 @@ def test_uncertainty_in_the_effect_reaches_the_roi():
 
 def test_with_no_planted_effect_the_roi_interval_includes_losing_the_whole_cost(tmp_path):
     me.simulate(tmp_path, n_employees=6000, seed=2, effects=me.Effects.null())
-    study = me.open_study(ROOT / "params" / "2023-spring.yaml", data_dir=tmp_path)
+    # invitations counted by department and location, so the rollout can head the report (no shocks planted)
+    study = me.Study(me.load_params(ROOT / "params" / "2023-spring.yaml", data_dir=str(tmp_path),
+                                    assignment_unit=["department", "location"]), me.load(tmp_path))
     me.retention.analyze(study, "mentee", bootstrap=20)
     r = roi.compute(study)
     assert r.effect == me.retention.analyze(study, "mentee").headline.estimate  # the headline it prices
@@ -90,7 +92,13 @@ def test_scorecard_flags_goals_that_are_not_smart(demo_dir):
 
 
 def test_executive_summary_leads_with_the_finding_its_interval_and_the_naive_figure(demo_dir):
-    s = me.summary.build(me.open_study(ROOT / "params" / "2023-spring.yaml", data_dir=demo_dir))
+    by_department = me.narrate.summary(me.summary.build(me.open_study(ROOT / "params" / "2023-spring.yaml",
+                                                                      data_dir=demo_dir)))
+    assert by_department.split("\n\n")[1].startswith(
+        "**What we can say.** This cohort alone cannot tell whether mentees became more or less likely to still be "
+        "here 12 months after the start: the rollout reached 2 departments and compares them with 5")
+    s = me.summary.build(me.Study(me.load_params(ROOT / "params" / "2023-spring.yaml", data_dir=str(demo_dir),
+                                                 assignment_unit=["department", "location"]), me.load(demo_dir)))
     text = me.narrate.summary(s)
     first = text.split("\n\n")[1]  # after the cohort's heading
     r = s.estimates.headline("retention_12m")

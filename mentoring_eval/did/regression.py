@@ -240,7 +240,13 @@ class EventStudy:
     def summary(self) -> str:
         t = self.table.round(4).to_string(index=False)
         return f"Event study ({self.n_obs:,} observations, {self.n_clusters:,} clusters; reference {self.reference})\n{t}\n" \
-               f"{self.pretrend_test().summary() if (self.table['rel_time'] < self.reference).any() else ''}"
+               f"{self._pretrend_line() if (self.table['rel_time'] < self.reference).any() else ''}"
+
+    def _pretrend_line(self) -> str:
+        try:
+            return self.pretrend_test().summary()
+        except NotEstimable as exc:
+            return str(exc)
 
     def to_frame(self) -> pd.DataFrame:
         return self.table.copy()
@@ -305,7 +311,7 @@ def event_study(data: pd.DataFrame, outcome: str, unit: str, time: str, cohort: 
     codes[rows] = (rel[rows] - lo).astype(np.int64) - (rel[rows] > reference)  # the reference has no column
     names = [f"rel_{r}" for r in periods]
     beta, vcov, n, g = _fe_fit_dummies(sub, outcome, codes, names, unit, time, weights, cluster)
-    se = np.sqrt(np.diag(vcov))
+    se = np.sqrt(np.maximum(np.diag(vcov), 0.0))  # a period with no variation at all has variance 0, not -1e-18
     crit = stats.t(g - 1).ppf(1 - alpha / 2)
     table = pd.DataFrame({"rel_time": periods, "estimate": beta, "std_error": se,
                           "ci_low": beta - crit * se, "ci_high": beta + crit * se})
