@@ -52,6 +52,14 @@ def bounded(e: est.Estimate, observed: float, group: str = "participants") -> es
     return replace(e, estimate=value, ci_low=float(ci_low), ci_high=float(ci_high), note=note)
 
 
+def observed_rate(e: est.Estimate) -> float:
+    """The observed rate (percent) `bounded` wrote into the estimate's note, or NaN."""
+    marker = "' observed rate "
+    if marker not in e.note:
+        return float("nan")
+    return float(e.note.split(marker, 1)[1].split("%", 1)[0])
+
+
 def within(e: est.Estimate, observed: float, tol: float = 1e-9) -> bool:
     """True when the estimate's interval lies inside what the observed rate allows."""
     lo, hi = possible(observed)

@@ -90,6 +90,38 @@ def design_checks(result, disclosure: Disclosure):
     return table(arms, disclosure, count_cols=["applicants", "left before the start", "analysed", "took part"])
 
 
+def sensitivity(result, disclosure: Disclosure):
+    """How much it would take to overturn the non-randomized estimates: the placebo start, bounds
+    on departures from parallel trends, E-values and robustness values, each with its sentence,
+    and a table of the figures."""
+    from . import sensitivity as sens
+
+    lines = []
+    fake = getattr(result, "placebo", None)
+    if fake is not None:
+        lines.append(fake.sentence())
+    trends = getattr(result, "trends", None)
+    if trends is not None:
+        lines.append(trends.sentence())
+    found = sens.of(result)
+    lines += [t for t in found["sentence"] if t]
+    lines += [n for n in result.notes if n.startswith(("Placebo not available", "Sensitivity to parallel trends"))]
+    if not lines:
+        return markdown("Every estimate on this page is randomized or descriptive: no sensitivity analysis is needed.")
+    from IPython.display import display
+
+    display(markdown("\n\n".join(f"- {line}" for line in lines)))
+    if len(found):
+        labels = {"e_value": "E-value (risk-ratio scale)", "robustness_value": "robustness value (share of variance)"}
+        t = found.assign(measure=found["measure"].map(labels)).drop(columns="sentence").rename(
+            columns={"value_ci": "for the interval"})
+        display(table(t, disclosure, precision=2))
+    if trends is not None:
+        both = pd.concat([trends.relative_magnitudes, trends.smoothness], ignore_index=True)
+        display(table(both.rename(columns={"m": "M (or M-bar)"}), disclosure, precision=3))
+    return None
+
+
 def overlap(result, disclosure: Disclosure):
     """For a capacity design: each group's chance of a place given department, level and history
     (the propensity), as quantiles, so a reader sees where matched and unmatched applicants are

@@ -152,24 +152,26 @@ def segments(people: pd.DataFrame, rule: Eligibility, treated_departments: tuple
     return inside, outside
 
 
-def snapshot_did(study: Study, role: Role, outcome: SnapshotOutcome, months: int = 12) -> pd.DataFrame:
+def snapshot_did(study: Study, role: Role, outcome: SnapshotOutcome, months: int = 12,
+                 start: pd.Timestamp | None = None) -> pd.DataFrame:
     """Person-snapshot rows for a before/after comparison of a 12-month outcome: everyone employed
     on the cohort's start date (post) or `months` earlier (pre), in the eligible or comparison
     segment, with `stayed` (still employed `months` later), `promoted` (a level rise within
     `months`) and `grade_changed` (a salary-grade change within `months`), in percent (0 or 100)
-    so that differences are percentage points."""
+    so that differences are percentage points. `start` replaces the cohort's start (a placebo)."""
     if outcome not in ("stayed", "promoted", "grade_changed"):
         raise ValueError(f"outcome must be 'stayed', 'promoted' or 'grade_changed', got {outcome!r}")
     cohort, ds = study.cohort, study.dataset
+    start = cohort.start if start is None else pd.Timestamp(start)
     rule = getattr(cohort.params, f"{role}_eligibility")
     end = ds.end
-    if cohort.start + pd.DateOffset(months=months) > end + pd.Timedelta(days=1):
+    if start + pd.DateOffset(months=months) > end + pd.Timedelta(days=1):
         raise NotEstimable(f"cohort {cohort.cohort_id}: the data end on {end:%Y-%m-%d}, before {months} months of "
                            "follow-up; the 12-month outcomes cannot be measured yet")
     events = study.job_events
     participants = set(cohort.participants(role)["employee_id"])
     frames = []
-    for post, when in ((1, cohort.start), (0, cohort.start - pd.DateOffset(months=months))):
+    for post, when in ((1, start), (0, start - pd.DateOffset(months=months))):
         snap = employed_on(ds, when, cohort.params.period)
         gone = snap["termination_date"]
         horizon = when + pd.DateOffset(months=months)
@@ -198,6 +200,42 @@ def itt_snapshot(study: Study, role: Role, outcome: SnapshotOutcome, months: int
     mine = rows.loc[rows["participant"] & (rows["treated"] == 1), outcome]
     observed = float(mine.mean()) if len(mine) else float("nan")
     return itt, wald(itt, share.participants, share.eligible, assignment=assignment, observed=observed)
+
+
+@dataclass(frozen=True)
+class Placebo:
+    """The rollout's difference-in-differences with a fake start `shift` months before the real one
+    (pp): the program had not begun, so an honest design finds about zero."""
+
+    outcome: str
+    start: pd.Timestamp
+    itt: DiDEstimate
+    assignment: Assignment
+    shift: int = 12
+
+    def sentence(self) -> str:
+        verdict = ("no sign of a difference before the program began" if self.itt.ci_low <= 0 <= self.itt.ci_high else
+                   "a difference already before the program began: read the rollout's estimate with caution")
+        return (f"Placebo: pretending the cohort started on {self.start:%Y-%m-%d}, {self.shift} months early, the same comparison "
+                f"gives {self.itt.estimate:+.1f} points ({self.itt.ci_low:+.1f} to {self.itt.ci_high:+.1f}): {verdict}.")
+
+
+def placebo(study: Study, role: Role, outcome: SnapshotOutcome = "stayed", shift: int = 12,
+            months: int = 12) -> Placebo:
+    """The same eligible-vs-comparison difference-in-differences with the start moved `shift`
+    months earlier, counted in the assigned units. NotEstimable when the data do not reach back to
+    the fake start's own pre-period (exits are recorded from the first termination date on)."""
+    fake = study.cohort.start - pd.DateOffset(months=shift)
+    ds = study.dataset
+    first_exit = ds.employees["termination_date"].min()
+    earliest = fake - pd.DateOffset(months=months)
+    if pd.isna(first_exit) or earliest < first_exit:
+        raise NotEstimable(f"a placebo start on {fake:%Y-%m-%d} needs exits recorded from {earliest:%Y-%m-%d}; "
+                           f"the data's first exit is on {first_exit:%Y-%m-%d}")
+    rows = snapshot_did(study, role, outcome, months, start=fake)
+    _require_segments(rows, study.cohort_id, role)
+    itt, assignment = assigned_itt(rows, outcome, study)
+    return Placebo(outcome, fake, itt, assignment, shift)
 
 
 def _require_segments(rows: pd.DataFrame, cohort_id: str, role: Role) -> None:
@@ -247,11 +285,12 @@ def itt_exit_rate(study: Study, role: Role) -> tuple[DiDEstimate, WaldEffect, pd
 
 
 def population_event_study(rows: pd.DataFrame, outcome: str = "exit_pct", reference: int = -1,
-                           alpha: float = 0.05, unit: tuple[str, ...] = ("department",)) -> EventStudy:
+                           alpha: float = 0.05, unit: tuple[str, ...] = ("department",), width: int = 1) -> EventStudy:
     """Segment x relative-period effects with period and segment effects, clustered by the assigned
     unit (department by default): the event study of the population design (a joint test of the
-    leads checks parallel trends when the clusters can support it)."""
-    rel = rows["rel_time"].to_numpy()
+    leads checks parallel trends when the clusters can support it). `width` > 1 pools the periods
+    into blocks of that many (block -1 = the `width` periods before the start is the reference)."""
+    rel = np.floor_divide(rows["rel_time"].to_numpy(), width)
     periods = sorted(set(rel) - {reference})
     treated = rows["treated"].to_numpy(float)
     period_codes = pd.factorize(rows["period"], sort=True)[0]
@@ -276,6 +315,58 @@ def population_event_study(rows: pd.DataFrame, outcome: str = "exit_pct", refere
     table = pd.DataFrame({"rel_time": periods, "estimate": b, "std_error": se, "ci_low": b - crit * se,
                           "ci_high": b + crit * se})
     return EventStudy(table, v, reference, n, int(g), alpha)
+
+
+@dataclass(frozen=True)
+class TrendSensitivity:
+    """Rambachan & Roth (2023) bounds for the rollout's average post-start effect (pp per period):
+    how far the groups' trends may depart from parallel before the interval includes zero.
+    `width`: months pooled per event-study block (the finest the clusters can support)."""
+
+    width: int
+    estimate: float
+    smoothness: pd.DataFrame  # m, ci_low, ci_high
+    relative_magnitudes: pd.DataFrame  # m (Mbar), ci_low, ci_high
+
+    def sentence(self) -> str:
+        from .did.honest import breakdown
+
+        rm = self.relative_magnitudes
+        parallel = rm[rm["m"] == 0].iloc[0]
+        if parallel["ci_low"] <= 0 <= parallel["ci_high"]:
+            return ("Sensitivity to trends: even with trends exactly parallel after the start, the average change "
+                    f"includes zero ({parallel['ci_low']:+.2f} to {parallel['ci_high']:+.2f}), so there is no "
+                    "conclusion for a departure from parallel trends to overturn.")
+        mbar, m = breakdown(rm), breakdown(self.smoothness)
+        return (f"Sensitivity to trends: the average change stays away from zero unless the post-start trends "
+                f"differed by more than {mbar:g} times the largest month-to-month change seen before the start "
+                f"(relative magnitudes), or the trend's slope could bend by more than {m:.3g} points per period "
+                "(smoothness).")
+
+
+def trend_sensitivity(rows: pd.DataFrame, unit: tuple[str, ...], outcome: str = "exit_pct",
+                      mbar: tuple[float, ...] = (0.0, 0.5, 1.0, 1.5, 2.0)) -> TrendSensitivity:
+    """R&R bounds on the rollout event study's average post-start effect, on the finest blocks of
+    months (1, 2, 3, 4 or 6) whose covariance the assigned units can estimate at full rank: a
+    covariance of rank below its size claims some contrasts are known exactly, which few clusters
+    cannot support. NotEstimable when none can."""
+    from .did.honest import honest_did
+
+    for width in (1, 2, 3, 4, 6):
+        es = population_event_study(rows, outcome, unit=unit, width=width)
+        t, v = es.table, es.vcov
+        pre, post = (t["rel_time"] < -1).to_numpy(), (t["rel_time"] >= 0).to_numpy()
+        if pre.sum() >= 2 and post.sum() >= 1 and np.linalg.matrix_rank(v) == v.shape[0]:
+            order = np.r_[np.flatnonzero(pre), np.flatnonzero(post)]
+            b, sigma = t["estimate"].to_numpy()[order], v[np.ix_(order, order)]
+            n_pre, n_post = int(pre.sum()), int(post.sum())
+            se_first = float(np.sqrt(sigma[n_pre, n_pre]))
+            smooth = honest_did(b, sigma, n_pre, n_post, "smoothness", tuple(np.linspace(0, se_first, 5)))
+            rm = honest_did(b, sigma, n_pre, n_post, "relative_magnitudes", mbar)
+            return TrendSensitivity(width, float(b[n_pre:].mean()), smooth, rm)
+    raise NotEstimable(f"the bounds on departures from parallel trends need an event-study covariance the "
+                       f"{' x '.join(unit)} clusters can estimate ({es.n_clusters} clusters cannot support even "
+                       "six-month blocks)")
 
 
 def rollout_panel(ds: Dataset, period: str = "month", by: tuple[str, ...] = ("department", "location"),

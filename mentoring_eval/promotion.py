@@ -16,7 +16,7 @@ from .applicants import DesignChoice, DesignResult
 from .cohorts import NaiveGap, Role
 from .did import event_study, twfe
 from .did.regression import DiDEstimate, EventStudy
-from .effects import SNAPSHOTS, WaldEffect, design_estimates, itt_snapshot, naive_estimate
+from .effects import SNAPSHOTS, Placebo, WaldEffect, design_estimates, itt_snapshot, naive_estimate, placebo
 from .errors import NotEstimable
 from .estimates import Estimates
 from .matching import BalanceResult
@@ -52,6 +52,7 @@ class PromotionResult:
     estimates: Estimates = field(default_factory=Estimates, repr=False)
     applicants: DesignResult | None = None  # the lottery or capacity design, when the data support one
     design: DesignChoice | None = None  # the design that heads the report, with its evidence grade
+    placebo: Placebo | None = None  # the rollout with a fake start a year early
 
     @property
     def headline(self) -> est.Estimate | None:
@@ -118,6 +119,16 @@ def _analyze(study: Study, role: Role, months: int) -> PromotionResult:
                                      f"ITT / participation share {g_tot.share:.3f}")
     except NotEstimable as exc:
         notes.append(f"Population design not available: {exc}")
+    fake = None
+    if itt is not None:
+        try:
+            fake = placebo(study, role, "promoted", months=months)
+            rows.append(row("promotion_12m", "placebo_itt", fake.itt.estimate, "rollout", std_error=fake.itt.std_error,
+                            ci=(fake.itt.ci_low, fake.itt.ci_high),
+                            note=f"the rollout's ITT with a fake start on {fake.start:%Y-%m-%d}, 12 months early: "
+                                 f"about 0 when the design is sound; {fake.assignment.note()}"))
+        except NotEstimable as exc:
+            notes.append(f"Placebo not available: {exc}")
     try:
         panel, balance = matched_panel(study, role)
         did = twfe(panel, "promoted_pct", "employee_id", "period", "treated_now", weights="cem_weight")
@@ -147,4 +158,5 @@ def _analyze(study: Study, role: Role, months: int) -> PromotionResult:
     choice = applicants.choose(study, role, applicant, tot is not None, did is not None,
                                rollout_blocked=blocked)
     rows = applicants.with_headlines(rows, choice, ("promotion_12m", "performance_rating"))
-    return PromotionResult(cid, role, nv, itt, tot, did, es, balance, tuple(notes), Estimates(rows), applicant, choice)
+    return PromotionResult(cid, role, nv, itt, tot, did, es, balance, tuple(notes), Estimates(rows), applicant, choice,
+                           fake)

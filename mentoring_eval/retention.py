@@ -19,7 +19,8 @@ from . import estimates as est
 from .applicants import DesignChoice, DesignResult
 from .cohorts import NaiveGap, Role
 from .did.regression import DiDEstimate, EventStudy
-from .effects import SNAPSHOTS, WaldEffect, design_estimates, itt_exit_rate, itt_snapshot, naive_estimate, population_event_study
+from .effects import (SNAPSHOTS, Placebo, TrendSensitivity, WaldEffect, design_estimates, itt_exit_rate, itt_snapshot,
+                      naive_estimate, placebo, population_event_study, trend_sensitivity)
 from .errors import NotEstimable
 from .estimates import Estimates
 from .matching import BalanceResult
@@ -121,6 +122,8 @@ class RetentionResult:
     estimates: Estimates = field(default_factory=Estimates, repr=False)
     applicants: DesignResult | None = None  # the lottery or capacity design, when the data support one
     design: DesignChoice | None = None  # the design that heads the report, with its evidence grade
+    placebo: Placebo | None = None  # the rollout with a fake start a year early
+    trends: TrendSensitivity | None = None  # how far trends may depart from parallel (Rambachan & Roth)
 
     @property
     def balance(self) -> BalanceResult | None:
@@ -261,6 +264,20 @@ def _analyze(study: Study, role: Role, months: int, bootstrap: int) -> Retention
         es = population_event_study(panel, unit=study.params.assignment_unit)
     except NotEstimable as exc:
         notes.append(f"Population design not available: {exc}")
+    fake = trends = None
+    if ret_itt is not None:
+        try:
+            fake = placebo(study, role, "stayed", months=months)
+            rows.append(row("retention_12m", "placebo_itt", fake.itt.estimate, "rollout", std_error=fake.itt.std_error,
+                            ci=(fake.itt.ci_low, fake.itt.ci_high),
+                            note=f"the rollout's ITT with a fake start on {fake.start:%Y-%m-%d}, 12 months early: "
+                                 f"about 0 when the design is sound; {fake.assignment.note()}"))
+        except NotEstimable as exc:
+            notes.append(f"Placebo not available: {exc}")
+        try:
+            trends = trend_sensitivity(panel, study.params.assignment_unit)
+        except NotEstimable as exc:
+            notes.append(f"Sensitivity to parallel trends not available: {exc}")
     survival = None
     try:
         survival = _matched_survival(study, role, months, bootstrap)
@@ -283,7 +300,7 @@ def _analyze(study: Study, role: Role, months: int, bootstrap: int) -> Retention
                                _pretrend_p(es), blocked)
     rows = applicants.with_headlines(rows, choice, ("retention_12m", "voluntary_exit_12m"))
     return RetentionResult(cid, role, nv, ret_itt, ret_tot, ex_itt, ex_tot, es, survival, tuple(notes), Estimates(rows),
-                           applicant, choice)
+                           applicant, choice, fake, trends)
 
 
 def _pretrend_p(es: EventStudy | None) -> float | None:

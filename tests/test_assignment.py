@@ -186,3 +186,74 @@ def test_benjamini_hochberg_matches_the_step_up_rule():
     # sorted 0.01, 0.03, 0.04, 0.20 over m = 4: q = min over later of p_(i) m / i
     np.testing.assert_allclose(benjamini_hochberg(p)[:4], [0.04, 0.04 * 4 / 3, 0.04 * 4 / 3, 0.20])
     assert np.isnan(benjamini_hochberg(p)[4])
+
+
+def test_e_values_match_vanderweele_and_dings_worked_example():
+    """Breastfeeding and infection: RR 3.9 (1.8 to 8.7) gives E-values 7.26 and 3.0 (VanderWeele & Ding 2017)."""
+    from mentoring_eval.sensitivity import evalue, hazard_to_risk_ratio
+
+    point, bound = evalue(3.9, 1.8, 8.7)
+    assert point == pytest.approx(3.9 + math.sqrt(3.9 * 2.9)) and round(point, 2) == 7.26
+    assert bound == pytest.approx(3.0)
+    assert evalue(1 / 3.9, 1 / 8.7, 1 / 1.8) == pytest.approx((point, bound))  # protective effects invert
+    assert evalue(0.8, 0.6, 1.1)[1] == 1.0  # an interval including no effect needs no confounding
+    assert hazard_to_risk_ratio(2.0, common=False) == 2.0
+    assert hazard_to_risk_ratio(2.0, common=True) == pytest.approx((1 - 0.5 ** math.sqrt(2)) / (1 - 0.5 ** math.sqrt(0.5)))
+
+
+def test_robustness_values_match_sensemakrs_darfur_example():
+    """sensemakr's Darfur example: 'directly harmed', t = 4.18 on 783 residual df: RV = 13.9%,
+    RV at alpha 0.05 = 7.6% (Cinelli & Hazlett 2020, Table 1)."""
+    from mentoring_eval.sensitivity import robustness_value
+
+    assert round(robustness_value(4.18, 783), 3) == 0.139
+    assert round(robustness_value(4.18, 783, alpha=0.05), 3) == 0.076
+    assert robustness_value(1.5, 783, alpha=0.05) == 0.0  # already insignificant
+
+
+def _honest_example(num_pre, num_post, seed):
+    rng = np.random.default_rng(seed)
+    n = num_pre + num_post
+    a = rng.normal(size=(n, n))
+    sigma = a @ a.T / n * 0.01 + np.eye(n) * 0.002
+    beta = rng.normal(0, 0.05, n)
+    beta[num_pre:] += 0.1
+    return beta, sigma
+
+
+@pytest.mark.parametrize("num_pre,num_post,seed", [(4, 3, 3), (5, 2, 4), (3, 4, 5)])
+def test_honest_did_smoothness_equals_diff_diffs_optimal_flci(num_pre, num_post, seed):
+    """The optimal fixed-length interval under Delta^SD(M) (Rambachan & Roth 2023, section 4.1)
+    agrees with diff-diff's independent implementation to 1e-4."""
+    from diff_diff.honest_did import _compute_optimal_flci
+
+    beta, sigma = _honest_example(num_pre, num_post, seed)
+    ell = np.full(num_post, 1 / num_post)
+    ours = me.did.honest_did(beta, sigma, num_pre, num_post, "smoothness", (0.0, 0.01, 0.05))
+    assert list(ours.columns) == ["m", "ci_low", "ci_high", "method"]
+    for row in ours.itertuples():
+        lo, hi = _compute_optimal_flci(beta[:num_pre], beta[num_pre:], sigma, ell, num_pre, num_post, row.m, 0.05)
+        assert row.ci_low == pytest.approx(lo, abs=1e-4) and row.ci_high == pytest.approx(hi, abs=1e-4)
+
+
+@pytest.mark.parametrize("num_pre,num_post,seed", [(4, 3, 3), (5, 2, 4), (3, 4, 5)])
+def test_relative_magnitudes_identified_set_equals_diff_diff_and_the_interval_covers_it(num_pre, num_post, seed):
+    """Delta^RM(Mbar)'s identified set (R&R Lemma 2.2, a union of linear programs) agrees with
+    diff-diff's to 1e-6; the projected interval contains it and widens with Mbar."""
+    from diff_diff.honest_did import _solve_rm_bounds_union
+
+    from mentoring_eval.did.honest import breakdown, rm_identified_set
+
+    beta, sigma = _honest_example(num_pre, num_post, seed)
+    ell = np.full(num_post, 1 / num_post)
+    ours = me.did.honest_did(beta, sigma, num_pre, num_post, "relative_magnitudes", (0.0, 0.5, 1.0, 2.0))
+    for row in ours.itertuples():
+        lo, hi = rm_identified_set(beta, num_pre, num_post, row.m)
+        ref = _solve_rm_bounds_union(beta[:num_pre], beta[num_pre:], ell, num_pre, row.m)
+        assert (lo, hi) == pytest.approx(ref, abs=1e-6)
+        assert row.ci_low <= lo and hi <= row.ci_high
+    assert (np.diff(ours["ci_high"] - ours["ci_low"]) > 0).all()
+    at_zero = ours.iloc[0]
+    assert at_zero.ci_low < ell @ beta[num_pre:] < at_zero.ci_high  # parallel trends: about the estimate itself
+    frame = pd.DataFrame({"m": [0.0, 0.5, 1.0], "ci_low": [0.2, 0.05, -0.1], "ci_high": [0.5, 0.7, 0.9]})
+    assert breakdown(frame) == 0.5 and math.isnan(breakdown(frame.assign(ci_low=-1.0)))

@@ -4,7 +4,8 @@ the least-squares and sandwich-variance pieces they share with the population de
 
 from . import inference
 from .regression import DiDEstimate, EventStudy, WaldTest, did_2x2, event_study, twfe
+from .honest import honest_did
 from .staggered import AggregateResult, ATTgtResult, att_gt
 
 __all__ = ["ATTgtResult", "AggregateResult", "DiDEstimate", "EventStudy", "WaldTest", "att_gt", "did_2x2",
-           "event_study", "inference", "twfe"]
+           "event_study", "honest_did", "inference", "twfe"]
