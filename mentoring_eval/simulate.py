@@ -107,11 +107,21 @@ class Effects:
     mentor_promotion_hazard: float = 1.15
     mentor_skills_gain: float = 0.30
     mentor_rating_shift: float = 0.10
+    # how strongly each cohort's mentoring works, in cohort order: its hazard multipliers are the
+    # planted ones raised to this power (1 = as planted, 0 = no effect on exits or promotions);
+    # empty = 1 for every cohort
+    by_cohort: tuple[float, ...] = ()
 
     @classmethod
     def null(cls) -> "Effects":
         """No effect of mentoring on anything: only self-selection remains."""
         return cls(1.0, 1.0, 0.0, 0.0, 1.0, 1.0, 0.0, 0.0)
+
+    def hazard(self, kind: str, role: str, cohort: int) -> float:
+        """The hazard multiplier (kind "exit" or "promotion") of a role in cohort number `cohort`."""
+        base = getattr(self, f"{role}_{kind}_hazard")
+        power = self.by_cohort[cohort] if cohort < len(self.by_cohort) else 1.0
+        return float(base ** power)
 
     def for_role(self, role: str) -> dict[str, float]:
         return {k.removeprefix(f"{role}_"): v for k, v in asdict(self).items() if k.startswith(f"{role}_")}
@@ -536,10 +546,10 @@ def _enrol_cohort(ci: int, spec: CohortSpec, t: int, people: _People, state: _St
         role=np.array(["mentee"] * mentees.size + ["mentor"] * mentors.size, dtype=object),
         on_from=np.concatenate([months(mentee_matched, big), months(mentor_matched, big)]),
         on_until=np.concatenate([months(withdrawal, big), np.full(mentors.size, big)]),
-        exit_effect=np.concatenate([np.full(mentees.size, effects.mentee_exit_hazard),
-                                    np.full(mentors.size, effects.mentor_exit_hazard)]),
-        promo_effect=np.concatenate([np.full(mentees.size, effects.mentee_promotion_hazard),
-                                     np.full(mentors.size, effects.mentor_promotion_hazard)]),
+        exit_effect=np.concatenate([np.full(mentees.size, effects.hazard("exit", "mentee", ci)),
+                                    np.full(mentors.size, effects.hazard("exit", "mentor", ci))]),
+        promo_effect=np.concatenate([np.full(mentees.size, effects.hazard("promotion", "mentee", ci)),
+                                     np.full(mentors.size, effects.hazard("promotion", "mentor", ci))]),
     )
     meta = dict(ci=ci, spec=spec, start=start, end=end, mentees=mentees, mentors=mentors,
                 signup_m=signup_m, signup_r=signup_r, mentee_matched=mentee_matched, mentor_matched=mentor_matched,
@@ -988,7 +998,8 @@ def _design_truth(seed, people, meta, enrol, dose, snapshot, term_month, review_
     ww = meta["would_withdraw"]
     on_until = np.where(np.isnat(ww), big, np.maximum(_month_of(np.where(np.isnat(ww), meta["would_match"], ww)), t0))
     hypothetical = _Enrollments(p, np.full(p.size, ci), np.full(p.size, "mentee", dtype=object), on_from, on_until,
-                                np.full(p.size, effects.mentee_exit_hazard), np.full(p.size, effects.mentee_promotion_hazard))
+                                np.full(p.size, effects.hazard("exit", "mentee", ci)),
+                                np.full(p.size, effects.hazard("promotion", "mentee", ci)))
     others = ~((enrol.cohort == ci) & (enrol.role == "mentee"))
     world = enrol.take(others).append(hypothetical)
     world_dose = np.concatenate([dose[others], np.where(np.isnat(ww), 1.0, 0.5)])

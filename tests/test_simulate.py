@@ -149,3 +149,14 @@ def test_department_shocks_move_whole_departments_and_leave_a_null_world_null(tm
     assert json.loads((shaken.out_dir / "truth.json").read_text())["shocks"] == 0.4
     with pytest.raises(me.ArgumentError, match="shocks"):
         me.simulate(tmp_path / "bad", n_employees=300, shocks=-1)
+
+
+def test_effects_can_differ_by_cohort(tmp_path):
+    """by_cohort raises each cohort's hazard multipliers to a power: 0 plants nothing in that cohort,
+    and its true effects are exactly zero while the others keep theirs."""
+    effects = me.Effects(by_cohort=(1.0, 0.0, 1.0, 2.0))
+    assert effects.hazard("exit", "mentee", 1) == 1.0 and effects.hazard("exit", "mentee", 3) == pytest.approx(0.49)
+    truth = me.simulate(tmp_path, n_employees=1500, seed=3, effects=effects)
+    att = truth.table[(truth.table["kind"] == "att") & truth.table["estimand"].isin(["retention_12m", "promotion_12m"])]
+    by_cohort = att.groupby("cohort_id")["value"].apply(lambda v: (v == 0).all())
+    assert by_cohort.to_dict() == {"2023-spring": False, "2023-autumn": True, "2024-spring": False, "2024-autumn": False}
