@@ -378,8 +378,9 @@ def rollout_panel(ds: Dataset, period: str = "month", by: tuple[str, ...] = ("de
     codes = panel.groupby(list(by), sort=True).ngroup().to_numpy()
     labels = panel.groupby(list(by), sort=True).size().index.map(lambda key: " / ".join(map(str, key)))
     unit = pd.Series(np.asarray(labels, dtype=object)[codes], index=panel.index)
-    grouped = pd.DataFrame({"unit": unit, "period": panel["period"], "hit": panel[outcome].astype(float)})
-    rates = grouped.groupby(["unit", "period"], as_index=False).agg(at_risk=("hit", "size"), events=("hit", "sum"))
+    grouped = pd.DataFrame({"unit": unit, **{c: panel[c] for c in by}, "period": panel["period"],
+                            "hit": panel[outcome].astype(float)})
+    rates = grouped.groupby(["unit", *by, "period"], as_index=False).agg(at_risk=("hit", "size"), events=("hit", "sum"))
     rates["rate"] = 100 * rates["events"] / rates["at_risk"]
     # the unit of every enrollee as of their cohort's start
     enr, cohorts = ds.enrollments, ds.cohorts.set_index("cohort_id")
@@ -424,7 +425,9 @@ def staggered(study: Study, outcome: RolloutOutcome = "exited_voluntary",
     (pp per period) once a cohort first reached it, against units not yet or never reached; with
     the overall ATT and this cohort's group ATT as estimates (computed once per study)."""
     def compute() -> Rollout:
-        result, balanced = fit_staggered(study.dataset, study.params.period, by, outcome)
+        unit = tuple(study.params.assignment_unit)
+        result, balanced = fit_staggered(study.dataset, study.params.period, by, outcome,
+                                         cluster=unit if set(unit) <= set(by) else by)
         estimand = ROLLOUT_ESTIMANDS.get(outcome, outcome)
         return Rollout(result, balanced, rollout_estimates(result, study, estimand))
 
@@ -432,15 +435,21 @@ def staggered(study: Study, outcome: RolloutOutcome = "exited_voluntary",
 
 
 def fit_staggered(ds: Dataset, period: str = "month", by: tuple[str, ...] = ("department", "location"),
-                  outcome: RolloutOutcome = "exited_voluntary", seed: int | None = None):
-    """(att_gt result, the balanced unit x period panel) of the staggered rollout in a data set."""
+                  outcome: RolloutOutcome = "exited_voluntary", seed: int | None = None,
+                  cluster: tuple[str, ...] = ("department",)):
+    """(att_gt result, the balanced unit x period panel) of the staggered rollout in a data set,
+    its standard errors clustered by `cluster` (the assigned unit; columns among `by`)."""
+    if not set(cluster) <= set(by):
+        raise ValueError(f"cluster {cluster} must be among the unit's columns {by}")
     rates = rollout_panel(ds, period, by, outcome)
+    rates["cluster"] = cluster_labels(rates, tuple(cluster))
     counts = rates.groupby("unit")["period"].size()
     full = counts.index[counts == counts.max()]
     balanced = rates[rates["unit"].isin(full)]
     never = balanced.loc[balanced["first_period"] == 0, "unit"].nunique()
     control = "never_treated" if never >= 2 else "not_yet_treated"
-    return att_gt(balanced, "rate", "unit", "period", "first_period", control_group=control, weights="weight", seed=seed), balanced
+    return att_gt(balanced, "rate", "unit", "period", "first_period", control_group=control, weights="weight", seed=seed,
+                  cluster="cluster"), balanced
 
 
 def rollout_estimates(result, study: Study, estimand: str) -> Estimates:
@@ -450,7 +459,8 @@ def rollout_estimates(result, study: Study, estimand: str) -> Estimates:
     simple = result.aggregate("simple")
     rows = [est.make(cohort_id=study.cohort_id, role="population", estimand=estimand, method="cs_att",
                      estimate=simple.overall_att, std_error=simple.overall_se, ci=(simple.ci_low, simple.ci_high),
-                     note="all cohorts' rollout, units = department x location", design="rollout", unit=unit)]
+                     note="all cohorts' rollout, units = department x location, clustered by the assigned unit",
+                     design="rollout", unit=unit)]
     group = result.aggregate("group").table
     mine = group[group["group"] == study.cohort.start_period]
     if len(mine):

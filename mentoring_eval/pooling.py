@@ -4,9 +4,11 @@ For each design and outcome, the pooled effect is the participant-weighted avera
 cohorts' effects (weights: mentees who took part in each cohort's analysis). For the applicant
 designs (lottery, capacity) every cohort's estimate carries per-person influence values, so the
 pooled variance is clustered by employee: someone in two cohorts' analyses counts once, with
-both contributions. The rollout's cohort estimates share comparison departments and carry no
-per-person values, so their pooled standard error is the weighted sum of the cohorts' (the
-variance if they were perfectly correlated): an upper bound, never an understatement.
+both contributions. The rollout's cohorts share comparison departments, and departments, not
+people, were assigned: their snapshots are stacked into one regression (each cohort its own
+levels and before/after change) whose single interaction coefficient is the participant-weighted
+average effect on participants, with a wild cluster bootstrap interval over the departments of
+every cohort; it heads nothing with fewer than 3 treated or 3 comparison departments.
 Observational comparisons are not pooled: averaging estimates that share a bias narrows the
 interval around the wrong number.
 
@@ -68,17 +70,6 @@ def pool_applicant_effects(results: Sequence[DesignResult], estimand: str, metho
     return float(estimate), float(np.sqrt(np.sum(per_person ** 2))), int(total)
 
 
-def pool_bounded(rows: Sequence[est.Estimate]) -> tuple[float, float, int]:
-    """Participant-weighted average of cohort estimates whose correlation is unknown, with the
-    weighted sum of their standard errors (an upper bound on the pooled standard error)."""
-    rows = [r for r in rows if r.n_treated and np.isfinite(r.std_error)]
-    if not rows:
-        raise NotEstimable("no cohort estimate to pool")
-    total = sum(r.n_treated for r in rows)
-    estimate = sum(r.estimate * r.n_treated for r in rows) / total
-    return float(estimate), float(sum(r.std_error * r.n_treated for r in rows) / total), int(total)
-
-
 def _weakest(grades) -> str:
     present = [g for g in grades if g in GRADES]
     return max(present, key=GRADES.index) if present else ""
@@ -100,12 +91,74 @@ def pooled(studies: Sequence[Study]) -> Pooled:
     for estimand in ROLLOUT_ESTIMANDS:
         used = [e for e in rollout_rows if e.estimand == estimand]
         if used:
-            value, se, n = pool_bounded(used)
-            rows.append(_pooled_row("rollout", estimand, "tot_wald", value, se, n, _weakest(e.evidence for e in used),
-                                    [e.cohort_id for e in used], "participant-weighted average; SE the weighted sum "
-                                    "of the cohorts' (they share comparison departments)"))
+            try:
+                rows.append(pooled_rollout([s for s in studies if s.cohort_id in {e.cohort_id for e in used}],
+                                           estimand, _weakest(e.evidence for e in used)))
+            except NotEstimable:
+                continue
             behind += used
     return Pooled(Estimates(_headlines(rows)), Estimates(behind))
+
+
+SNAPSHOT_OUTCOMES = {"retention_12m": "stayed", "promotion_12m": "promoted"}
+
+
+def pooled_rollout(studies: Sequence[Study], estimand: str, evidence: str = "quasi-experimental") -> est.Estimate:
+    """The rollout's participant-weighted average effect on participants across cohorts (pp): the
+    cohorts' snapshot rows stacked, each cohort with its own level, segment and before/after terms,
+    and one coefficient for sum_c a_c x DiD_c with a_c = (cohort c's share of participants) /
+    (its participation share), by reparametrizing the cohort interactions; its interval from the
+    wild cluster bootstrap over the assigned units of every cohort, bounded by what the
+    participants' observed rate allows. No headline below 3 treated or 3 comparison units."""
+    from . import bounds
+    from .assignment import MIN_CLUSTERS, cluster_labels
+    from .did.bootstrap import wild_cluster_bootstrap
+    from .effects import snapshot_did
+
+    outcome = SNAPSHOT_OUTCOMES[estimand]
+    frames, shares, counts, observed = [], [], [], []
+    unit = tuple(studies[0].params.assignment_unit)
+    for c, study in enumerate(sorted(studies, key=lambda s: s.start)):
+        rows = snapshot_did(study, "mentee", outcome)
+        share = study.cohort.participation_share("mentee")
+        if share.participants == 0 or not (rows["treated"] == 0).any():
+            continue
+        frames.append(rows.assign(cohort=c))
+        shares.append(share.participants / share.eligible)
+        counts.append(share.participants)
+        observed.append(rows.loc[rows["participant"] & (rows["treated"] == 1), outcome])
+    if not frames:
+        raise NotEstimable("no cohort has a rollout comparison to pool")
+    data = pd.concat(frames, ignore_index=True)
+    k = len(frames)
+    weight = np.asarray(counts, float) / sum(counts)
+    a = weight / np.asarray(shares)
+    d, p, y = data["treated"].to_numpy(float), data["post"].to_numpy(float), data[outcome].to_numpy(float)
+    member = np.equal.outer(data["cohort"].to_numpy(), np.arange(k)).astype(float)  # rows x cohorts
+    inter = member * (d * p)[:, None]
+    theta = inter[:, 0] / a[0]
+    rest = [inter[:, c] - a[c] / a[0] * inter[:, 0] for c in range(1, k)]
+    x = np.column_stack([theta, member, member * d[:, None], member * p[:, None], *rest])
+    clusters = cluster_labels(data, unit).to_numpy()
+    boot = wild_cluster_bootstrap(x, y, clusters, 0, seed=studies[0].params.seed)
+    arms = pd.DataFrame({"unit": clusters, "d": d})
+    treated_units = arms.loc[arms["d"] == 1, "unit"].nunique()
+    comparison_units = arms.loc[arms["d"] == 0, "unit"].nunique()
+    seen = float(pd.concat(observed).mean())
+    value = bounds.clip(boot.estimate, seen)
+    lo_b, hi_b = bounds.possible(seen)
+    lo, hi = min(max(boot.ci_low, lo_b), value), max(min(boot.ci_high, hi_b), value)
+    ok = min(treated_units, comparison_units) >= MIN_CLUSTERS
+    name = " x ".join(unit)
+    note = (f"cohorts' snapshots stacked, one participant-weighted effect on participants; clustered by {name}: "
+            f"{treated_units} treated, {comparison_units} comparison; wild cluster bootstrap ({boot.weights} weights) "
+            f"p = {boot.pvalue:.2g}; participants' observed rate {seen:.1f}%, implied without mentoring "
+            f"{bounds.counterfactual(value, seen):.1f}%" + ("" if ok else f"; no headline: fewer than {MIN_CLUSTERS} "
+                                                             f"{name}s on a side"))
+    cohorts = [s.cohort_id for s in sorted(studies, key=lambda s: s.start)]
+    return est.make(cohort_id=POOLED, role="mentee", estimand=estimand, method="tot_wald", estimate=value,
+                    std_error=boot.std_error, ci=(lo, hi), n_treated=int(sum(counts)), design="rollout",
+                    evidence=evidence if ok else "", unit=OUTCOMES[estimand][0], note=f"{note}; cohorts: {', '.join(cohorts)}")
 
 
 def _pooled_row(design, estimand, method, value, se, n, evidence, cohorts, note) -> est.Estimate:
@@ -142,7 +195,7 @@ def _headlines(rows: list[est.Estimate]) -> list[est.Estimate]:
     for estimand in OUTCOMES:
         for design in est.DESIGNS:
             pick = next((i for i, e in enumerate(out) if e.estimand == estimand and e.design == design
-                         and e.method == HEADLINE_METHODS[design]), None)
+                         and e.method == HEADLINE_METHODS[design] and "no headline:" not in e.note), None)
             if pick is not None:
                 out[pick] = replace(out[pick], headline=True)
                 break

@@ -257,3 +257,42 @@ def test_relative_magnitudes_identified_set_equals_diff_diff_and_the_interval_co
     assert at_zero.ci_low < ell @ beta[num_pre:] < at_zero.ci_high  # parallel trends: about the estimate itself
     frame = pd.DataFrame({"m": [0.0, 0.5, 1.0], "ci_low": [0.2, 0.05, -0.1], "ci_high": [0.5, 0.7, 0.9]})
     assert breakdown(frame) == 0.5 and math.isnan(breakdown(frame.assign(ci_low=-1.0)))
+
+
+def test_callaway_santanna_clustered_by_unit_is_the_unclustered_se_with_the_small_sample_factor():
+    from mentoring_eval.did import att_gt
+    from mentoring_eval.simulate import staggered_panel
+
+    panel, _ = staggered_panel(n_units=300, seed=1)
+    panel["itself"] = panel["unit"].astype(str)
+    plain = att_gt(panel, "y", "unit", "time", "cohort")
+    clustered = att_gt(panel, "y", "unit", "time", "cohort", cluster="itself")
+    np.testing.assert_allclose(clustered.att["std_error"], plain.att["std_error"] * np.sqrt(300 / 299), rtol=1e-12)
+    assert clustered.critical_value == pytest.approx(stats.t(299).ppf(0.975))
+    panel["coarse"] = (panel["unit"] % 7).astype(str)
+    coarse = att_gt(panel, "y", "unit", "time", "cohort", cluster="coarse")
+    assert coarse.critical_value == pytest.approx(stats.t(6).ppf(0.975))
+    panel["moving"] = (panel["time"] % 2).astype(str)
+    with pytest.raises(ValueError, match="constant within each unit"):
+        att_gt(panel, "y", "unit", "time", "cohort", cluster="moving")
+
+
+def test_pooled_rollout_is_the_participant_weighted_average_of_the_cohorts_effects(demo_dir):
+    """The stacked regression's one coefficient equals sum_c w_c ITT_c / share_c exactly, and for a
+    single cohort the pooled interval is that cohort's bootstrap interval over its share."""
+    from mentoring_eval import pooling
+    from tests.conftest import ROOT
+
+    ds = me.load(demo_dir)
+    unit = ["department", "location"]  # enough units for a headline in the small demo
+    studies = [me.Study(me.load_params(ROOT / "params" / f"{c}.yaml", data_dir=str(demo_dir), assignment_unit=unit), ds)
+               for c in ("2023-spring", "2023-autumn")]
+    tots = [effects.itt_snapshot(s, "mentee", "stayed")[1] for s in studies]
+    single = pooling.pooled_rollout(studies[:1], "retention_12m")
+    assert single.ci_low == pytest.approx(max(tots[0].itt.ci_low / tots[0].share, tots[0].observed - 100), rel=1e-6)
+    assert single.ci_high == pytest.approx(min(tots[0].itt.ci_high / tots[0].share, tots[0].observed), rel=1e-6)
+    both = pooling.pooled_rollout(studies, "retention_12m")
+    weights = np.array([t.n_participants for t in tots], float)
+    raw = sum(w * t.itt.estimate / t.share for w, t in zip(weights / weights.sum(), tots, strict=True))
+    assert both.estimate == pytest.approx(min(raw, 100.0), rel=1e-9) and both.n_treated == weights.sum()
+    assert "clustered by department x location" in both.note and both.evidence == "quasi-experimental"

@@ -19,6 +19,7 @@ from scipy import stats
 
 from ..errors import NotEstimable
 from ._linear import check_columns
+from .inference import group_sums
 
 _MAMMEN = ((1 - np.sqrt(5)) / 2, (1 + np.sqrt(5)) / 2)
 _MAMMEN_P = (np.sqrt(5) + 1) / (2 * np.sqrt(5))
@@ -94,6 +95,7 @@ class ATTgtResult:
     seed: int | None = None
     critical_value: float = 1.96
     notes: tuple[str, ...] = ()
+    unit_cluster: np.ndarray | None = field(default=None, repr=False)  # per unit, cluster code 0..G-1
 
     @property
     def n_units(self) -> int:
@@ -115,12 +117,22 @@ class ATTgtResult:
     # -------------------------------------------------------- inference
 
     def _se(self, inf: np.ndarray) -> tuple[np.ndarray, float]:
-        """Standard errors of columns of an influence-function matrix and the critical value."""
+        """Standard errors of columns of an influence-function matrix and the critical value. With
+        clusters, the influence is summed within each cluster first (G/(G-1) small-sample factor,
+        Student t with G-1 degrees of freedom; the bootstrap draws one weight per cluster)."""
         n = inf.shape[0]
-        analytic = np.sqrt(np.einsum("ij,ij->j", inf, inf)) / n
-        if not self.bootstrap:
+        if self.unit_cluster is not None:
+            g = int(self.unit_cluster.max()) + 1
+            summed = group_sums(self.unit_cluster, g, inf) * np.sqrt(g / (g - 1))
+            analytic = np.sqrt(np.einsum("ij,ij->j", summed, summed)) / n
+            if not self.bootstrap:
+                return analytic, float(stats.t(g - 1).ppf(1 - self.alpha / 2))
+            draws = _multiplier_draws(summed, self.bootstrap, self.seed) * np.sqrt(g / n)
+        elif not self.bootstrap:
+            analytic = np.sqrt(np.einsum("ij,ij->j", inf, inf)) / n
             return analytic, float(stats.norm.ppf(1 - self.alpha / 2))
-        draws = _multiplier_draws(inf, self.bootstrap, self.seed)  # B x k, on the sqrt(n) scale
+        else:
+            draws = _multiplier_draws(inf, self.bootstrap, self.seed)  # B x k, on the sqrt(n) scale
         q75, q25 = np.quantile(draws, [0.75, 0.25], axis=0)
         sigma = (q75 - q25) / (stats.norm.ppf(0.75) - stats.norm.ppf(0.25))
         ok = sigma > np.sqrt(np.finfo(float).eps) * 10
@@ -140,9 +152,17 @@ class ATTgtResult:
             raise NotEstimable("no pre-treatment ATT(g,t) to test; add periods before the first cohort starts")
         n = self.n_units
         b = self.att["att"].to_numpy()[pre][keep]
-        v = inf[:, keep].T @ inf[:, keep] / n
-        w = float(n * b @ np.linalg.solve(v, b))
+        inf = inf[:, keep]
+        if self.unit_cluster is not None:
+            g = int(self.unit_cluster.max()) + 1
+            inf = group_sums(self.unit_cluster, g, inf) * np.sqrt(g / (g - 1))
+        v = inf.T @ inf / n
         q = int(keep.sum())
+        rank = int(np.linalg.matrix_rank(v))
+        if rank < q:  # as R did: no pre-test from a singular covariance
+            raise NotEstimable(f"the joint pre-period test cannot be formed: the covariance of the {q} pre-treatment "
+                               f"ATT(g,t) has rank {rank}; use fewer pre-periods or more clusters")
+        w = float(n * b @ np.linalg.solve(v, b))
         return WaldTest(w, q, None, float(stats.chi2.sf(w, q)), "all pre-treatment ATT(g,t) are zero")
 
     # -------------------------------------------------------- aggregation
@@ -258,7 +278,7 @@ def att_gt(data: pd.DataFrame, outcome: str, unit: str, time: str, cohort: str,
            base_period: Literal["varying", "universal"] = "varying", covariates=None,
            est_method: Literal["dr", "reg", "ipw"] = "dr",
            weights: str | None = None, allow_unbalanced: bool = False, bootstrap: int | None = None,
-           alpha: float = 0.05, seed: int | None = None) -> ATTgtResult:
+           alpha: float = 0.05, seed: int | None = None, cluster: str | None = None) -> ATTgtResult:
     """Callaway & Sant'Anna group-time ATTs.
 
     `cohort` holds each unit's first treated period (0 or missing = never treated), on the scale
@@ -360,13 +380,26 @@ def att_gt(data: pd.DataFrame, outcome: str, unit: str, time: str, cohort: str,
         "post": [bool(periods[c["t"]] >= c["g"]) for c in cells],
         "n_treated": n_t, "n_control": n_c,
     })
-    result = ATTgtResult(table, inf, unit_g, unit_w, control_group, anticipation, alpha, bootstrap, seed, 1.96, tuple(notes))
+    unit_cluster = None
+    if cluster is not None:
+        if cluster not in data.columns:
+            raise ValueError(f"cluster column {cluster!r} not in the data")
+        c_all, c_ids = _sorted_codes(data[cluster].astype("str"))
+        if np.unique(u_all * c_ids.size + c_all).size != unit_ids.size:
+            raise ValueError(f"cluster column {cluster!r} must be constant within each {unit}")
+        if c_ids.size < 2:
+            raise NotEstimable(f"cluster column {cluster!r} has a single value; cannot cluster")
+        unit_cluster = np.zeros(unit_ids.size, dtype=np.int64)
+        unit_cluster[u_all] = c_all
+    result = ATTgtResult(table, inf, unit_g, unit_w, control_group, anticipation, alpha, bootstrap, seed, 1.96, tuple(notes),
+                         unit_cluster)
     se, crit = result._se(inf)
     table["std_error"] = se
     table["ci_low"] = table["att"] - crit * se
     table["ci_high"] = table["att"] + crit * se
     table = table[["cohort", "time", "att", "std_error", "ci_low", "ci_high", "base_time", "post", "n_treated", "n_control"]]
-    return ATTgtResult(table, inf, unit_g, unit_w, control_group, anticipation, alpha, bootstrap, seed, crit, tuple(notes))
+    return ATTgtResult(table, inf, unit_g, unit_w, control_group, anticipation, alpha, bootstrap, seed, crit, tuple(notes),
+                       unit_cluster)
 
 
 def _sorted_codes(values: pd.Series) -> tuple[np.ndarray, np.ndarray]:
