@@ -34,16 +34,21 @@ def counterfactual(effect: float, observed: float) -> float:
     return observed - effect
 
 
+def intersect(value: float, low: float, high: float, observed: float) -> tuple[float, float, float]:
+    """(value, low, high) cut to [observed - 100, observed]; the interval still holds the value."""
+    lo_b, hi_b = possible(observed)
+    value = clip(value, observed)
+    low = lo_b if math.isnan(low) else max(low, lo_b)
+    high = hi_b if math.isnan(high) else min(high, hi_b)
+    return value, float(min(low, value)), float(max(high, value))
+
+
 def bounded(e: est.Estimate, observed: float, group: str = "participants") -> est.Estimate:
     """The estimate with its value and interval intersected with what `group`'s observed rate
     allows, and a note with the observed and implied rates. A NaN observed rate leaves it as is."""
     if not np.isfinite(observed):
         return e
-    lo, hi = possible(observed)
-    value = clip(e.estimate, observed)
-    ci_low = max(e.ci_low, lo) if not math.isnan(e.ci_low) else lo
-    ci_high = min(e.ci_high, hi) if not math.isnan(e.ci_high) else hi
-    ci_low, ci_high = min(ci_low, value), max(ci_high, value)
+    value, ci_low, ci_high = intersect(e.estimate, e.ci_low, e.ci_high, observed)
     implied = (f"{group}' observed rate {observed:.1f}%, implied without mentoring {counterfactual(value, observed):.1f}% "
                f"({counterfactual(ci_high, observed):.1f}% to {counterfactual(ci_low, observed):.1f}%)")
     clipped = " (interval cut to the possible range)" if (ci_low > e.ci_low or ci_high < e.ci_high

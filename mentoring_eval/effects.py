@@ -88,9 +88,7 @@ def wald(itt: DiDEstimate, n_participants: int, n_eligible: int, alpha: float = 
         z = stats.norm.ppf(1 - alpha / 2)
         lo, hi = est - z * se, est + z * se
     if np.isfinite(observed):
-        b_lo, b_hi = bounds.possible(observed)
-        est = bounds.clip(est, observed)
-        lo, hi = min(max(lo, b_lo), est), max(min(hi, b_hi), est)
+        est, lo, hi = bounds.intersect(est, lo, hi, observed)
     return WaldEffect(itt, s, n_participants, n_eligible, est, float(se), float(lo), float(hi), assignment, observed)
 
 
@@ -100,13 +98,9 @@ def assigned_itt(rows: pd.DataFrame, outcome: str, study: Study) -> tuple[DiDEst
     a = assigned_did(rows, outcome, study.params.assignment_unit, seed=study.params.seed)
     b = a.bootstrap
     after = rows.loc[(rows["treated"] == 1) & (rows["post"] == 1), outcome]
-    lo, hi = b.ci_low, b.ci_high
-    value = b.estimate
+    value, lo, hi = b.estimate, b.ci_low, b.ci_high
     if len(after):
-        observed = float(after.mean())
-        value = bounds.clip(value, observed)
-        b_lo, b_hi = bounds.possible(observed)
-        lo, hi = min(max(lo, b_lo), value), max(min(hi, b_hi), value)
+        value, lo, hi = bounds.intersect(value, lo, hi, float(after.mean()))
     itt = DiDEstimate("2x2 DiD", value, b.std_error, float(lo), float(hi), b.pvalue, len(rows), sum(a.clusters),
                       f"wild cluster bootstrap by {a.unit_name}", b.alpha)
     return itt, a

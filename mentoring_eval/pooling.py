@@ -145,9 +145,7 @@ def pooled_rollout(studies: Sequence[Study], estimand: str, evidence: str = "qua
     treated_units = arms.loc[arms["d"] == 1, "unit"].nunique()
     comparison_units = arms.loc[arms["d"] == 0, "unit"].nunique()
     seen = float(pd.concat(observed).mean())
-    value = bounds.clip(boot.estimate, seen)
-    lo_b, hi_b = bounds.possible(seen)
-    lo, hi = min(max(boot.ci_low, lo_b), value), max(min(boot.ci_high, hi_b), value)
+    value, lo, hi = bounds.intersect(boot.estimate, boot.ci_low, boot.ci_high, seen)
     ok = min(treated_units, comparison_units) >= MIN_CLUSTERS
     name = " x ".join(unit)
     note = (f"cohorts' snapshots stacked, one participant-weighted effect on participants; clustered by {name}: "
