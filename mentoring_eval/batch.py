@@ -8,6 +8,7 @@ handed to the notebooks as Parquet (see `data.load`)."""
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
 import os
@@ -231,14 +232,27 @@ def _private_values(data_dirs) -> set[str]:
 # ---------------------------------------------------------------- the run
 
 
+@functools.cache
+def code_fingerprint() -> str:
+    """A hash of the package's own source and templates: a report computed by other code is not
+    unchanged, even when the version number is the same (an editable install, a patched copy)."""
+    root = Path(__file__).resolve().parent
+    digest = hashlib.sha256()
+    for path in sorted(p for p in root.rglob("*") if p.is_file() and p.suffix in (".py", ".j2", ".json", ".css", ".html")):
+        digest.update(path.relative_to(root).as_posix().encode())
+        digest.update(hashlib.sha256(path.read_bytes()).digest())
+    return digest.hexdigest()
+
+
 def _fingerprint(job: Job, data_dirs: dict, data_prints: dict) -> str:
-    """What a report depends on: the notebook, the params files, the data and the package version."""
+    """What a report depends on: the notebook, the params files, the data, the package version and
+    its code."""
     digest = hashlib.sha256()
     for part in (job.notebook.read_bytes(), *(p.read_bytes() for p in job.params_files)):
         digest.update(hashlib.sha256(part).digest())
     for p in job.params_files:
         digest.update(data_prints[data_dirs[p]].encode())
-    digest.update(f"{__version__}|{job.audience}".encode())
+    digest.update(f"{__version__}|{code_fingerprint()}|{job.audience}".encode())
     return digest.hexdigest()
 
 
