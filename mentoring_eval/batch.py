@@ -8,7 +8,6 @@ handed to the notebooks as Parquet (see `data.load`)."""
 
 from __future__ import annotations
 
-import functools
 import hashlib
 import json
 import os
@@ -27,7 +26,7 @@ from .data import RESULTS_DIR
 from .params import CohortParams, find_files, load_params, unknown_cohort_message
 from .runlog import COLUMNS, Progress
 from .publish import ALL_COHORTS
-from .version import __version__
+from .version import __version__, code_fingerprint
 
 STATUS_FILE = ".status.json"
 KERNEL_LOG = ".kernels.log"  # what the notebooks' kernels print about themselves, kept for debugging
@@ -230,18 +229,6 @@ def _private_values(data_dirs) -> set[str]:
 
 
 # ---------------------------------------------------------------- the run
-
-
-@functools.cache
-def code_fingerprint() -> str:
-    """A hash of the package's own source and templates: a report computed by other code is not
-    unchanged, even when the version number is the same (an editable install, a patched copy)."""
-    root = Path(__file__).resolve().parent
-    digest = hashlib.sha256()
-    for path in sorted(p for p in root.rglob("*") if p.is_file() and p.suffix in (".py", ".j2", ".json", ".css", ".html")):
-        digest.update(path.relative_to(root).as_posix().encode())
-        digest.update(hashlib.sha256(path.read_bytes()).digest())
-    return digest.hexdigest()
 
 
 def _fingerprint(job: Job, data_dirs: dict, data_prints: dict) -> str:

@@ -165,6 +165,8 @@ def evidence(result) -> str:
     the applicant design checked (attrition, compliance, overlap, baseline equivalence)."""
     choice = getattr(result, "design", None)
     if choice is None or choice.design is None:
+        if choice is not None and choice.reason:
+            return f"**No headline.** {choice.reason}"
         return "No design could estimate this cohort's effect; the notes below say why."
     from .estimates import EVIDENCE
 

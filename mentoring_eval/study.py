@@ -29,7 +29,7 @@ from .estimates import Estimates
 from .panels import at_risk, job_events, period_start
 from .params import CohortParams, find_files, load_params, unknown_cohort_message
 from .privacy import Disclosure
-from .version import __version__
+from .version import __version__, code_fingerprint
 
 T = TypeVar("T")
 
@@ -156,7 +156,7 @@ class Study:
         cache = os.environ.get(CACHE_ENV)
         if not cache or not self.dataset.fingerprint:
             return None
-        identity = f"{self.params.model_dump_json()}|{self.dataset.fingerprint}|{__version__}"
+        identity = f"{self.params.model_dump_json()}|{self.dataset.fingerprint}|{__version__}|{code_fingerprint()}"
         path = Path(cache) / RESULTS_DIR / hashlib.sha256(identity.encode()).hexdigest()[:20]
         path.mkdir(parents=True, exist_ok=True)
         return path

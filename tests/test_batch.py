@@ -168,14 +168,14 @@ def test_a_kernel_that_fails_to_start_gets_one_more_try_and_a_failing_cell_none(
 def test_a_report_made_by_other_code_is_not_unchanged(tmp_path, monkeypatch):
     """The fingerprint covers the package's own code, not only its version number: an editable
     install or a patched copy must not leave yesterday's report in place."""
-    from mentoring_eval import batch
+    from mentoring_eval import batch, version
 
     nb, pf = tmp_path / "01_x.ipynb", tmp_path / "c.yaml"
     nb.write_text("{}")
     pf.write_text("cohort_id: c\n")
     job = batch.Job("c", nb, (pf,), tmp_path / "out")
     prints = ({pf: "data"}, {"data": "d1"})
-    assert batch.code_fingerprint() == batch.code_fingerprint() and len(batch.code_fingerprint()) == 64
+    assert version.code_fingerprint() == version.code_fingerprint() and len(version.code_fingerprint()) == 64
     before = batch._fingerprint(job, *prints)
     monkeypatch.setattr(batch, "code_fingerprint", lambda: "other code")
     assert batch._fingerprint(job, *prints) != before

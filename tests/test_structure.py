@@ -110,6 +110,9 @@ def test_a_study_computes_each_result_once_and_shares_it_within_a_run(demo_dir, 
     changed = me.open_study(params_file, audience="analyst")  # other params: another identity
     changed.result(("probe",), compute)
     assert len(calls) == 3
+    monkeypatch.setattr(me.study, "code_fingerprint", lambda: "other code")  # new code: cached results are not reused
+    me.open_study(params_file).result(("probe",), compute)
+    assert len(calls) == 4
     assert [e.estimand for e in one.estimates] == []  # a result without estimates adds none
 
 
