@@ -22,6 +22,7 @@ from pathlib import Path
 import pandas as pd
 
 from .errors import MentoringEvalError, ParamsError
+from .estimates import SOURCE_ENV
 from .data import RESULTS_DIR
 from .params import CohortParams, find_files, load_params, unknown_cohort_message
 from .runlog import COLUMNS, Progress
@@ -133,9 +134,10 @@ def _execute(job: Job) -> dict:
         params = [load_params(p) for p in job.params_files]
         for attempt in (1, 2):
             try:
-                pm.execute_notebook(str(job.notebook), str(tmp), parameters=parameters, kernel_name="python3",
-                                    cwd=str(job.notebook.parent), progress_bar=False, log_output=False,
-                                    execution_timeout=job.timeout, extra_arguments=["--log-level=CRITICAL"])
+                with _environment({SOURCE_ENV: job.name}):  # the kernel's estimates replace this report's own
+                    pm.execute_notebook(str(job.notebook), str(tmp), parameters=parameters, kernel_name="python3",
+                                        cwd=str(job.notebook.parent), progress_bar=False, log_output=False,
+                                        execution_timeout=job.timeout, extra_arguments=["--log-level=CRITICAL"])
                 break
             except PapermillExecutionError:
                 raise

@@ -23,6 +23,7 @@ COLUMNS = ["cohort_id", "role", "estimand", "method", "estimate", "std_error", "
 KEY = ("cohort_id", "role", "estimand", "method")
 TEXT = ("cohort_id", "role", "estimand", "method", "note", "design", "unit", "evidence")
 FORMULA_START = ("=", "+", "-", "@", "\t", "\r")  # a spreadsheet runs a cell starting so as a formula
+SOURCE_ENV = "MENTORING_EVAL_SOURCE"  # set by the batch runner for each report: the notebook writing estimates
 
 # The study design an estimate comes from, strongest first: "lottery" (places offered at random
 # among applicants), "capacity" (matched against unmatched applicants when places ran out),
@@ -211,20 +212,61 @@ class Estimates:
                                     else v)
         return cls.from_frame(frame)
 
-    def write(self, out_dir: str | Path) -> Path:
-        """Merge into out_dir/estimates.csv: rows of the same (cohort, role, estimand, method) are
-        replaced, so each notebook adds its own rows and a rerun gives the same file. Written
-        atomically."""
-        path = Path(out_dir) / "estimates.csv"
-        path.parent.mkdir(parents=True, exist_ok=True)
-        merged = list(self._items)
-        if path.exists():
-            fresh = {tuple(getattr(e, k) for k in KEY) for e in self._items}
-            merged = [e for e in Estimates.read(path) if tuple(getattr(e, k) for k in KEY) not in fresh] + merged
-        frame = Estimates(merged).to_frame().sort_values(["role", "estimand", "method"], ignore_index=True)
-        for c in TEXT:  # a quote in front keeps it text; read() takes it off again
-            frame[c] = frame[c].map(lambda v: "'" + v if isinstance(v, str) and v.startswith(FORMULA_START) else v)
-        tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}")
-        frame.to_csv(tmp, index=False, float_format="%.10g")
-        os.replace(tmp, path)
+    def write(self, out_dir: str | Path, source: str | None = None) -> Path:
+        """Merge into out_dir/estimates.csv, atomically and under a lock. With a `source` (the
+        notebook writing; default: the SOURCE_ENV variable the batch runner sets for each report)
+        the rows replace everything that source wrote before, so a figure a rerun no longer
+        produces (an ROI the evidence cannot support any more) leaves the file too; the sources'
+        rows are kept in out_dir/.estimates/<source>.csv. Without one, rows of the same (cohort,
+        role, estimand, method) are replaced."""
+        from .files import locked
+
+        out = Path(out_dir)
+        path = out / "estimates.csv"
+        out.mkdir(parents=True, exist_ok=True)
+        source = source if source is not None else os.environ.get(SOURCE_ENV) or None
+        with locked(out / ".estimates.lock"):
+            if source is not None:
+                parts = out / ".estimates"
+                parts.mkdir(exist_ok=True)
+                _write_csv(self, parts / f"{_safe_name(source)}.csv")
+                merged = self._merged_with(path, exclude=self._written_by_others(parts, source))
+            else:
+                merged = self._merged_with(path)
+            _write_csv(Estimates(merged), path)
         return path
+
+    def _merged_with(self, path: Path, exclude: set | None = None) -> list[Estimate]:
+        """This collection's rows plus the file's rows of other keys; with `exclude` (the keys other
+        sources wrote), the file's rows of this source that it no longer produces are dropped."""
+        if not path.exists():
+            return list(self._items)
+        fresh = {tuple(getattr(e, k) for k in KEY) for e in self._items}
+        kept = [e for e in Estimates.read(path) if tuple(getattr(e, k) for k in KEY) not in fresh
+                and (exclude is None or tuple(getattr(e, k) for k in KEY) in exclude)]
+        return kept + list(self._items)
+
+    def _written_by_others(self, parts: Path, source: str) -> set:
+        mine = f"{_safe_name(source)}.csv"
+        keys: set = set()
+        for part in parts.glob("*.csv"):
+            if part.name != mine:
+                keys |= {tuple(getattr(e, k) for k in KEY) for e in Estimates.read(part)}
+        return keys
+
+
+def _safe_name(source: str) -> str:
+    """A file name for a source: letters, digits, dot, dash and underscore only."""
+    import re
+
+    return re.sub(r"[^A-Za-z0-9._-]", "_", source)[:100] or "_"
+
+
+def _write_csv(found: Estimates, path: Path) -> None:
+    """The estimates as CSV, sorted, text that a spreadsheet would run as a formula quoted; atomic."""
+    frame = found.to_frame().sort_values(["role", "estimand", "method"], ignore_index=True)
+    for c in TEXT:  # a quote in front keeps it text; read() takes it off again
+        frame[c] = frame[c].map(lambda v: "'" + v if isinstance(v, str) and v.startswith(FORMULA_START) else v)
+    tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}")
+    frame.to_csv(tmp, index=False, float_format="%.10g")
+    os.replace(tmp, path)

@@ -12,8 +12,7 @@ from __future__ import annotations
 import hashlib
 import os
 import pickle
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path
@@ -26,6 +25,7 @@ from .cohorts import Cohort, build_cohort
 from .data import CACHE_ENV, RESULTS_DIR, TABLES, CohortInfo, DataValidationError, Dataset, Problem, load
 from .errors import ParamsError
 from .estimates import Estimates
+from .files import locked
 from .panels import at_risk, job_events, period_start
 from .params import CohortParams, find_files, load_params, unknown_cohort_message
 from .privacy import Disclosure
@@ -139,7 +139,7 @@ class Study:
             value = compute()
         else:
             path = store / f"{hashlib.sha256(repr(key).encode()).hexdigest()[:24]}.pickle"
-            with _locked(path.with_suffix(".lock")):
+            with locked(path.with_suffix(".lock")):
                 value = _read_pickle(path)
                 if value is None:
                     value = compute()
@@ -184,22 +184,6 @@ def open_studies(params, *, data_dir: str | Path | None = None, audience: str | 
         ds = loaded.get(Path(p.data_dir)) or loaded.setdefault(Path(p.data_dir), load(p.data_dir))
         studies.append(Study(p, ds, pf))
     return studies
-
-
-@contextmanager
-def _locked(path: Path) -> Iterator[None]:
-    """An exclusive lock on `path` for the length of the block (POSIX; no lock elsewhere)."""
-    try:
-        import fcntl
-    except ImportError:  # pragma: no cover - not POSIX
-        yield
-        return
-    with open(path, "w") as handle:
-        fcntl.flock(handle, fcntl.LOCK_EX)
-        try:
-            yield
-        finally:
-            fcntl.flock(handle, fcntl.LOCK_UN)
 
 
 def _read_pickle(path: Path):

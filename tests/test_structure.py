@@ -141,3 +141,20 @@ def test_estimates_csv_keeps_text_that_looks_like_a_formula_as_text(tmp_path):
     assert "'=HYPERLINK" in path.read_text() and "'-2 pp" in path.read_text()
     back = me.Estimates.read(path)
     assert sorted((e.cohort_id, e.note) for e in back) == [("=1+1", '=HYPERLINK("http://x")'), ("@sum", "-2 pp, +3 pp")]
+
+
+def test_a_rerun_removes_the_figures_its_source_no_longer_produces(tmp_path):
+    """Each report's rows replace what the same report wrote before: an ROI the evidence no longer
+    supports leaves estimates.csv, while other reports' rows stay."""
+    def row(estimand, method, value):
+        return me.estimates.make(cohort_id="c", role="mentee", estimand=estimand, method=method, estimate=value)
+
+    me.Estimates([row("retention_12m", "tot_wald", 1.0)]).write(tmp_path, source="02_retention")
+    me.Estimates([row("roi", "causal", 50.0), row("roi", "naive", 300.0)]).write(tmp_path, source="05_roi")
+    assert sorted(me.Estimates.read(tmp_path / "estimates.csv").to_frame()["method"]) == ["causal", "naive", "tot_wald"]
+    me.Estimates([row("roi", "naive", 310.0)]).write(tmp_path, source="05_roi")  # the causal ROI is gone now
+    again = me.Estimates.read(tmp_path / "estimates.csv").to_frame().set_index("method")["estimate"].to_dict()
+    assert again == {"naive": 310.0, "tot_wald": 1.0}
+    me.Estimates([row("retention_12m", "naive", 7.0)]).write(tmp_path)  # no source: merged by key, nothing dropped
+    assert len(me.Estimates.read(tmp_path / "estimates.csv")) == 3
+    assert sorted(p.name for p in (tmp_path / ".estimates").iterdir()) == ["02_retention.csv", "05_roi.csv"]
