@@ -268,8 +268,12 @@ def summary(page: Summary) -> str:
     h = ret.headline
     lines.append("**What we can say.** " + retention(ret).split("\n\n")[0].replace("**Effect on mentees:** ", "")
                  + (UNCLEAR if h is not None and h.includes_zero else ""))
-    lines.append(promotion(pro).split("\n\n")[0].replace("**Effect on mentees:** an", "Mentees were an")
-                 + (UNCLEAR if pro.headline is not None and pro.headline.includes_zero else ""))
+    if h is None and pro.headline is None and ret.design is not None and pro.design is not None \
+            and ret.design.reason == pro.design.reason and ret.design.design is None:
+        lines.append("The same holds for promotion within 12 months.")
+    else:
+        lines.append(promotion(pro).split("\n\n")[0].replace("**Effect on mentees:** an", "Mentees were an")
+                     + (UNCLEAR if pro.headline is not None and pro.headline.includes_zero else ""))
     lines.append(f"The platforms' figures, for comparison: mentees stayed {ret.naive.rate_participants:.0f}% vs "
                  f"{ret.naive.rate_others:.0f}% and were promoted {pro.naive.ratio:.1f} times as often as everyone "
                  f"else; most of that gap is who volunteers, not what mentoring did.")

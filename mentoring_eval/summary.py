@@ -66,9 +66,13 @@ def headline_table(estimates: Estimates, role: str = "mentee") -> pd.DataFrame:
     rows = []
     for estimand, label in LABELS.items():
         h = estimates.headline(estimand, role)
-        if h is None:
-            continue
         naive = estimates.naive(estimand, role)
+        if h is None:
+            if naive is not None:  # the platform's figure, and plainly that nothing honest can be said yet
+                rows.append({"measure": label, "naive figure": naive.estimate, "honest estimate": np.nan,
+                             "interval": "cannot tell", "includes zero": "",
+                             "evidence": "no design can answer for this cohort alone"})
+            continue
         rows.append({"measure": label, "naive figure": naive.estimate if naive is not None else np.nan,
                      "honest estimate": h.estimate,
                      "interval": f"{h.ci_low:+.1f} to {h.ci_high:+.1f}" if h.has_interval else "",

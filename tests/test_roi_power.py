@@ -92,8 +92,10 @@ def test_scorecard_flags_goals_that_are_not_smart(demo_dir):
 
 
 def test_executive_summary_leads_with_the_finding_its_interval_and_the_naive_figure(demo_dir):
-    by_department = me.narrate.summary(me.summary.build(me.open_study(ROOT / "params" / "2023-spring.yaml",
-                                                                      data_dir=demo_dir)))
+    page = me.summary.build(me.open_study(ROOT / "params" / "2023-spring.yaml", data_dir=demo_dir))
+    by_department = me.narrate.summary(page)
+    row = page.headlines.set_index("measure").loc["still employed 12 months after the start (pp)"]
+    assert row["interval"] == "cannot tell" and row["naive figure"] == page.estimates.naive("retention_12m").estimate
     assert by_department.split("\n\n")[1].startswith(
         "**What we can say.** This cohort alone cannot tell whether mentees became more or less likely to still be "
         "here 12 months after the start: the rollout reached 2 departments and compares them with 5")
