@@ -346,7 +346,11 @@ def trend_sensitivity(rows: pd.DataFrame, unit: tuple[str, ...], outcome: str = 
     cannot support. NotEstimable when none can."""
     from .did.honest import honest_did
 
+    n_clusters = cluster_labels(rows, unit).nunique()
     for width in (1, 2, 3, 4, 6):
+        blocks = np.unique(np.floor_divide(rows["rel_time"].to_numpy(), width)).size - 1  # the reference is left out
+        if blocks > n_clusters - 1:  # a clustered covariance has rank at most G - 1 here: no need to fit
+            continue
         es = population_event_study(rows, outcome, unit=unit, width=width)
         t, v = es.table, es.vcov
         pre, post = (t["rel_time"] < -1).to_numpy(), (t["rel_time"] >= 0).to_numpy()
@@ -359,7 +363,7 @@ def trend_sensitivity(rows: pd.DataFrame, unit: tuple[str, ...], outcome: str = 
             rm = honest_did(b, sigma, n_pre, n_post, "relative_magnitudes", mbar)
             return TrendSensitivity(width, float(b[n_pre:].mean()), smooth, rm)
     raise NotEstimable(f"the bounds on departures from parallel trends need an event-study covariance the "
-                       f"{' x '.join(unit)} clusters can estimate ({es.n_clusters} clusters cannot support even "
+                       f"{' x '.join(unit)} clusters can estimate ({n_clusters} clusters cannot support even "
                        "six-month blocks)")
 
 
