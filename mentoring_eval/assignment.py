@@ -45,6 +45,11 @@ class Assignment:
         return " x ".join(self.unit)
 
     @property
+    def unit_plural(self) -> str:
+        """'departments', or 'department x location units' for a combined unit."""
+        return f"{self.unit[0]}s" if len(self.unit) == 1 else f"{self.unit_name} units"
+
+    @property
     def clusters(self) -> tuple[int, int]:
         """(treated units, comparison units)."""
         return len(self.treated), len(self.comparison)
@@ -63,9 +68,10 @@ class Assignment:
         if self.supports_headline:
             return ""
         t, c = self.clusters
-        name = self.unit_name
-        return (f"the rollout reached {t} {_plural(name, t)} and compares them with {c}; with fewer than "
-                f"{MIN_CLUSTERS} on either side, a shock to a single {name} could produce the whole difference")
+        single = self.unit_name if len(self.unit) == 1 else f"{self.unit_name} unit"
+        return (f"the rollout reached {t} {self.unit_plural if t != 1 else single} and compares them with {c}; with "
+                f"fewer than {MIN_CLUSTERS} on either side, a shock to a single {single} could produce the whole "
+                "difference")
 
     def note(self) -> str:
         t, c = self.clusters
@@ -74,14 +80,10 @@ class Assignment:
         every = "all " if self.enumerated else ""
         return (f"clustered by {self.unit_name}: {t} treated, {c} comparison; wild cluster bootstrap ({b.weights} "
                 f"weights, {how}) p = {b.pvalue:.2g}; randomization p = {self.randomization_p:.2g} over "
-                f"{every}{self.n_assignments:,} choices of treated {self.unit_name}s")
+                f"{every}{self.n_assignments:,} choices of treated {self.unit_plural}")
 
     def summary(self) -> str:
         return f"{self.bootstrap.summary()}; {self.note()}"
-
-
-def _plural(word: str, n: int) -> str:
-    return word if n == 1 else word + "s"
 
 
 def cluster_labels(rows: pd.DataFrame, unit: tuple[str, ...]) -> pd.Series:

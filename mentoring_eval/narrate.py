@@ -154,6 +154,12 @@ def _opening(result, what: str, were: str, too_small) -> list[str]:
                 f"record; to know, the program needs at least 3 departments on each side (pooling cohorts counts "
                 f"them together), or a lottery among applicants when places are short."]
     source = f" Estimated {DESIGN_WORDS[h.design]}; evidence: **{h.evidence}**." if h.design in DESIGN_WORDS else ""
+    tot = getattr(result, "retention_tot", None) or getattr(result, "tot", None)
+    if h.design == "rollout" and tot is not None and tot.assignment is not None:
+        t, c = tot.assignment.clusters
+        units = tot.assignment.unit_plural
+        source += (f" The interval is counted in {units}, since {units} were invited: {t} invited, {c} compared "
+                   f"(randomization p = {tot.assignment.randomization_p:.2f}).")
     lines = [f"**Effect on {result.role}s:** {were}" + _effect(h.estimate, h.ci_low, h.ci_high, what) + source]
     if h.includes_zero:
         lines.append(UNCLEAR.strip() if h.design in ("lottery", "capacity") else too_small(h.participation_share))

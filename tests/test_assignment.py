@@ -296,3 +296,15 @@ def test_pooled_rollout_is_the_participant_weighted_average_of_the_cohorts_effec
     raw = sum(w * t.itt.estimate / t.share for w, t in zip(weights / weights.sum(), tots, strict=True))
     assert both.estimate == pytest.approx(min(raw, 100.0), rel=1e-9) and both.n_treated == weights.sum()
     assert "clustered by department x location" in both.note and both.evidence == "quasi-experimental"
+
+
+def test_a_rollout_headline_says_how_many_units_were_compared(demo_dir):
+    from tests.conftest import ROOT
+
+    study = me.Study(me.load_params(ROOT / "params" / "2023-spring.yaml", data_dir=str(demo_dir),
+                                    assignment_unit=["department", "location"]), me.load(demo_dir))
+    result = me.retention.analyze(study, "mentee", bootstrap=20)
+    assert result.headline.method == "tot_wald"
+    text = me.narrate.findings(result).split("\n\n")[0]
+    assert "The interval is counted in department x location units, since department x location units were invited: " \
+           "8 invited, 20 compared (randomization p = " in text
