@@ -98,7 +98,7 @@ def cluster_labels(rows: pd.DataFrame, unit: tuple[str, ...]) -> pd.Series:
 
 
 def assigned_did(rows: pd.DataFrame, outcome: str, unit: tuple[str, ...], treated: str = "treated", post: str = "post",
-                 alpha: float = 0.05, seed: int = 0, draws: int = 9999) -> Assignment:
+                 alpha: float = 0.05, seed: int = 0, draws: int = 9999, variance: str = "cv1") -> Assignment:
     """The 2x2 difference-in-differences of `outcome` (treated x post) with inference at the
     assigned unit: CR1 standard error, WCR bootstrap interval and randomization p-value. Every
     unit must lie wholly in one arm (else the unit is not how the program was assigned)."""
@@ -116,7 +116,7 @@ def assigned_did(rows: pd.DataFrame, outcome: str, unit: tuple[str, ...], treate
     p = rows[post].to_numpy(float)
     y = rows[outcome].to_numpy(float)
     x = np.column_stack([np.ones(len(y)), d, p, d * p])
-    boot = wild_cluster_bootstrap(x, y, labels.to_numpy(), 3, draws=draws, alpha=alpha, seed=seed)
+    boot = wild_cluster_bootstrap(x, y, labels.to_numpy(), 3, draws=draws, alpha=alpha, seed=seed, variance=variance)
     ri_p, n_assign, enumerated = randomization_test(labels.to_numpy(), d, p, y, treated_units, seed)
     return Assignment(tuple(unit), treated_units, comparison_units, boot, ri_p, n_assign, enumerated)
 

@@ -54,8 +54,28 @@ def test_wild_bootstrap_t_statistics_equal_wildboottests(column):
     np.testing.assert_allclose(np.sort(t_boot), np.sort(np.ravel(ref.t_boot)), rtol=1e-9, atol=1e-12)
     strict = np.mean(np.abs(t_boot) > abs(t) + 1e-12)
     assert strict == pytest.approx(float(ref.pvalue), abs=1e-12)
-    ours = wild_cluster_bootstrap(x, y, cl, column, kind="rademacher")
-    assert ours.pvalue == pytest.approx(np.mean(np.abs(t_boot) >= abs(t) - 1e-12))
+    ours = wild_cluster_bootstrap(x, y, cl, column, kind="rademacher", variance="cv1")
+    assert ours.pvalue == pytest.approx(np.mean(np.abs(t_boot) >= abs(t) - 1e-12)) and ours.variance == "cv1"
+
+
+def test_wild_bootstrap_with_the_cluster_jackknife_equals_a_loop_refitting_every_draw():
+    """WCR3: the t statistics with CV3 (leave one cluster out) from per-cluster cross-products equal
+    those of regressions refitted by brute force on each bootstrap sample."""
+    x, y, cl = _clustered(g=7, n=350)
+    j, r = 2, 0.3
+    v, _, _ = weight_matrix(7, 50, "webb", seed=2)
+    t, t_boot = _Cross(x, y, np.ones(len(y)), cl).t_stats(j, r, v, "cv3")
+
+    def t_cv3(yy):
+        b = np.linalg.solve(x.T @ x, x.T @ yy)[j]
+        out = [np.linalg.solve(x[cl != g].T @ x[cl != g], x[cl != g].T @ yy[cl != g])[j] for g in range(7)]
+        return (b - r) / np.sqrt(6 / 7 * np.sum((np.array(out) - b) ** 2))
+
+    xr = np.delete(x, j, 1)
+    fitted = xr @ np.linalg.lstsq(xr, y - r * x[:, j], rcond=None)[0] + r * x[:, j]
+    assert t == pytest.approx(t_cv3(y), rel=1e-10)
+    for k in range(8):
+        assert t_boot[k] == pytest.approx(t_cv3(fitted + v[k][cl] * (y - fitted)), rel=1e-9)
 
 
 def test_bootstrap_interval_is_the_set_of_values_not_rejected():
@@ -67,7 +87,7 @@ def test_bootstrap_interval_is_the_set_of_values_not_rejected():
     v, _, _ = weight_matrix(10, 999, "webb", 3)
 
     def p(r):
-        t, tb = cross.t_stats(1, r, v)
+        t, tb = cross.t_stats(1, r, v, res.variance)
         return np.mean(np.abs(tb) >= abs(t) - 1e-12)
 
     span = res.ci_high - res.ci_low

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import itertools
 from dataclasses import dataclass
+from functools import cached_property
 from typing import Literal
 
 import numpy as np
@@ -25,6 +26,7 @@ from .inference import group_codes, group_sums
 WEBB = np.array([-np.sqrt(1.5), -1.0, -np.sqrt(0.5), np.sqrt(0.5), 1.0, np.sqrt(1.5)])
 WEBB_BELOW = 12  # clusters: below this, Rademacher weights have too few distinct draws
 Weights = Literal["auto", "rademacher", "webb"]
+Variance = Literal["cv1", "cv3"]
 
 
 @dataclass(frozen=True)
@@ -43,6 +45,7 @@ class WildBootstrap:
     draws: int
     enumerated: bool
     alpha: float = 0.05
+    variance: str = "cv1"  # the t statistics' variance: cv1 (cluster sandwich) or cv3 (cluster jackknife)
 
     def summary(self) -> str:
         level = round(100 * (1 - self.alpha))
@@ -83,49 +86,82 @@ class _Cross:
         self.beta = self.bread @ self.xy.sum(axis=0)
         self.n, self.k = len(y), k
 
-    def t_stats(self, j: int, r: float, v: np.ndarray) -> tuple[float, np.ndarray]:
+    @cached_property
+    def leave_one_out(self) -> np.ndarray | None:
+        """(X'WX - X_g'WX_g)^-1 for every cluster g (G x k x k), or None when dropping some cluster
+        leaves a singular design (then CV3 is not available)."""
+        rest = self.xx.sum(axis=0)[None] - self.xx
+        if (np.linalg.matrix_rank(rest) < self.k).any():
+            return None
+        return np.linalg.inv(rest)
+
+    def t_stats(self, j: int, r: float, v: np.ndarray, variance: str = "cv1") -> tuple[float, np.ndarray]:
         """(the sample's t for H0: beta_j = r, the bootstrap t's under the null imposed), both with
-        the same CR1 factor."""
+        the same variance: CV1 (cluster sandwich with G/(G-1)(n-1)/(n-k)) or CV3 (the jackknife
+        over clusters, (G-1)/G sum_g (beta_(g) - beta)^2, which holds its size better with few
+        clusters; MacKinnon, Nielsen & Webb 2023)."""
         bread, xx = self.bread, self.xx
         beta_r = self.beta - bread[:, j] * (self.beta[j] - r) / bread[j, j]
         scores_r = self.xy - xx @ beta_r  # G x k: X_g'W(y_g - X_g beta_r)
-        a = scores_r @ bread[j]  # (bread s_g)_j
-        # C[g, h] = (bread A_g bread s_h)_j: how cluster h's draw moves cluster g's bootstrap score
-        left = np.einsum("k,gkl->gl", bread[j], xx)  # e_j' bread A_g
-        c = left @ bread @ scores_r.T
-        factor = self.g / (self.g - 1) * (self.n - 1) / (self.n - self.k)
-        q = v * a[None, :] - v @ c.T
-        t_boot = (v @ a) / np.sqrt(factor * (q**2).sum(axis=1))
-        scores = self.xy - xx @ self.beta
-        se = np.sqrt(factor * ((scores @ bread[j]) ** 2).sum())
-        return float((self.beta[j] - r) / se), t_boot
+        a = scores_r @ bread[j]  # (bread s_g)_j: how cluster g's draw moves the bootstrap estimate
+        if variance == "cv3":
+            # (beta*_(g) - beta*)_j = sum_h v_h C[g, h], C[g, h] = (M_g s_h)_j [h != g] - a_h
+            p = self.leave_one_out[:, j, :]  # row j of each M_g (symmetric)
+            c = p @ scores_r.T
+            np.fill_diagonal(c, 0.0)
+            c = c - a[None, :]
+            q = v @ c.T
+            t_boot = (v @ a) / np.sqrt((self.g - 1) / self.g * (q**2).sum(axis=1))
+        else:
+            # C[g, h] = (bread A_g bread s_h)_j: how cluster h's draw moves cluster g's bootstrap score
+            left = np.einsum("k,gkl->gl", bread[j], xx)  # e_j' bread A_g
+            c = left @ bread @ scores_r.T
+            q = v * a[None, :] - v @ c.T
+            t_boot = (v @ a) / np.sqrt(self._cv1_factor * (q**2).sum(axis=1))
+        return float((self.beta[j] - r) / self.se(j, variance)), t_boot
 
-    def se(self, j: int) -> float:
-        factor = self.g / (self.g - 1) * (self.n - 1) / (self.n - self.k)
+    @property
+    def _cv1_factor(self) -> float:
+        return self.g / (self.g - 1) * (self.n - 1) / (self.n - self.k)
+
+    def se(self, j: int, variance: str = "cv1") -> float:
+        """The coefficient's cluster-robust standard error, CV1 or CV3."""
+        if variance == "cv3":
+            total = self.xy.sum(axis=0)[None] - self.xy  # X'Wy without cluster g
+            dropped = np.einsum("gkl,gl->gk", self.leave_one_out, total)[:, j]
+            return float(np.sqrt((self.g - 1) / self.g * ((dropped - self.beta[j]) ** 2).sum()))
         scores = self.xy - self.xx @ self.beta
-        return float(np.sqrt(factor * ((scores @ self.bread[j]) ** 2).sum()))
+        return float(np.sqrt(self._cv1_factor * ((scores @ self.bread[j]) ** 2).sum()))
 
 
 def wild_cluster_bootstrap(x: np.ndarray, y: np.ndarray, clusters: np.ndarray | pd.Series, column: int,
                            weights: np.ndarray | None = None, draws: int = 9999, kind: Weights = "auto",
-                           alpha: float = 0.05, seed: int = 0) -> WildBootstrap:
+                           alpha: float = 0.05, seed: int = 0, variance: Variance = "cv1") -> WildBootstrap:
     """WCR-t bootstrap of coefficient `column` of the (weighted) regression of y on x, clusters
-    given per row: p-value for H0 = 0 and the interval of values not rejected at `alpha`."""
+    given per row: p-value for H0 = 0 and the interval of values not rejected at `alpha`. The t
+    statistics use CV1 by default, or CV3 (the cluster jackknife; WCR3 in MacKinnon, Nielsen & Webb
+    2023; CV1 when leaving out a cluster makes the design singular); `std_error` is the same
+    variance's. On the simulator's three-against-three department rollouts the two give the same
+    coverage (docs/validation.md)."""
     x, y = np.asarray(x, float), np.asarray(y, float)
     w = np.ones(len(y)) if weights is None else np.asarray(weights, float)
     cross = _Cross(x, y, w, np.asarray(clusters))
     if cross.g < 2:
         raise NotEstimable("a single cluster: nothing to bootstrap over")
+    if variance not in ("cv1", "cv3"):
+        raise ValueError(f"variance must be 'cv1' or 'cv3', got {variance!r}")
+    if variance == "cv3" and cross.leave_one_out is None:
+        variance = "cv1"
     v, kind_used, enumerated = weight_matrix(cross.g, draws, kind, seed)
 
     def pvalue(r: float) -> float:
-        t, t_boot = cross.t_stats(column, r, v)
+        t, t_boot = cross.t_stats(column, r, v, variance)
         with np.errstate(invalid="ignore"):
             return float(np.mean(np.abs(np.nan_to_num(t_boot, nan=0.0)) >= abs(t) - 1e-12))
 
-    estimate, se = float(cross.beta[column]), cross.se(column)
+    estimate, se = float(cross.beta[column]), cross.se(column, variance)
     lo, hi = _invert(pvalue, estimate, se, alpha)
-    return WildBootstrap(estimate, se, lo, hi, pvalue(0.0), cross.g, kind_used, len(v), enumerated, alpha)
+    return WildBootstrap(estimate, se, lo, hi, pvalue(0.0), cross.g, kind_used, len(v), enumerated, alpha, variance)
 
 
 def _invert(pvalue, estimate: float, se: float, alpha: float, reach: float = 1e3) -> tuple[float, float]:
