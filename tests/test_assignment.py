@@ -192,13 +192,17 @@ def test_pretest_refuses_a_singular_covariance_with_the_reason():
 
 
 def test_simultaneous_bands_match_the_independent_case_formula():
-    """With independent estimates, P(max |z| <= c) = (2 Phi(c) - 1)^k = 0.95 gives c exactly."""
+    """With independent estimates and many clusters, P(max |z| <= c) = (2 Phi(c) - 1)^k = 0.95 gives c
+    exactly; with few clusters the tails are t(G - 1), so one coefficient's band is the t interval."""
     k = 20
-    es = _event_study(k // 2, np.eye(k))
+    es = _event_study(k // 2, np.eye(k), clusters=10**7)
     exact = stats.norm.ppf((1 + 0.95 ** (1 / k)) / 2)
     assert es.sup_t(draws=200_000) == pytest.approx(exact, abs=0.02)
     bands = es.bands()
     assert (bands["band_high"] - bands["band_low"]).iloc[0] == pytest.approx(2 * es.sup_t(), rel=1e-12)
+    single = EventStudy(pd.DataFrame({"rel_time": [0], "estimate": [0.0], "std_error": [1.0], "ci_low": [-1.0],
+                                      "ci_high": [1.0]}), np.eye(1), -1, 100, 5)
+    assert single.sup_t(draws=400_000) == pytest.approx(stats.t(4).ppf(0.975), abs=0.03)
 
 
 def test_benjamini_hochberg_matches_the_step_up_rule():

@@ -219,14 +219,19 @@ class EventStudy:
 
     def sup_t(self, draws: int = 10000, seed: int = 0) -> float:
         """The simultaneous critical value: the 1 - alpha quantile of the largest |t| over every
-        relative period, for normal estimates with this covariance (Montiel Olea & Plagborg-Moller
-        2019). Bands of +/- sup_t x SE cover every period's effect at once with probability 1 - alpha."""
+        relative period (Montiel Olea & Plagborg-Moller 2019), for estimates with this covariance
+        and Student t tails with G - 1 degrees of freedom (a multivariate t, as the pointwise
+        intervals use t(G - 1)): never below the pointwise critical value. Bands of +/- sup_t x SE
+        cover every period's effect at once with probability 1 - alpha."""
         se = self.table["std_error"].to_numpy(float)
         ok = se > 0
         if not ok.any():
             return float("nan")
         corr = self.vcov[np.ix_(ok, ok)] / np.outer(se[ok], se[ok])
-        z = np.random.default_rng([seed, 41]).multivariate_normal(np.zeros(ok.sum()), corr, size=draws, method="eigh")
+        rng = np.random.default_rng([seed, 41])
+        z = rng.multivariate_normal(np.zeros(ok.sum()), corr, size=draws, method="eigh")
+        df = self.n_clusters - 1
+        z = z / np.sqrt(rng.chisquare(df, size=(draws, 1)) / df)
         return float(np.quantile(np.abs(z).max(axis=1), 1 - self.alpha))
 
     def bands(self) -> pd.DataFrame:
