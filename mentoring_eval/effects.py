@@ -98,7 +98,7 @@ def assigned_itt(rows: pd.DataFrame, outcome: str, study: Study) -> tuple[DiDEst
     a = assigned_did(rows, outcome, study.params.assignment_unit, seed=study.params.seed)
     b = a.bootstrap
     after = rows.loc[(rows["treated"] == 1) & (rows["post"] == 1), outcome]
-    value, lo, hi = b.estimate, b.ci_low, b.ci_high
+    value, (lo, hi) = b.estimate, a.interval
     if len(after):
         value, lo, hi = bounds.intersect(value, lo, hi, float(after.mean()))
     itt = DiDEstimate("2x2 DiD", value, b.std_error, float(lo), float(hi), b.pvalue, len(rows), sum(a.clusters),

@@ -112,7 +112,7 @@ def pooled_rollout(studies: Sequence[Study], estimand: str, evidence: str = "qua
     participants' observed rate allows. No headline below 3 treated or 3 comparison units."""
     from . import bounds
     from .assignment import MIN_CLUSTERS, cluster_labels
-    from .did.bootstrap import wild_cluster_bootstrap
+    from .did.bootstrap import cr2_interval, wild_cluster_bootstrap
     from .effects import snapshot_did
 
     outcome = SNAPSHOT_OUTCOMES[estimand]
@@ -141,16 +141,19 @@ def pooled_rollout(studies: Sequence[Study], estimand: str, evidence: str = "qua
     x = np.column_stack([theta, member, member * d[:, None], member * p[:, None], *rest])
     clusters = cluster_labels(data, unit).to_numpy()
     boot = wild_cluster_bootstrap(x, y, clusters, 0, seed=studies[0].params.seed)
+    small = cr2_interval(x, y, clusters, 0)
     arms = pd.DataFrame({"unit": clusters, "d": d})
     treated_units = arms.loc[arms["d"] == 1, "unit"].nunique()
     comparison_units = arms.loc[arms["d"] == 0, "unit"].nunique()
     seen = float(pd.concat(observed).mean())
-    value, lo, hi = bounds.intersect(boot.estimate, boot.ci_low, boot.ci_high, seen)
+    value, lo, hi = bounds.intersect(boot.estimate, min(boot.ci_low, small.ci_low), max(boot.ci_high, small.ci_high),
+                                     seen)
     ok = min(treated_units, comparison_units) >= MIN_CLUSTERS
     name = " x ".join(unit)
     note = (f"cohorts' snapshots stacked, one participant-weighted effect on participants; clustered by {name}: "
             f"{treated_units} treated, {comparison_units} comparison; wild cluster bootstrap ({boot.weights} weights) "
-            f"p = {boot.pvalue:.2g}; participants' observed rate {seen:.1f}%, implied without mentoring "
+            f"p = {boot.pvalue:.2g}, or the CR2 t interval ({small.df:.1f} Bell-McCaffrey degrees of freedom) where "
+            f"wider; participants' observed rate {seen:.1f}%, implied without mentoring "
             f"{bounds.counterfactual(value, seen):.1f}%" + ("" if ok else f"; no headline: fewer than {MIN_CLUSTERS} "
                                                              f"{name}s on a side"))
     cohorts = [s.cohort_id for s in sorted(studies, key=lambda s: s.start)]

@@ -332,3 +332,34 @@ def test_a_rollout_headline_says_how_many_units_were_compared(demo_dir):
     text = me.narrate.findings(result).split("\n\n")[0]
     assert "The interval is counted in department x location units, since department x location units were invited: " \
            "8 invited, 20 compared (randomization p = " in text
+
+
+def test_cr2_and_bell_mccaffrey_degrees_of_freedom_equal_the_textbook_n_by_n_formulas():
+    """CR2 (A_g = (I - H_gg)^(-1/2)) and the Bell-McCaffrey degrees of freedom (tr C)^2 / tr(C^2),
+    computed here from per-cluster k x k cross-products, equal the n x n matrix formulas of Imbens
+    & Kolesar (2016)."""
+    import scipy.linalg
+
+    from mentoring_eval.did.bootstrap import cr2_interval
+
+    rng = np.random.default_rng(5)
+    g, n, j = 6, 120, 3
+    cl = np.sort(rng.integers(0, g, n))
+    d, p = (cl < 3).astype(float), rng.integers(0, 2, n).astype(float)
+    x = np.column_stack([np.ones(n), d, p, d * p, rng.normal(size=n)])
+    y = rng.normal(size=n) + rng.normal(size=g)[cl]
+    ours = cr2_interval(x, y, cl, j)
+    bread = np.linalg.inv(x.T @ x)
+    hat = x @ bread @ x.T
+    resid = y - x @ (bread @ x.T @ y)
+    meat, columns = np.zeros((5, 5)), np.zeros((n, g))
+    for c in range(g):
+        m = cl == c
+        a = np.real(scipy.linalg.inv(scipy.linalg.sqrtm(np.eye(m.sum()) - hat[np.ix_(m, m)])))
+        u = x[m].T @ a @ resid[m]
+        meat += np.outer(u, u)
+        columns[:, c] = (np.eye(n) - hat)[:, m] @ a @ x[m] @ bread[:, j]
+    cc = columns.T @ columns
+    assert ours.std_error == pytest.approx(np.sqrt((bread @ meat @ bread)[j, j]), rel=1e-10)
+    assert ours.df == pytest.approx(np.trace(cc) ** 2 / np.trace(cc @ cc), rel=1e-10)
+    assert ours.ci_high - ours.estimate == pytest.approx(stats.t(ours.df).ppf(0.975) * ours.std_error)
