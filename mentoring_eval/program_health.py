@@ -115,7 +115,8 @@ def continuity(study: Study) -> pd.DataFrame:
 
 def representation(study: Study, by: str = "department", role: Role = "mentee") -> pd.DataFrame:
     """Each segment's share of the participants against its share of the eligible population at
-    the start (percent, Wilson interval on the participants' share) and their ratio (1 = parity)."""
+    the start (percent, Wilson interval on the participants' share), their ratio (1 = parity), and
+    the p-value of parity with its Benjamini-Hochberg q-value across the segments."""
     people = study.cohort.people
     if by not in people:
         raise ValueError(f"segment {by!r} is not available; use one of department, location, job_level, gender, ethnicity")
@@ -129,6 +130,12 @@ def representation(study: Study, by: str = "department", role: Role = "mentee") 
                         "share_of_eligible": 100 * e.to_numpy() / max(len(elig), 1),
                         "share_of_participants": 100 * p.to_numpy() / max(len(part), 1), "ci_low": lo, "ci_high": hi})
     out["representation_ratio"] = out["share_of_participants"] / out["share_of_eligible"].where(out["share_of_eligible"] > 0)
+    # is the segment's share of participants different from its share of the eligible? exact binomial
+    # test per segment, Benjamini-Hochberg across the segments (a table of many segments has chance gaps)
+    n = len(part)
+    out["p_value"] = [stats.binomtest(int(k), n, share / 100).pvalue if n and 0 < share < 100 else np.nan
+                      for k, share in zip(out["participants"], out["share_of_eligible"], strict=True)]
+    out["q_value"] = benjamini_hochberg(out["p_value"].to_numpy(float))
     return out
 
 

@@ -150,3 +150,20 @@ def test_early_warnings_show_counts_to_stakeholders_and_matches_to_analysts(comp
                                        int(warnings["low_mid_satisfaction"].sum()), int(warnings["at_risk"].sum())]
     rows = me.display.early_warnings(warnings, me.Disclosure("analyst")).data
     assert "mentee_id" in rows and len(rows) == len(warnings)
+
+
+def test_segment_tables_carry_benjamini_hochberg_q_values(demo_dir):
+    """Representation by department: each segment's exact binomial p-value of parity, and BH
+    q-values across the segments (statsmodels' step-up rule)."""
+    from scipy import stats
+    from statsmodels.stats.multitest import multipletests
+
+    study = me.Study(load_params(ROOT / "params" / "2023-spring.yaml", data_dir=str(demo_dir)), me.load(demo_dir))
+    rep = program_health.representation(study, by="job_level")
+    n = int(rep["participants"].sum())
+    first = rep.iloc[0]
+    assert first["p_value"] == pytest.approx(stats.binomtest(int(first["participants"]), n,
+                                                             first["share_of_eligible"] / 100).pvalue)
+    ok = rep["p_value"].notna()
+    np.testing.assert_allclose(rep.loc[ok, "q_value"], multipletests(rep.loc[ok, "p_value"], method="fdr_bh")[1])
+    assert (rep.loc[ok, "q_value"] >= rep.loc[ok, "p_value"] - 1e-12).all()
