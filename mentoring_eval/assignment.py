@@ -8,9 +8,8 @@ from the wild cluster bootstrap (`did.bootstrap`), and a randomization test asks
 estimate is among every other choice of which units went first. The reported interval also
 covers the CR2 t interval with Bell-McCaffrey degrees of freedom (Imbens & Kolesar 2016), which
 holds its level where the bootstrap alone falls short (few units of unequal size). With fewer than
-three treated or
-three comparison units no headline is drawn from the design: one department's shock could be the
-whole effect.
+three treated or three comparison units no headline is drawn from the design: one department's
+shock could be the whole effect.
 """
 
 from __future__ import annotations
@@ -32,8 +31,9 @@ MAX_ASSIGNMENTS = 5000  # randomization test: enumerate up to this many assignme
 @dataclass(frozen=True)
 class Assignment:
     """A rollout difference-in-differences counted in assigned units: the units in each arm, the
-    wild cluster bootstrap of the interaction (estimate, CR1 SE, interval, p), and the
-    randomization p-value over the possible choices of treated units."""
+    wild cluster bootstrap of the interaction (estimate, CR1 SE, interval, p), the CR2 /
+    Bell-McCaffrey t interval, and the randomization p-value over the possible choices of treated
+    units; `interval` is the one reported."""
 
     unit: tuple[str, ...]
     treated: tuple[str, ...]
