@@ -226,8 +226,7 @@ def promotion(result: PromotionResult) -> str:
         lines.append(f"Against matched comparisons, promotions per month changed by {m.estimate:+.2f} points "
                      f"(95% CI {m.ci_low:+.2f} to {m.ci_high:+.2f}) after the start, relative to the year before. "
                      "This comparison is for the record only: on simulated companies where mentoring does nothing it "
-                     "still finds about +0.4 points a month, because who volunteers also shapes when they are due "
-                     "for promotion.")
+                     "still finds about +0.4 points a month, so it carries a selection that matching does not remove.")
     return "\n\n".join(lines)
 
 
