@@ -207,6 +207,14 @@ class Placebo:
     assignment: Assignment
     shift: int = 12
 
+    def estimate(self, cohort_id: str, role: Role, estimand: str) -> est.Estimate:
+        """The placebo as an estimates row (`placebo_itt`, never a headline)."""
+        return est.make(cohort_id=cohort_id, role=role, estimand=estimand, method="placebo_itt",
+                        estimate=self.itt.estimate, std_error=self.itt.std_error, ci=(self.itt.ci_low, self.itt.ci_high),
+                        design="rollout", unit="pp",
+                        note=f"the rollout's ITT with a fake start on {self.start:%Y-%m-%d}, {self.shift} months early: "
+                             f"about 0 when the design is sound; {self.assignment.note()}")
+
     def sentence(self) -> str:
         verdict = ("no sign of a difference before the program began" if self.itt.ci_low <= 0 <= self.itt.ci_high else
                    "a difference already before the program began: read the rollout's estimate with caution")

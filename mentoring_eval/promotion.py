@@ -123,10 +123,7 @@ def _analyze(study: Study, role: Role, months: int) -> PromotionResult:
     if itt is not None:
         try:
             fake = placebo(study, role, "promoted", months=months)
-            rows.append(row("promotion_12m", "placebo_itt", fake.itt.estimate, "rollout", std_error=fake.itt.std_error,
-                            ci=(fake.itt.ci_low, fake.itt.ci_high),
-                            note=f"the rollout's ITT with a fake start on {fake.start:%Y-%m-%d}, 12 months early: "
-                                 f"about 0 when the design is sound; {fake.assignment.note()}"))
+            rows.append(fake.estimate(cid, role, "promotion_12m"))
         except NotEstimable as exc:
             notes.append(f"Placebo not available: {exc}")
     try:
