@@ -111,9 +111,12 @@ class Estimates:
 
     @classmethod
     def combine(cls, *parts) -> Estimates:
-        """The estimates of several results (anything with `.estimates`) or collections, as one."""
+        """The estimates of several results (anything with `.estimates`) or collections, as one;
+        None parts (a result that does not exist) are skipped."""
         out: list[Estimate] = []
         for part in parts:
+            if part is None:
+                continue
             out.extend(part if isinstance(part, Estimates) else part.estimates)
         return cls(out)
 

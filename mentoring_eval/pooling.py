@@ -100,6 +100,37 @@ def pooled(studies: Sequence[Study]) -> Pooled:
     return Pooled(Estimates(_headlines(rows)), Estimates(behind))
 
 
+def strongest(studies: Sequence[Study], estimands: Sequence[str]) -> tuple[est.Estimate, tuple[str, ...]] | None:
+    """The strongest answer the studies' cohorts give on any of `estimands` (earlier first at equal
+    strength), with the cohorts it rests on: for several cohorts, the pooled headline of the
+    strongest design, read from the cohort's own (bounded) row when that design has one cohort;
+    for one cohort, its own headline. None when no design can answer."""
+    from . import promotion, retention
+
+    studies = sorted(studies, key=lambda s: s.start)
+
+    def own(study):
+        found = retention.analyze(study, "mentee").estimates + promotion.analyze(study, "mentee").estimates
+        return [(h, (study.cohort_id,)) for h in (found.headline(x) for x in estimands) if h is not None]
+
+    if len(studies) == 1:
+        candidates = own(studies[0])
+    else:
+        rows = pooled(studies).estimates
+        candidates = [(h, tuple(h.note.split("cohorts: ")[-1].split(", ")))
+                      for h in (rows.headline(x) for x in estimands) if h is not None]
+    if not candidates:
+        return None
+    rank = lambda c: (est.DESIGNS.index(c[0].design) if c[0].design in est.DESIGNS else len(est.DESIGNS),  # noqa: E731
+                      list(estimands).index(c[0].estimand))
+    best = min(candidates, key=rank)
+    if len(studies) > 1 and len(best[1]) == 1:
+        alone = [c for c in own(next(s for s in studies if s.cohort_id == best[1][0])) if c[0].design == best[0].design]
+        if alone:
+            return min(alone, key=rank)
+    return best
+
+
 SNAPSHOT_OUTCOMES = {"retention_12m": "stayed", "promotion_12m": "promoted"}
 
 

@@ -23,7 +23,7 @@ import pandas as pd
 
 from .cohorts import Cohort, build_cohort
 from .data import CACHE_ENV, RESULTS_DIR, TABLES, CohortInfo, DataValidationError, Dataset, Problem, load
-from .errors import ParamsError
+from .errors import MentoringEvalError, ParamsError
 from .estimates import Estimates
 from .files import locked
 from .panels import at_risk, job_events, period_start
@@ -107,6 +107,25 @@ class Study:
         beside the params folder (the runner passes its own)."""
         base = self.params_file.resolve().parent.parent if self.params_file else Path.cwd()
         return base / "reports" / self.cohort_id
+
+    @cached_property
+    def so_far(self) -> list[Study]:
+        """This cohort and the program's earlier ones, in order of start: the params files beside
+        this one whose cohort is in this study's data and started no later, read against the same
+        data set (one study per cohort; this study for its own). [self] without a params file."""
+        found = {self.cohort_id: self}
+        if self.params_file is not None:
+            for pf in find_files(self.params_file.resolve().parent):
+                try:
+                    p = load_params(pf, data_dir=self.params.data_dir)
+                    if p.cohort_id in found or p.cohort_id not in self.dataset.cohort_ids:
+                        continue
+                    other = Study(p, self.dataset, pf)
+                except MentoringEvalError:  # a broken sibling is its own report's error, not this one's
+                    continue
+                if other.start <= self.start:
+                    found[p.cohort_id] = other
+        return sorted(found.values(), key=lambda s: s.start)
 
     # ------------------------------------------------------------ built once
 
