@@ -39,6 +39,9 @@ class ProgramGoal(_Strict):
     target: float | None = None
     deadline: dt.date | None = None
     direction: Literal["increase", "decrease"] = "increase"
+    kind: Literal["level", "effect"] = Field(
+        "level", description="level: a descriptive rate of the participants (never evidence of impact); effect: "
+        "the program's causal effect (pp), scored against the honest estimate and its interval")
 
 
 class CohortParams(_Strict):
@@ -67,6 +70,13 @@ class CohortParams(_Strict):
         (0.5, 2.0), description="cost of a departure as a range of multiples of annual salary")
     mentor_hourly_cost: float | None = Field(
         None, gt=0, description="cost of an hour of mentor time; None = annual salary / 2080")
+    currency: str = Field("USD", pattern=r"^[A-Z]{3}$", description="ISO 4217 code of every cost and salary in the data")
+    prior_sd: float = Field(
+        2.5, gt=0, description="spread (SD, pp) of the skeptical prior on the cut in 12-month exits: normal, centred "
+        "at no effect, 95% of its weight within +/-5 pp, the range of credible published mentoring effects")
+    preregistration: Path | None = Field(
+        None, description="preregistration.json written by `mentoring-eval plan`, relative to this file: the run "
+        "checks the enrollments' offers against its assignment")
     seed: int = Field(0, description="seed for every random draw (bootstrap, ROI simulation)")
     goals: tuple[ProgramGoal, ...] = ()
 
@@ -141,6 +151,8 @@ def load_params(path: str | Path, **overrides) -> CohortParams:
         raise ParamsError(_describe(path, exc)) from None
     if not params.data_dir.is_absolute():
         params = params.model_copy(update={"data_dir": (path.parent / params.data_dir).resolve()})
+    if params.preregistration is not None and not params.preregistration.is_absolute():
+        params = params.model_copy(update={"preregistration": (path.parent / params.preregistration).resolve()})
     return params
 
 
