@@ -11,9 +11,9 @@ from .errors import ArgumentError, MentoringEvalError, MissingTableError, NotEst
 from .simulate import Effects, Truth, simulate  # bound here: `simulate` names both the module and its function
 from .version import __version__
 
-_MODULES = ("applicants", "batch", "cli", "cohorts", "data", "did", "display", "effects", "estimates", "experiments", "intervals", "matching",
-            "narrate", "panels", "params", "pooling", "power", "privacy", "program_health", "promotion", "publish", "retention",
-            "roi", "runlog", "scorecard", "study", "summary", "workforce")
+_MODULES = ("applicants", "assignment", "batch", "bounds", "cli", "cohorts", "data", "did", "display", "effects", "estimates", "experiments", "intervals", "matching",
+            "narrate", "panels", "params", "pooling", "power", "preregistration", "privacy", "program_health", "promotion", "publish", "retention",
+            "roi", "runlog", "scorecard", "sensitivity", "study", "summary", "workforce")
 _NAMES = {"DataValidationError": "data", "Dataset": "data", "load": "data", "Estimate": "estimates",
           "Estimates": "estimates", "CohortParams": "params", "load_params": "params", "Disclosure": "privacy",
           "Study": "study",

@@ -57,6 +57,14 @@ def _run(args) -> int:
     return 1 if (results["status"] == "failed").any() else 0
 
 
+def _plan(args) -> int:
+    from .preregistration import plan
+
+    drawn = plan(args.params, args.applicants, args.out, share=args.share, seed=args.seed, start=args.start)
+    print(f"{drawn.summary()}; wrote {args.out / 'assignment.csv'} and {args.out / 'preregistration.json'}")
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="mentoring-eval", description=__doc__.splitlines()[0])
     parser.add_argument("--version", action="version", version=f"mentoring-eval {__version__}")
@@ -82,6 +90,18 @@ def build_parser() -> argparse.ArgumentParser:
     v = sub.add_parser("validate", help="check a data directory against the data contract")
     v.add_argument("data_dir", type=Path, help="directory with <table>.csv or <table>.parquet files")
     v.set_defaults(func=_validate)
+
+    p = sub.add_parser("plan", help="draw the next cohort's lottery among its applicants and preregister it")
+    p.add_argument("--params", type=Path, required=True, help="the next cohort's params file (eligibility, strata, data)")
+    p.add_argument("--applicants", type=Path, required=True, help="CSV with an employee_id column: who applied")
+    p.add_argument("--out", type=Path, required=True, help="folder for assignment.csv and preregistration.json")
+    p.add_argument("--share", type=float, default=0.5, help="share of each stratum offered a place (default 0.5)")
+    p.add_argument("--seed", type=int, default=None, help="random seed (default: the params' seed); the same seed "
+                   "writes the same files")
+    p.add_argument("--start", default=None, metavar="YYYY-MM-DD",
+                   help="the cohort's start, when cohorts.csv does not list it yet (default: its start there, else "
+                        "the data's last date); eligibility is judged on this day")
+    p.set_defaults(func=_plan)
 
     r = sub.add_parser("run", help="execute every notebook for every params file and render HTML reports")
     r.add_argument("--params", type=Path, nargs="+", default=[Path("params")],
