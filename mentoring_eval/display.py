@@ -200,10 +200,43 @@ def balance_section(result):
     return None
 
 
-def roi_distribution(returns: ROIAttempt):
-    """The ROI draws' histogram, or nothing when the cohort has no ROI."""
-    if returns.result is not None:
-        returns.result.plot()
+def deviations(study, disclosure: Disclosure):
+    """The cohort's deviations from its preregistered lottery: a count for everyone, the list for
+    analysts; nothing when the params name no preregistration."""
+    from .preregistration import check
+
+    found = check(study)
+    if found is None:
+        return None
+    markdown(f"**Preregistration:** {found.summary()}")
+    if found.count and not disclosure.stakeholder:
+        return table(found.to_frame(), disclosure)
+    return None
+
+
+def roi_line(returns: ROIAttempt):
+    """ROI against the cut in 12-month exits, with the break-even and the evidence's interval (an
+    Axes), or the reason there is no ROI."""
+    if returns.result is None:
+        return markdown(f"No return on investment: {returns.reason}.")
+    return returns.result.plot()
+
+
+def detectable(found, disclosure: Disclosure):
+    """What each design can detect (minimum detectable effects, pp), this cohort, pooled so far and
+    with a lottery in the next cohort, or the reason there is no such table."""
+    from .narrate import what_it_takes
+
+    if found is None:
+        return markdown("No minimum detectable effects: the cohort has no applicants on record.")
+    markdown(what_it_takes(found.estimates, "voluntary_exit_12m", found.break_even))
+    t = found.to_frame()
+    scope = {"this_cohort": "this cohort", "pooled_so_far": "pooled so far", "next_lottery": "next cohort's lottery"}
+    what = {"retention_12m": "12-month retention", "voluntary_exit_12m": "12-month voluntary exits",
+            "promotion_12m": "promotion within 12 months"}
+    frame = pd.DataFrame({"outcome": t["estimand"].map(what), "evidence": t["scope"].map(scope), "design": t["design"],
+                          "detectable effect (pp)": t["mde"], "people": t["people"], "how": t["note"]})
+    return table(frame, disclosure, count_cols=("people",), precision=1)
 
 
 def roi_sensitivity(returns: ROIAttempt, disclosure: Disclosure):

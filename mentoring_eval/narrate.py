@@ -6,6 +6,7 @@ from __future__ import annotations
 import html
 from typing import TYPE_CHECKING
 
+import numpy as np
 import pandas as pd
 
 from .data import quality_notes
@@ -253,43 +254,219 @@ def retention_power(result: RetentionResult, hoped_for: float = 5.0) -> str:
     return warning("participants' 12-month retention", hoped_for, detectable)
 
 
+def _money(value: float, low: float, high: float) -> str:
+    """A number rounded to what its interval supports, with thousands separators."""
+    from .roi import rounded
+
+    return f"{rounded(value, low, high):,.0f}"
+
+
+def _pct(value: float, low: float, high: float) -> str:
+    """A percentage rounded to what its interval supports, signed, with thousands separators."""
+    from .roi import rounded
+
+    return f"{rounded(value, low, high):+,.0f}%"
+
+
+def _source(e) -> str:
+    """'the lottery of 2023-spring' or 'the lottery cohorts pooled (2023-spring, 2024-spring)', from
+    an evidence row's note (ids come from the data: escaped)."""
+    tail = e.note.split("; ", 1)[-1]
+    cohorts = [html.escape(c) for c in tail.split(", ", 1)[-1].removeprefix("pooled over ").split(", ")]
+    design = {"lottery": "lottery", "capacity": "comparison of matched with unmatched applicants",
+              "rollout": "department rollout", "observational": "matched comparison"}.get(e.design, e.design)
+    if len(cohorts) > 1:
+        return f"the {design} cohorts pooled ({', '.join(cohorts)})"
+    return f"the {design} of {cohorts[0]}"
+
+
+def decision(found: Estimates, rates: tuple[float, float] | None = None) -> list[str]:
+    """The first screen, in order: the verdict in plain words; the best estimate with its interval
+    and evidence grade; the naive platform figure beside it and why they differ; money; what it
+    would take to know. Read from estimates rows only (a cohort's or its estimates.csv), so the
+    summary page and the index say the same. `rates`: mentees' and everyone else's 12-month
+    retention (%), when known, for the naive sentence."""
+    money = found.first(estimand="roi", method="causal")
+    if money is None:
+        return []
+    cut = found.first(estimand="exit_cut", method="evidence")
+    be = found.first(estimand="break_even_cut")
+    cost = found.first(estimand="program_cost")
+    prob = found.first(estimand="prob_pays_back")
+    naive_gap, naive_roi = found.naive("exit_cut") or found.naive("retention_12m"), found.naive("roi")
+    whole = "program" if money.cohort_id == "pooled" else "cohort"
+    paid = money.note.split(";")[0].removeprefix("verdict: ")
+    what = "12-month voluntary exits" if cut is not None and "voluntary" in cut.note.split(";")[0] else \
+        "12-month exits"
+    lines = []
+    if cut is None:
+        why = money.note.split("no evidence: ", 1)[-1]
+        lines.append(f"**Verdict: cannot tell yet.** No design can measure the program's effect on exits yet: "
+                     f"{html.escape(why)}.")
+    elif paid == "pays back":
+        lines.append(f"**Verdict: mentoring works and pays back.** The whole 95% interval of the cut in {what} "
+                     f"among mentees clears the {be.estimate:.1f} pp the program needs to pay for itself.")
+    elif paid == "does not pay back":
+        lines.append("**Verdict: no effect large enough to matter.** "
+                     + (f"If anything, mentees left more often: the whole interval of the cut in {what} is below zero."
+                        if cut.ci_high < 0 else
+                        f"Even the top of the evidence's interval ({cut.ci_high:+.1f} pp) falls short of the "
+                        f"{be.estimate:.1f} pp cut in {what} the program needs to pay for itself."))
+    elif cut.ci_low > 0:
+        lines.append(f"**Verdict: mentoring cuts exits, but whether it pays back cannot be told yet.** The "
+                     f"interval starts above zero but below the {be.estimate:.1f} pp the program needs.")
+    else:
+        lines.append("**Verdict: cannot tell yet.** The evidence is consistent both with no effect and with one "
+                     f"large enough to pay back the program (a cut of {be.estimate:.1f} pp in {what}).")
+    if cut is not None:
+        lines.append(f"**Best estimate:** the evidence puts the cut in {what} among mentees between "
+                     f"{cut.ci_low:+.1f} and {cut.ci_high:+.1f} pp (95% interval; central estimate "
+                     f"{signed(cut.estimate)}), from {_source(cut)}; evidence: **{cut.evidence or 'none'}**.")
+    if naive_gap is not None:
+        stayed = (f"mentees stayed {rates[0]:.0f}% vs {rates[1]:.0f}% of everyone else, a gap of "
+                  if rates else "mentees' 12-month retention beat everyone else's by ")
+        lines.append(f"**What a platform would print:** {stayed}{naive_gap.estimate:+.1f} pp"
+                     + (f", and an ROI of {naive_roi.estimate:+,.0f}%" if naive_roi is not None else "")
+                     + ". That compares volunteers with everyone else, and people who volunteer were already less "
+                     "likely to leave; the estimate above compares like with like.")
+    if cost is not None and be is not None:
+        text = (f"**Money:** the {whole} cost {cost.estimate:,.0f} {cost.unit}, mentors' and mentees' time included. "
+                f"It pays back if it cut {what} among mentees by at least {be.estimate:.1f} pp ({be.ci_low:.1f} to "
+                f"{be.ci_high:.1f} pp over the range of what a departure costs).")
+        if cut is not None:
+            lo, hi = money.ci_low, money.ci_high  # percent
+            text += f" On the evidence, the return lies between {_pct(lo, lo, hi)} and {_pct(hi, lo, hi)}: **{paid}**."
+        if prob is not None:
+            prior = prob.note.rsplit("gives ", 1)[-1]
+            sd = prob.note.split("SD ", 1)[-1].split(" pp")[0]
+            text += (f" Under a skeptical prior (normal, centred on no effect, SD {sd} pp: 95% of its weight within "
+                     f"+/-5 pp, the range of credible published mentoring effects), the chance it paid back is "
+                     f"{prob.estimate:.0f}%; the prior alone says {prior}.")
+        lines.append(text)
+    take = "" if not any(e.estimand.startswith("mde_") for e in found) else what_it_takes(found, "voluntary_exit_12m" if "voluntary" in what else "retention_12m",
+                         be.estimate if be is not None else float("nan"), cut.design if cut is not None else None)
+    if take:
+        lines.append(f"**What it would take to know:** {take}")
+    return lines
+
+
+def first_screen(*results) -> str:
+    """decision() of the results' estimates (None results skipped) as one Markdown block."""
+    return "\n\n".join(decision(Estimates.combine(*results)))
+
+
+def decision_brief(found: Estimates) -> str:
+    """The first screen in one short paragraph (HTML-safe Markdown), for the index: verdict, best
+    estimate, platform figure, money, what it would take."""
+    money = found.first(estimand="roi", method="causal")
+    if money is None:
+        return ""
+    cut = found.first(estimand="exit_cut", method="evidence")
+    be = found.first(estimand="break_even_cut")
+    naive_gap, naive_roi = found.naive("exit_cut") or found.naive("retention_12m"), found.naive("roi")
+    paid = money.note.split(";")[0].removeprefix("verdict: ")
+    parts = [f"**{paid[0].upper() + paid[1:]}.**"]
+    if cut is not None:
+        parts.append(f"Cut in 12-month {'voluntary ' if 'voluntary' in cut.note.split(';')[0] else ''}exits "
+                     f"{cut.ci_low:+.1f} to {cut.ci_high:+.1f} pp ({_source(cut)}, {cut.evidence or 'no grade'}).")
+    else:
+        parts.append("No design can measure the effect yet.")
+    if naive_gap is not None:
+        parts.append(f"Platform figure: {naive_gap.estimate:+.1f} pp retention gap"
+                     + (f", ROI {naive_roi.estimate:+,.0f}%." if naive_roi is not None else "."))
+    if be is not None:
+        parts.append(f"Pays back above a {be.estimate:.1f} pp cut"
+                     + (f"; ROI {_pct(money.ci_low, money.ci_low, money.ci_high)} to "
+                        f"{_pct(money.ci_high, money.ci_low, money.ci_high)}." if cut is not None else "."))
+    nxt = found.first(estimand="mde_voluntary_exit_12m", method="next_lottery")
+    if nxt is not None:
+        parts.append(f"A lottery among ~{nxt.n_treated:,} next applicants would detect {nxt.estimate:.1f} pp.")
+    return " ".join(parts)
+
+
+def what_it_takes(found: Estimates, estimand: str, break_even: float, design: str | None = None) -> str:
+    """The minimum detectable effects so far (of the evidence's design, when it has one) and for a
+    lottery in the next cohort, from mde_* rows."""
+    rows = found.where(estimand=f"mde_{estimand}")
+    now = [e.estimate for e in rows if e.method in ("pooled_so_far", "this_cohort") and e.estimate == e.estimate]
+    mine = [e.estimate for e in rows if e.method in ("pooled_so_far", "this_cohort") and e.design == design
+            and e.estimate == e.estimate]
+    now = mine or now
+    nxt = rows.first(method="next_lottery")
+    what = "cut in 12-month voluntary exits" if estimand == "voluntary_exit_12m" else "change in 12-month retention"
+    parts = [f"the evidence so far can detect a {what} of {min(now):.1f} pp or more" if now else
+             "no design can yet detect any effect on exits"]
+    if break_even == break_even:
+        parts[0] += f", while paying back needs {break_even:.1f} pp"
+    text = parts[0][0].upper() + parts[0][1:] + "."
+    if nxt is not None:
+        pooled = "pooled with the lottery evidence you have" if "pooled with the lottery so far" in nxt.note else \
+            "on its own (no lottery so far)"
+        text += (f" A lottery among the next cohort's ~{nxt.n_treated:,} expected applicants (half offered a place), "
+                 f"{pooled}, would detect {nxt.estimate:.1f} pp.")
+    k = found.first(estimand="lotteries_to_know")
+    if k is not None:
+        n = int(np.ceil(k.estimate))
+        text += (" That would be enough to tell whether it pays back." if n <= 1 else
+                 f" Telling whether it pays back would take about {n:,} lotteries of that size"
+                 + ("; more than the program will run, so pool with other programs or accept that the payback "
+                    "cannot be known." if n > 8 else "."))
+    return text
+
+
 def roi(returns: ROIAttempt, retention_result: RetentionResult) -> str:
-    """The ROI findings and whether the cohort could see the retention effect it needs, or why
-    there is no ROI."""
+    """The ROI findings: the break-even cut, the evidence on it and the verdict, the money and the
+    naive ROI; or why there is no ROI."""
     if returns.result is None:
-        return f"**Return on investment:** not available: {returns.reason}. {' '.join(retention_result.notes)}".rstrip()
+        return f"**Return on investment:** not available: {returns.reason}."
     r = returns.result
-    return (f"**Return on investment:** the program cost about {r.cost:,.0f}. Counting only the departures it "
-            f"avoided, its ROI is **{100 * r.roi_median:+.0f}%** (90% interval {100 * r.roi_low:+.0f}% to "
-            f"{100 * r.roi_high:+.0f}%); the chance that it paid back more than it cost is {r.prob_positive:.0%}.\n\n"
-            f"It breaks even if mentoring raised participants' 12-month retention by **{r.break_even_effect:.1f} "
-            f"points**; the estimate is {r.effect:+.1f} (SE {r.effect_se:.1f}).\n\n"
-            f"**The naive ROI** a platform would quote, treating the whole {r.naive_effect:+.1f}-point retention gap as "
-            f"the program's doing, is {100 * r.naive_roi:+.0f}%.\n\n" + retention_power(retention_result))
+    lines = [f"**{r.sentence()}**"]
+    if r.cut is not None:
+        lo, hi = r.roi_interval
+        nlo, nhi = r.net_interval
+        lines.append(f"The evidence is from {_source(next(iter(r.estimates.where(estimand='exit_cut'))))}; evidence "
+                     f"grade **{r.cut.evidence or 'none'}**. Over its 95% interval and the range of what a departure "
+                     f"costs ({r.multiplier[0]:g} to {r.multiplier[1]:g} times salary), the return lies between "
+                     f"{_pct(100 * lo, 100 * lo, 100 * hi)} and {_pct(100 * hi, 100 * lo, 100 * hi)}, a net "
+                     f"benefit between {_money(nlo, nlo, nhi)} and {_money(nhi, nlo, nhi)} {r.currency}.")
+    lines.append(f"The cohort cost {r.cost:,.0f} {r.currency} for {r.participants:,} mentees; each percentage point "
+                 f"fewer {r.cut.departures if r.cut else 'departures'} among them is worth about {r.worth():,.0f} "
+                 f"{r.currency} (their mean salary {r.salary:,.0f} {r.currency} x {r.mid_multiplier:g}).")
+    lines.append(f"Under a skeptical prior (normal, centred on no effect, SD {r.prior_sd:g} pp: credible published "
+                 f"mentoring effects lie within 0-5 pp), the chance it paid back is {100 * r.prob_pays_back:.0f}%; the "
+                 f"prior alone says {100 * r.prior_pays_back:.0f}%. No probability is given without a prior: an "
+                 f"imprecise estimate alone says little about it.")
+    lines.append(f"**The naive ROI** a platform would quote, treating the whole {r.naive_cut:+.1f}-point retention "
+                 f"gap as the program's doing, is {100 * r.naive_roi:+,.0f}%.")
+    return "\n\n".join(lines)
 
 
 def summary(page: Summary) -> str:
-    """The executive summary's text: what we can say, the platforms' figures, money, what the data
-    cannot tell yet, next steps."""
-    ret, pro, money = page.retention, page.promotion, page.roi
-    lines = [f"## {page.name}"]
+    """The executive summary's text. First screen: verdict, best estimate, the platforms' figure,
+    money, what it would take to know; then this cohort's own figures and next steps."""
+    ret, pro = page.retention, page.promotion
+    lines = [f"## {html.escape(page.name)}"]
+    first = decision(page.estimates, (ret.naive.rate_participants, ret.naive.rate_others))
+    if not first:
+        first = [f"**Money:** {page.returns.reason}."] if page.returns.reason else []
+        first.append(f"**What a platform would print:** mentees stayed {ret.naive.rate_participants:.0f}% vs "
+                     f"{ret.naive.rate_others:.0f}% of everyone else; most of that gap is who volunteers.")
+    lines += first
+    lines.append("### This cohort on its own")
+    if page.deviations is not None:
+        lines.append(f"**Preregistration:** {page.deviations.summary()}")
     h = ret.headline
-    lines.append("**What we can say.** " + retention(ret).split("\n\n")[0].replace("**Effect on mentees:** ", "")
-                 + (UNCLEAR if h is not None and h.includes_zero else ""))
+    own = retention(ret).split("\n\n")[0].replace("**Effect on mentees:** ", "")
+    lines.append(own.replace("This cohort alone cannot tell", "This cohort alone cannot answer", 1)
+                 .replace("**", "") + (UNCLEAR if h is not None and h.includes_zero else ""))
     if h is None and pro.headline is None and ret.design is not None and pro.design is not None \
             and ret.design.reason == pro.design.reason and ret.design.design is None:
         lines.append("The same holds for promotion within 12 months.")
     else:
         lines.append(promotion(pro).split("\n\n")[0].replace("**Effect on mentees:** an", "Mentees were an")
-                     + (UNCLEAR if pro.headline is not None and pro.headline.includes_zero else ""))
-    lines.append(f"The platforms' figures, for comparison: mentees stayed {ret.naive.rate_participants:.0f}% vs "
-                 f"{ret.naive.rate_others:.0f}% and were promoted {pro.naive.ratio:.1f} times as often as everyone "
-                 f"else; most of that gap is who volunteers, not what mentoring did.")
-    if money is not None:
-        lines.append(f"**Money:** the cohort cost {money.cost:,.0f}; ROI {100 * money.roi_median:+.0f}% (90% interval "
-                     f"{100 * money.roi_low:+.0f}% to {100 * money.roi_high:+.0f}%), break-even at "
-                     f"+{money.break_even_effect:.1f} points of 12-month retention; naive ROI {100 * money.naive_roi:+.0f}%.")
-    lines.append("**What the data cannot tell yet.** " + retention_power(ret))
+                     .replace("**", "") + (UNCLEAR if pro.headline is not None and pro.headline.includes_zero else ""))
+    lines.append(f"Platforms would add that mentees were promoted {pro.naive.ratio:.1f} times as often as everyone "
+                 f"else; that too is mostly who volunteers.")
     lines.append("**Next steps.** " + " ".join(next_steps(page)))
     return "\n\n".join(lines)
 

@@ -36,11 +36,12 @@ def folder(study: Study, output_dir: str | Path | None = None) -> Path:
     return Path(output_dir) if output_dir else study.report_dir
 
 
-def pooled(result, studies, output_dir: str | Path | None = None) -> Path:
-    """Write the pooled estimates (cohort_id "pooled") to the cross-cohort folder's estimates.csv:
-    the runner's output directory, or reports/all-cohorts beside the first study's report folder."""
+def pooled(result, studies, *more, output_dir: str | Path | None = None) -> Path:
+    """Write the pooled estimates (cohort_id "pooled") and those of `more` results (the program's
+    money) to the cross-cohort folder's estimates.csv: the runner's output directory, or
+    reports/all-cohorts beside the first study's report folder."""
     out = Path(output_dir) if output_dir else studies[0].report_dir.parent / ALL_COHORTS
-    return result.estimates.write(out)
+    return Estimates.combine(result, *more).write(out)
 
 
 def estimates(study: Study, *results, output_dir: str | Path | None = None) -> Path:
@@ -97,12 +98,26 @@ def _atomic_write(path: Path, text: str) -> None:
     os.replace(tmp, path)
 
 
+def _bold(markdown: str) -> str:
+    """**bold** Markdown (already HTML-safe) as HTML."""
+    import re
+
+    return re.sub(r"\*\*(.+?)\*\*", r"<b>\1</b>", markdown)
+
+
 def _index_headlines(cohort_dir: Path) -> str:
-    """Headline retention and promotion effects of a cohort, from its estimates.csv, for the index."""
+    """A cohort's first screen in one paragraph (verdict, best estimate, platform figure, money,
+    what it would take), from its estimates.csv, for the index; its headline effects when it has
+    no money rows."""
+    from .narrate import decision_brief
+
     path = cohort_dir / "estimates.csv"
     if not path.exists():
         return ""
     found = Estimates.read(path)
+    brief = decision_brief(found)
+    if brief:
+        return _bold(brief)
     parts = []
     for estimand, label in (("retention_12m", "retention"), ("promotion_12m", "promotion"), ("roi", "ROI %")):
         h, naive = found.headline(estimand), found.naive(estimand)
@@ -117,12 +132,20 @@ def _index_headlines(cohort_dir: Path) -> str:
 
 
 def _index_pooled(out_dir: Path) -> str:
-    """The pooled headline across cohorts (from all-cohorts/estimates.csv), for the top of the index."""
-    text = _index_headlines(out_dir / ALL_COHORTS)
-    if not text:
+    """The program's answer so far (from all-cohorts/estimates.csv), for the top of the index: the
+    first screen of the cross-cohort page, every cohort's cost and mentees priced with the pooled
+    evidence."""
+    from .narrate import decision
+
+    path = out_dir / ALL_COHORTS / "estimates.csv"
+    if not path.exists():
         return ""
-    return (f"<p class='pooled'><b>All cohorts pooled</b> (each design's cohorts averaged, weighted by participants; "
-            f"the strongest design shown): {text}</p>")
+    lines = decision(Estimates.read(path))
+    if not lines:
+        text = _index_headlines(out_dir / ALL_COHORTS)
+        return f"<p class='pooled'><b>All cohorts pooled</b>: {text}</p>" if text else ""
+    return ("<div class='pooled'><h2>The program so far, all cohorts pooled</h2>"
+            + "".join(f"<p>{_bold(line)}</p>" for line in lines) + "</div>")
 
 
 def write_index(out_dir: Path, results: pd.DataFrame) -> Path:
@@ -164,9 +187,10 @@ def write_index(out_dir: Path, results: pd.DataFrame) -> Path:
         + f": {html.escape(message)}</li>" for cohort, names, cell, message in failures)
     page = (f"<!doctype html><html><head><meta charset='utf-8'><title>Mentoring evaluation reports</title>"
             f"<style>{_CSS}</style></head><body><h1>Mentoring evaluation reports</h1>"
-            f"<p>Headline: the effect on mentees in percentage points (ROI in %), with its 95% interval; "
-            f"the naive comparison a platform would print in brackets.</p>{_index_pooled(out_dir)}"
-            f"<table><tr><th>cohort</th><th>headline</th>{head}</tr>{''.join(rows)}</table>"
+            f"{_index_pooled(out_dir)}<p>Each cohort: the verdict on its money, the best evidence on the cut in "
+            f"mentees' 12-month exits (percentage points, 95% interval), the figure a platform would print, the "
+            f"break-even and what a lottery in the next cohort would detect.</p>"
+            f"<table><tr><th>cohort</th><th>first screen</th>{head}</tr>{''.join(rows)}</table>"
             + (f"<h2>Failures</h2><ul>{fail_html}</ul>" if len(failures) else "<p>Every report ran.</p>")
             + "</body></html>\n")
     path = out_dir / "index.html"

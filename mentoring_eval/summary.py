@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 import pandas as pd
 
-from . import program_health, promotion, retention, roi, scorecard
+from . import power, preregistration, program_health, promotion, retention, roi, scorecard
 from .errors import NotEstimable
 from .estimates import Estimates
 from .privacy import Disclosure
@@ -40,6 +40,8 @@ class Summary:
     health: program_health.ProgramHealth = field(repr=False)
     returns: roi.ROIAttempt = field(repr=False)
     scorecard: scorecard.Scorecard = field(repr=False)
+    detectable: power.Detectable | None = field(default=None, repr=False)
+    deviations: preregistration.Deviations | None = field(default=None, repr=False)  # None: nothing preregistered
 
     @property
     def roi(self) -> roi.ROIResult | None:
@@ -48,7 +50,7 @@ class Summary:
     @property
     def estimates(self) -> Estimates:
         """Every estimate the page draws on."""
-        return Estimates.combine(self.retention, self.promotion, self.health, self.returns)
+        return Estimates.combine(self.retention, self.promotion, self.health, self.returns, self.detectable)
 
     @property
     def headlines(self) -> pd.DataFrame:
@@ -83,8 +85,30 @@ def headline_table(estimates: Estimates, role: str = "mentee") -> pd.DataFrame:
 
 def build(study: Study) -> Summary:
     """The cohort's one page, from the study's results (computed once per study or run)."""
+    returns = roi.attempt(study)
+    break_even = returns.result.break_even if returns.result is not None else float("nan")
     return Summary(study.cohort_id, study.name, retention.analyze(study, "mentee"), promotion.analyze(study, "mentee"),
-                   program_health.analyze(study), roi.attempt(study), scorecard.build(study))
+                   program_health.analyze(study), returns, scorecard.build(study), detectable(study, break_even),
+                   preregistration.check(study))
+
+
+def what_it_takes(study: Study) -> power.Detectable | None:
+    """What it would take to know for this cohort, against the break-even of its money (NaN when
+    it has no ROI)."""
+    returns = roi.attempt(study)
+    return detectable(study, returns.result.break_even if returns.result is not None else float("nan"))
+
+
+def detectable(study: Study, break_even: float = float("nan"), cohort_id: str | None = None) -> power.Detectable | None:
+    """What it would take to know (power.what_it_takes), or None when the cohort has no applicants;
+    its rows under `cohort_id` when given (e.g. "pooled" for the program's page)."""
+    from dataclasses import replace
+
+    try:
+        found = study.result(("detectable", round(break_even, 9)), lambda: power.what_it_takes(study, break_even))
+    except NotEstimable:
+        return None
+    return replace(found, cohort_id=cohort_id) if cohort_id else found
 
 
 def across_cohorts(studies: list[Study]) -> pd.DataFrame:
