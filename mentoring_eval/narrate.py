@@ -127,10 +127,13 @@ def rollout(result: Rollout, what: str = "voluntary exits") -> str:
 
 
 def _effect(estimate: float, low: float, high: float, what: str) -> str:
-    """'an estimated **2.1 percentage points more likely** to ... (95% CI -1.0 to +5.2).'"""
+    """'an estimated **2.1 percentage points more likely** to ... (95% CI +1.0 to +5.2).': bold only
+    when the interval excludes zero, so an imprecise point estimate is never the thing a reader sees."""
     direction = "more" if estimate >= 0 else "less"
-    return (f"an estimated **{abs(estimate):.1f} percentage points {direction} likely** {what} "
-            f"(95% CI {low:+.1f} to {high:+.1f}).")
+    size = f"{abs(estimate):.1f} percentage points {direction} likely"
+    if low <= 0 <= high:
+        return f"an estimated {size} {what} (95% CI {low:+.1f} to {high:+.1f})."
+    return f"an estimated **{size}** {what} (95% CI {low:+.1f} to {high:+.1f})."
 
 
 DESIGN_WORDS = {
@@ -310,7 +313,7 @@ def decision(found: Estimates, rates: tuple[float, float] | None = None) -> list
         lines.append("**Verdict: no effect large enough to matter.** "
                      + (f"If anything, mentees left more often: the whole interval of the cut in {what} is below zero."
                         if cut.ci_high < 0 else
-                        f"Even the top of the evidence's interval ({cut.ci_high:+.1f} pp) falls short of the "
+                        f"Even the top of the evidence's interval ({signed(cut.ci_high)} pp) falls short of the "
                         f"{be.estimate:.1f} pp cut in {what} the program needs to pay for itself."))
     elif cut.ci_low > 0:
         lines.append(f"**Verdict: mentoring cuts exits, but whether it pays back cannot be told yet.** The "
@@ -320,12 +323,12 @@ def decision(found: Estimates, rates: tuple[float, float] | None = None) -> list
                      f"large enough to pay back the program (a cut of {be.estimate:.1f} pp in {what}).")
     if cut is not None:
         lines.append(f"**Best estimate:** the evidence puts the cut in {what} among mentees between "
-                     f"{cut.ci_low:+.1f} and {cut.ci_high:+.1f} pp (95% interval; central estimate "
+                     f"{signed(cut.ci_low)} and {signed(cut.ci_high)} pp (95% interval; central estimate "
                      f"{signed(cut.estimate)}), from {_source(cut)}; evidence: **{cut.evidence or 'none'}**.")
     if naive_gap is not None:
         stayed = (f"mentees stayed {rates[0]:.0f}% vs {rates[1]:.0f}% of everyone else, a gap of "
                   if rates else "mentees' 12-month retention beat everyone else's by ")
-        lines.append(f"**What a platform would print:** {stayed}{naive_gap.estimate:+.1f} pp"
+        lines.append(f"**What a platform would print:** {stayed}{signed(naive_gap.estimate)} pp"
                      + (f", and an ROI of {naive_roi.estimate:+,.0f}%" if naive_roi is not None else "")
                      + ". That compares volunteers with everyone else, and people who volunteer were already less "
                      "likely to leave; the estimate above compares like with like.")
@@ -368,11 +371,11 @@ def decision_brief(found: Estimates) -> str:
     parts = [f"**{paid[0].upper() + paid[1:]}.**"]
     if cut is not None:
         parts.append(f"Cut in 12-month {'voluntary ' if 'voluntary' in cut.note.split(';')[0] else ''}exits "
-                     f"{cut.ci_low:+.1f} to {cut.ci_high:+.1f} pp ({_source(cut)}, {cut.evidence or 'no grade'}).")
+                     f"{signed(cut.ci_low)} to {signed(cut.ci_high)} pp ({_source(cut)}, {cut.evidence or 'no grade'}).")
     else:
         parts.append("No design can measure the effect yet.")
     if naive_gap is not None:
-        parts.append(f"Platform figure: {naive_gap.estimate:+.1f} pp retention gap"
+        parts.append(f"Platform figure: {signed(naive_gap.estimate)} pp retention gap"
                      + (f", ROI {naive_roi.estimate:+,.0f}%." if naive_roi is not None else "."))
     if be is not None:
         parts.append(f"Pays back above a {be.estimate:.1f} pp cut"

@@ -253,8 +253,8 @@ class ROIResult:
         head = f"The program pays back if it cut {what} among mentees by at least {self.break_even:.1f} pp"
         if self.cut is None:
             return f"{head}; no design can measure the cut yet ({self.reason}): cannot tell yet."
-        return (f"{head}; the evidence puts the cut between {self.cut.ci_low:+.1f} and {self.cut.ci_high:+.1f} pp: "
-                f"{self.verdict}.")
+        lo, hi = (f"{v:+.1f}".replace("-0.0", "+0.0") for v in (self.cut.ci_low, self.cut.ci_high))
+        return f"{head}; the evidence puts the cut between {lo} and {hi} pp: {self.verdict}."
 
     def summary(self) -> str:
         lo, hi = self.roi_interval

@@ -26,7 +26,7 @@ LABELS = {"retention_12m": "still employed 12 months after the start (pp)",
           "skills_change": "self-rated skills, baseline to end (points)",
           "voluntary_exit_12m": "left voluntarily within 12 months (pp)",
           "performance_rating": "performance rating (points, 1-5 scale)",
-          "nps": "net promoter score", "roi": "return on investment (%)"}
+          "nps": "net promoter score"}  # money is on the first screen, rounded to what its evidence supports
 
 
 @dataclass(frozen=True)
@@ -97,6 +97,14 @@ def what_it_takes(study: Study) -> power.Detectable | None:
     it has no ROI)."""
     returns = roi.attempt(study)
     return detectable(study, returns.result.break_even if returns.result is not None else float("nan"))
+
+
+def program_detectable(studies: list[Study], program: roi.ROIResult) -> power.Detectable | None:
+    """What it would take to know for the whole program: the latest cohort's view (every cohort so
+    far, a lottery among the next cohort's applicants) against the program's break-even, as
+    cohort_id "pooled"."""
+    latest = max(studies, key=lambda s: s.start)
+    return detectable(latest, program.break_even, cohort_id="pooled")
 
 
 def detectable(study: Study, break_even: float = float("nan"), cohort_id: str | None = None) -> power.Detectable | None:

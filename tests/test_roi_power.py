@@ -211,7 +211,7 @@ def test_executive_summary_first_screen_answers_in_order(program):
     assert paragraphs[0].startswith({"pays back": "**Verdict: mentoring works and pays back.**",
                                      "does not pay back": "**Verdict: no effect large enough to matter.**",
                                      "cannot tell yet": "**Verdict: "}[r.verdict])
-    assert f"between {r.cut.ci_low:+.1f} and {r.cut.ci_high:+.1f} pp" in paragraphs[1]
+    assert f"between {me.narrate.signed(r.cut.ci_low)} and {me.narrate.signed(r.cut.ci_high)} pp" in paragraphs[1]
     assert f"**{abs(r.cut.estimate):.1f}" not in text  # the point estimate is never led with in bold
     naive = me.retention.naive(program, "mentee")
     assert f"mentees stayed {naive.rate_participants:.0f}% vs {naive.rate_others:.0f}%" in paragraphs[2]
