@@ -111,12 +111,20 @@ class Study:
     @cached_property
     def so_far(self) -> list[Study]:
         """This cohort and the program's earlier ones, in order of start: the params files beside
-        this one whose cohort is in this study's data and started no later, read against the same
-        data set (one study per cohort; this study for its own). [self] without a params file."""
+        this one that name the same data directory as its file does (a data_dir override, as in a
+        notebook's parameters, moves them all) and
+        whose cohort is in the data and started no later, read against this study's data set (one
+        study per cohort; this study for its own). [self] without a params file."""
         found = {self.cohort_id: self}
         if self.params_file is not None:
+            try:
+                written = {Path(load_params(self.params_file).data_dir).resolve()}
+            except MentoringEvalError:
+                written = {Path(self.params.data_dir).resolve()}
             for pf in find_files(self.params_file.resolve().parent):
                 try:
+                    if Path(load_params(pf).data_dir).resolve() not in written:
+                        continue  # another program's or company's cohorts
                     p = load_params(pf, data_dir=self.params.data_dir)
                     if p.cohort_id in found or p.cohort_id not in self.dataset.cohort_ids:
                         continue

@@ -221,3 +221,26 @@ def test_executive_summary_first_screen_answers_in_order(program):
     rest = text.split("### This cohort on its own", 1)[1]
     head = page.retention.headline
     assert head is None and "This cohort alone cannot answer" in rest  # 3 departments against 2
+
+
+def test_the_cohorts_so_far_are_those_of_the_same_data(demo_dir, tmp_path):
+    """Params files beside each other but naming another company's data are not this program's."""
+    import shutil
+
+    import yaml
+
+    other = tmp_path / "other"
+    shutil.copytree(demo_dir, other)  # same cohort ids, another company
+    folder = tmp_path / "params"
+    folder.mkdir()
+    for name, cohort, data in (("a1", "2023-spring", demo_dir), ("a2", "2024-autumn", demo_dir),
+                               ("b1", "2023-autumn", other), ("a0", "2024-spring", demo_dir)):
+        raw = yaml.safe_load((ROOT / "params" / f"{cohort}.yaml").read_text())
+        (folder / f"{name}.yaml").write_text(yaml.safe_dump({**raw, "data_dir": str(data)}))
+    late = me.open_study(folder / "a2.yaml")
+    assert [s.cohort_id for s in late.so_far] == ["2023-spring", "2024-spring", "2024-autumn"]
+    assert late.so_far[-1] is late
+    # read against another copy of the same data (a notebook's data_dir override): the same siblings
+    moved = me.open_study(folder / "a2.yaml", data_dir=other)
+    assert [s.cohort_id for s in moved.so_far] == ["2023-spring", "2024-spring", "2024-autumn"]
+    assert all(s.dataset is moved.dataset for s in moved.so_far)
