@@ -159,7 +159,7 @@ class ROIResult:
 
     cohort_id: str
     cost: float  # currency
-    participants: int  # mentees who took part
+    participants: int  # mentees who took part (a match in the cohort), employed at its start
     salary: float  # their mean annual salary (currency)
     multiplier: tuple[float, float]  # cost of a departure, multiples of salary
     currency: str
@@ -345,8 +345,10 @@ class ROIResult:
 
 
 def _priced(studies: Sequence[Study]) -> tuple[float, int, float, float]:
-    """(cost, participants, their mean salary, naive retention gap) of the studies' cohorts
-    together; NotEstimable without costs or salaries."""
+    """(cost, mentees who took part, their mean salary, naive retention gap) of the studies' cohorts
+    together. Taking part is having a match in the cohort (an applicant a lottery turned down
+    avoids no departure); without a matches table, every enrolled mentee. NotEstimable without
+    costs or salaries."""
     from . import retention
 
     ds = studies[0].dataset
@@ -357,11 +359,12 @@ def _priced(studies: Sequence[Study]) -> tuple[float, int, float, float]:
     salary_of = ds.employees.set_index("employee_id")["annual_salary"]
     cost, people, salaries, gaps = 0.0, 0, [], []
     for study in studies:
-        share = study.cohort.participation_share("mentee")
-        part = study.cohort.participants("mentee")
-        took_part = part["employee_id"]
+        took_part = study.cohort.participants("mentee")["employee_id"]
+        if ds.has("matches"):
+            m = ds.matches
+            took_part = took_part[took_part.isin(m.loc[m["cohort_id"] == study.cohort_id, "mentee_id"])]
         cost += float(costs(study)["amount"].sum())
-        people += share.participants
+        people += len(took_part)
         salaries.append(took_part.map(salary_of).dropna().to_numpy(float))
         naive = retention.naive(study, "mentee")
         gaps.append((naive.difference, naive.participants))

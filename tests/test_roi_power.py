@@ -108,9 +108,13 @@ def test_the_money_rests_on_the_strongest_evidence_so_far(program):
     # the only lottery is the strongest design: its (bounded) effect on voluntary exits, sign flipped
     assert r.cut.design == "lottery" and r.cut.cohorts == ("2023-spring",) and r.cut.exits == "voluntary"
     assert r.cut.estimate == pytest.approx(-lottery.estimate) and r.cut.ci_low == pytest.approx(-lottery.ci_high)
-    # priced for this cohort: its own cost and mentees
+    # priced for this cohort: its own cost and the mentees who took part (a match), employed at its start
     assert r.cost == pytest.approx(roi.costs(late)["amount"].sum())
-    assert r.participants == late.cohort.participation_share("mentee").participants
+    m = late.dataset.matches
+    matched = set(m.loc[m["cohort_id"] == "2024-autumn", "mentee_id"])
+    assert r.participants == late.cohort.participants("mentee")["employee_id"].isin(matched).sum() > 100
+    early = roi.compute(late.so_far[0])  # the lottery: applicants turned down avoid no departure
+    assert early.participants == me.applicants.pool(late.so_far[0]).people["took_part"].sum()  # the first cohort
 
 
 def test_what_it_would_take_counts_the_next_lottery_by_hand(program):
