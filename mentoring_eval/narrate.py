@@ -246,17 +246,6 @@ def findings(result) -> str:
     raise TypeError(f"no findings for a {type(result).__name__}")
 
 
-def retention_power(result: RetentionResult, hoped_for: float = 5.0) -> str:
-    """Whether the cohort could detect the retention effect the program hopes for (pp)."""
-    from .power import did_mde, warning  # statsmodels' power module takes a second to import
-
-    tot = result.retention_tot
-    if tot is None:
-        return "The population comparison is not available, so its power cannot be judged."
-    detectable = did_mde(tot.n_eligible, max(tot.itt.n_obs // 2 - tot.n_eligible, 1), result.naive.rate_others, tot.share)
-    return warning("participants' 12-month retention", hoped_for, detectable)
-
-
 def _money(value: float, low: float, high: float) -> str:
     """A number rounded to what its interval supports, with thousands separators."""
     from .roi import rounded
@@ -346,9 +335,9 @@ def decision(found: Estimates, rates: tuple[float, float] | None = None) -> list
                      f"+/-5 pp, the range of credible published mentoring effects), the chance it paid back is "
                      f"{prob.estimate:.0f}%; the prior alone says {prior}.")
         lines.append(text)
-    take = "" if not any(e.estimand.startswith("mde_") for e in found) else what_it_takes(found, "voluntary_exit_12m" if "voluntary" in what else "retention_12m",
-                         be.estimate if be is not None else float("nan"), cut.design if cut is not None else None)
-    if take:
+    if any(e.estimand.startswith("mde_") for e in found):
+        take = what_it_takes(found, "voluntary_exit_12m" if "voluntary" in what else "retention_12m",
+                             be.estimate if be is not None else float("nan"), cut.design if cut is not None else None)
         lines.append(f"**What it would take to know:** {take}")
     return lines
 
@@ -417,7 +406,7 @@ def what_it_takes(found: Estimates, estimand: str, break_even: float, design: st
     return text
 
 
-def roi(returns: ROIAttempt, retention_result: RetentionResult) -> str:
+def roi(returns: ROIAttempt) -> str:
     """The ROI findings: the break-even cut, the evidence on it and the verdict, the money and the
     naive ROI; or why there is no ROI."""
     if returns.result is None:
@@ -450,8 +439,9 @@ def summary(page: Summary) -> str:
     ret, pro = page.retention, page.promotion
     lines = [f"## {html.escape(page.name)}"]
     first = decision(page.estimates, (ret.naive.rate_participants, ret.naive.rate_others))
-    if not first:
-        first = [f"**Money:** {page.returns.reason}."] if page.returns.reason else []
+    if not first:  # no money to weigh the evidence against
+        first = [f"**Verdict: cannot tell yet whether it pays back.** The money cannot be counted: "
+                 f"{html.escape(page.returns.reason)}."]
         first.append(f"**What a platform would print:** mentees stayed {ret.naive.rate_participants:.0f}% vs "
                      f"{ret.naive.rate_others:.0f}% of everyone else; most of that gap is who volunteers.")
     lines += first

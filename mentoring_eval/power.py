@@ -1,5 +1,6 @@
-"""What the data can and cannot tell: minimum detectable effects and sample sizes for the
-cohort's comparisons, and a plain warning when the cohort is too small for the effect hoped for."""
+"""What the data can and cannot tell: minimum detectable effects and sample sizes for two-group
+comparisons, and what it would take to know (`what_it_takes`): the detectable effect of every
+design that can answer, now and with a lottery in the next cohort."""
 
 from __future__ import annotations
 
@@ -53,23 +54,6 @@ def sample_size(effect: float, base_rate: float, ratio: float = 1.0, alpha: floa
     n = NormalIndPower().solve_power(effect_size=h, nobs1=None, alpha=alpha, power=power, ratio=ratio,
                                      alternative="two-sided")
     return int(np.ceil(float(n) - 1e-3))  # the root finder's tolerance is well below a thousandth of a person
-
-
-def warning(what: str, hoped_for: float, detectable: float) -> str:
-    """A plain sentence on whether the cohort can detect the effect the program hopes for."""
-    if abs(hoped_for) >= detectable:
-        return (f"The cohort is large enough to detect a change of {abs(hoped_for):.1f} points in {what} "
-                f"(smallest detectable: {detectable:.1f}).")
-    return (f"**Too small to tell:** this cohort can only detect a change in {what} of {detectable:.1f} points or "
-            f"more; the {abs(hoped_for):.1f}-point change the program hopes for would go unnoticed, so a result "
-            f"that is \"not significant\" says nothing about whether mentoring worked.")
-
-
-def did_mde(n_treated: int, n_control: int, base_rate: float, participation_share: float = 1.0,
-            alpha: float = 0.05, power: float = 0.8) -> float:
-    """Approximate minimum detectable effect (pp) of a before/after difference-in-differences with
-    independent snapshots of these sizes: sqrt(2) x the two-group figure (two contrasts instead of one)."""
-    return float(np.sqrt(2) * mde(n_treated, n_control, base_rate, alpha, power, participation_share))
 
 
 # ---------------------------------------------------------------- what it would take to know

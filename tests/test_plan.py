@@ -42,6 +42,7 @@ def test_plan_is_deterministic_and_balanced_within_strata(next_cohort, tmp_path)
     one, two = (tmp_path / "a" / "assignment.csv").read_bytes(), (tmp_path / "b" / "assignment.csv").read_bytes()
     assert one == two and one != (tmp_path / "c" / "assignment.csv").read_bytes()
     assert (tmp_path / "a" / "preregistration.json").read_bytes() == (tmp_path / "b" / "preregistration.json").read_bytes()
+    assert again.preregistration == first.preregistration
     # the file's order does not matter, only the seed
     shuffled = tmp_path / "shuffled.csv"
     pd.read_csv(applicants).iloc[::-1].to_csv(shuffled, index=False)
