@@ -214,6 +214,16 @@ def deviations(study, disclosure: Disclosure):
     return None
 
 
+def costs(study):
+    """The cohort's cost lines in the params' currency, largest first, with each line's share (%)."""
+    from .roi import costs as cost_lines
+
+    lines = cost_lines(study)
+    frame = pd.DataFrame({"cost line": lines["category"].str.replace("_", " "),
+                          f"amount ({study.params.currency})": lines["amount"].round(0), "share (%)": lines["share"]})
+    return table(frame, study.disclosure, precision=0)
+
+
 def roi_line(returns: ROIAttempt):
     """ROI against the cut in 12-month exits, with the break-even and the evidence's interval (an
     Axes), or the reason there is no ROI."""
