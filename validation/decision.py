@@ -81,14 +81,16 @@ def one_seed(design: str, seed: int, n_employees: int, null: bool) -> list[dict]
 
 def verdict_table(df: pd.DataFrame) -> str:
     lines = ["| design | world | employees | level | reports | pays back | does not | cannot tell | wrong | "
-             "mean P(pays back), skeptical prior | mean from the prior alone |",
-             "|---|---|---:|---|---:|---:|---:|---:|---:|---:|---:|"]
+             "mean P(pays back), skeptical prior | mean from the prior alone | median ROI at the estimate | "
+             "median naive ROI |",
+             "|---|---|---:|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|"]
     for (design, null, n, level), g in df.groupby(["design", "null", "n_employees", "level"], sort=False):
         share = g["verdict"].value_counts(normalize=True)
         lines.append(f"| {design} | {'null' if null else 'planted'} | {n:,} | {level} | {len(g)} | "
                      f"{100 * share.get('pays back', 0):.1f}% | {100 * share.get('does not pay back', 0):.1f}% | "
                      f"{100 * share.get('cannot tell yet', 0):.1f}% | {100 * g['wrong'].mean():.1f}% | "
-                     f"{100 * g['prob_pays_back'].mean():.0f}% | {100 * g['prior'].mean():.0f}% |")
+                     f"{100 * g['prob_pays_back'].mean():.0f}% | {100 * g['prior'].mean():.0f}% | "
+                     f"{100 * g['roi'].median():+,.0f}% | {100 * g['naive_roi'].median():+,.0f}% |")
     return "\n".join(lines)
 
 
@@ -100,7 +102,12 @@ def main() -> None:
     parser.add_argument("--worlds", nargs="+", default=["null"], choices=["planted", "null"])
     parser.add_argument("--jobs", type=int, default=os.cpu_count() or 1)
     parser.add_argument("--csv", type=Path, default=None, help="also write every verdict to this CSV")
+    parser.add_argument("--table", type=Path, nargs="+", default=None,
+                        help="print the table of verdicts already written to these CSVs instead of simulating")
     args = parser.parse_args()
+    if args.table:
+        print(verdict_table(pd.concat([pd.read_csv(p) for p in args.table], ignore_index=True)))
+        return
     tasks = [(d, s, args.employees, w == "null") for d in args.designs for w in args.worlds for s in range(args.seeds)]
     start = time.perf_counter()
     found = []
