@@ -295,6 +295,10 @@ def decision(found: Estimates, rates: tuple[float, float] | None = None) -> list
         why = money.note.split("no evidence: ", 1)[-1]
         lines.append(f"**Verdict: cannot tell yet.** No design can measure the program's effect on exits yet: "
                      f"{html.escape(why)}.")
+    elif cut.design == "observational":
+        lines.append("**Verdict: cannot tell yet.** The only evidence compares mentees with similar colleagues who "
+                     "did not apply; on simulated companies where mentoring does nothing, that comparison still finds "
+                     "mentees leaving less often, so it cannot show whether the program pays back.")
     elif paid == "pays back":
         lines.append(f"**Verdict: mentoring works and pays back.** The whole 95% interval of the cut in {what} "
                      f"among mentees clears the {be.estimate:.1f} pp the program needs to pay for itself.")

@@ -57,6 +57,15 @@ def test_verdict_needs_the_whole_interval_on_one_side_of_the_break_even(low, hig
     assert _result(cut=None).verdict == "cannot tell yet"
 
 
+def test_an_observational_comparison_never_decides():
+    r = _result()
+    assert r.verdict == "pays back"
+    matched = roi.ROIResult("C", 10_000, 50, 60_000, (1.0, 1.0), "EUR",
+                            roi.ExitCut(2.0, 1.0, 3.0, 0.5, "voluntary", "observational", "observational", ("C",)),
+                            6.0, 2.5)
+    assert matched.verdict == "cannot tell yet" and "carries the volunteers' selection" in matched.sentence()
+
+
 def test_rounding_follows_the_width_of_the_interval():
     assert roi.rounded(-1834.4, -6559.0, 1487.0) == -2000  # an 8,000-point-wide interval: thousands
     assert roi.rounded(37.4, 20.0, 60.0) == 40  # 40 wide: tens
