@@ -329,7 +329,7 @@ def decision(found: Estimates, rates: tuple[float, float] | None = None) -> list
         text = (f"**Money:** the {whole} cost {cost.estimate:,.0f} {cost.unit}, mentors' and mentees' time included. "
                 f"It pays back if it cut {what} among mentees by at least {be.estimate:.1f} pp ({be.ci_low:.1f} to "
                 f"{be.ci_high:.1f} pp over the range of what a departure costs).")
-        if cut is not None:
+        if cut is not None and cut.design != "observational":  # a biased range is worse than none
             lo, hi = money.ci_low, money.ci_high  # percent
             text += f" On the evidence, the return lies between {_pct(lo, lo, hi)} and {_pct(hi, lo, hi)}: **{paid}**."
         if prob is not None:

@@ -238,8 +238,10 @@ class ROIResult:
 
     @property
     def prob_pays_back(self) -> float:
-        """P(the cut exceeds the break-even) under the skeptical prior, given the evidence (0-1)."""
-        if self.cut is None:
+        """P(the cut exceeds the break-even) under the skeptical prior, given the evidence (0-1);
+        the prior's alone when the evidence cannot decide (none, or an observational comparison,
+        whose selection would move the posterior as if it were an effect)."""
+        if self.cut is None or not self.cut.can_decide:
             return self.prior_pays_back
         return skeptical_probability(self.cut.estimate, self.cut.std_error, self.break_even, self.prior_sd)
 

@@ -64,6 +64,7 @@ def test_an_observational_comparison_never_decides():
                             roi.ExitCut(2.0, 1.0, 3.0, 0.5, "voluntary", "observational", "observational", ("C",)),
                             6.0, 2.5)
     assert matched.verdict == "cannot tell yet" and "carries the volunteers' selection" in matched.sentence()
+    assert matched.prob_pays_back == matched.prior_pays_back < r.prob_pays_back  # its selection moves nothing
 
 
 def test_rounding_follows_the_width_of_the_interval():
