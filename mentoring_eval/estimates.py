@@ -18,11 +18,12 @@ from typing import Literal
 import numpy as np
 import pandas as pd
 
+from .files import spreadsheet_safe, spreadsheet_text
+
 COLUMNS = ["cohort_id", "role", "estimand", "method", "estimate", "std_error", "ci_low", "ci_high",
            "n_treated", "n_control", "headline", "note", "design", "unit", "evidence"]
 KEY = ("cohort_id", "role", "estimand", "method")
 TEXT = ("cohort_id", "role", "estimand", "method", "note", "design", "unit", "evidence")
-FORMULA_START = ("=", "+", "-", "@", "\t", "\r")  # a spreadsheet runs a cell starting so as a formula
 SOURCE_ENV = "MENTORING_EVAL_SOURCE"  # set by the batch runner for each report: the notebook writing estimates
 
 # The study design an estimate comes from, strongest first: "lottery" (places offered at random
@@ -211,8 +212,7 @@ class Estimates:
             if c not in frame:
                 frame[c] = ""
         for c in TEXT:
-            frame[c] = frame[c].map(lambda v: v[1:] if isinstance(v, str) and v[:1] == "'" and v[1:].startswith(FORMULA_START)
-                                    else v)
+            frame[c] = frame[c].map(spreadsheet_text)
         return cls.from_frame(frame)
 
     def write(self, out_dir: str | Path, source: str | None = None) -> Path:
@@ -269,7 +269,7 @@ def _write_csv(found: Estimates, path: Path) -> None:
     """The estimates as CSV, sorted, text that a spreadsheet would run as a formula quoted; atomic."""
     frame = found.to_frame().sort_values(["role", "estimand", "method"], ignore_index=True)
     for c in TEXT:  # a quote in front keeps it text; read() takes it off again
-        frame[c] = frame[c].map(lambda v: "'" + v if isinstance(v, str) and v.startswith(FORMULA_START) else v)
+        frame[c] = frame[c].map(spreadsheet_safe)
     tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}")
     frame.to_csv(tmp, index=False, float_format="%.10g")
     os.replace(tmp, path)

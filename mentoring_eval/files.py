@@ -1,10 +1,34 @@
-"""Output files that several processes share: an exclusive lock for a read-modify-write."""
+"""Output files: an exclusive lock for a read-modify-write that several processes share, a write
+that never leaves half a file, and text cells a spreadsheet will not run as formulas."""
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
+
+FORMULA_START = ("=", "+", "-", "@", "\t", "\r")  # a spreadsheet runs a cell starting so as a formula
+
+
+def spreadsheet_safe(value):
+    """A text cell that a spreadsheet would run as a formula, with a quote in front (OWASP's CSV
+    injection rule); anything else unchanged."""
+    return "'" + value if isinstance(value, str) and value.startswith(FORMULA_START) else value
+
+
+def spreadsheet_text(value):
+    """The inverse of spreadsheet_safe on read: the quote taken off again."""
+    return value[1:] if isinstance(value, str) and value[:1] == "'" and value[1:].startswith(FORMULA_START) else value
+
+
+def atomic_write(path: Path, text: str) -> None:
+    """Write `text` (UTF-8) to `path` through a temporary file beside it, so a reader never sees
+    half of it."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}")
+    tmp.write_text(text, encoding="utf-8")
+    os.replace(tmp, path)
 
 
 @contextmanager

@@ -22,7 +22,6 @@ import csv
 import hashlib
 import io
 import json
-import os
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -31,13 +30,13 @@ import numpy as np
 import pandas as pd
 
 from .errors import ArgumentError, NotEstimable, ParamsError
+from .files import atomic_write, spreadsheet_safe, spreadsheet_text
 
 if TYPE_CHECKING:
     from .study import Study
 
 ESTIMANDS = ("voluntary_exit_12m", "retention_12m", "promotion_12m")  # primary first
 ALPHA, POWER = 0.05, 0.8
-FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 
 
 @dataclass(frozen=True)
@@ -203,8 +202,8 @@ def plan(params_file: str | Path, applicants_file: str | Path, out_dir: str | Pa
     }
     folder = Path(out_dir)
     folder.mkdir(parents=True, exist_ok=True)
-    _write(folder / "assignment.csv", text)
-    _write(folder / "preregistration.json", json.dumps(record, indent=2, sort_keys=False) + "\n")
+    atomic_write(folder / "assignment.csv", text)
+    atomic_write(folder / "preregistration.json", json.dumps(record, indent=2, sort_keys=False) + "\n")
     return Plan(params.cohort_id, assignment, record, folder)
 
 
@@ -214,15 +213,9 @@ def _csv(frame: pd.DataFrame) -> str:
     writer = csv.writer(out, lineterminator="\n")
     writer.writerow(frame.columns)
     for row in frame.itertuples(index=False):  # one row per applicant: hundreds, written once
-        writer.writerow(["true" if v is True or v is np.True_ else "false" if v is False or v is np.False_ else
-                         ("'" + v if isinstance(v, str) and v.startswith(FORMULA_START) else v) for v in row])
+        writer.writerow([("true" if v else "false") if isinstance(v, bool | np.bool_) else spreadsheet_safe(v)
+                         for v in row])
     return out.getvalue()
-
-
-def _write(path: Path, text: str) -> None:
-    tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}")
-    tmp.write_text(text, encoding="utf-8")
-    os.replace(tmp, path)
 
 
 def _base_rates(ds, params, when: pd.Timestamp) -> dict[str, float]:
@@ -313,7 +306,7 @@ def check(study: Study) -> Deviations | None:
         raise ParamsError(f"{where}, key preregistration: {file} has changed since it was drawn (its SHA-256 no "
                           "longer matches the preregistration)")
     assigned = pd.read_csv(io.BytesIO(text), dtype=str, keep_default_na=False)
-    assigned["employee_id"] = assigned["employee_id"].map(lambda v: v[1:] if v[:1] == "'" and v[1:].startswith(FORMULA_START) else v)
+    assigned["employee_id"] = assigned["employee_id"].map(spreadsheet_text)
     drawn = assigned.set_index("employee_id")["offered"].eq("true")
     enr = study.dataset.enrollments
     mine = enr[(enr["cohort_id"] == study.cohort_id) & (enr["role"] == "mentee")]

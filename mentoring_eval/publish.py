@@ -5,7 +5,6 @@ a row-level table), and the reports index."""
 from __future__ import annotations
 
 import html
-import os
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -13,6 +12,7 @@ import pandas as pd
 
 from .errors import MentoringEvalError
 from .estimates import Estimates
+from .files import atomic_write
 from .runlog import failures as grouped_failures
 from .runlog import notebook_list
 from .version import __version__
@@ -87,15 +87,8 @@ def render_html(notebook: Path, out: Path, audience: str = "stakeholder", footer
                              f"aggregates only; it was not published")
     if footer:
         body = with_footer(body, footer)
-    _atomic_write(out, body)
+    atomic_write(out, body)
     return out
-
-
-def _atomic_write(path: Path, text: str) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}")
-    tmp.write_text(text, encoding="utf-8")
-    os.replace(tmp, path)
 
 
 def _bold(markdown: str) -> str:
@@ -194,7 +187,7 @@ def write_index(out_dir: Path, results: pd.DataFrame) -> Path:
             + (f"<h2>Failures</h2><ul>{fail_html}</ul>" if len(failures) else "<p>Every report ran.</p>")
             + "</body></html>\n")
     path = out_dir / "index.html"
-    _atomic_write(path, page)
+    atomic_write(path, page)
     return path
 
 

@@ -18,26 +18,14 @@ from __future__ import annotations
 
 import argparse
 import os
-import sys
 import tempfile
 import time
-from concurrent.futures import ProcessPoolExecutor, as_completed
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
-
-ROOT = Path(__file__).resolve().parent.parent
-COHORTS = ("2023-spring", "2023-autumn", "2024-spring", "2024-autumn")
-
-
-def _studies(me, directory: str, design: str):
-    ds = me.load(directory)
-    extra = {"assignment_strata": ["department"]} if design == "lottery" else {}
-    if design == "observational":  # every department invited
-        extra.update(mentee_eligibility={"levels": [1, 2, 3], "min_tenure_months": 6},
-                     mentor_eligibility={"levels": [4, 5, 6, 7], "min_tenure_months": 24})
-    return [me.Study(me.load_params(ROOT / "params" / f"{c}.yaml", data_dir=directory, **extra), ds) for c in COHORTS]
+from designs_coverage import _studies
+from seeds import run
 
 
 def true_cut(truth: pd.DataFrame, cut) -> float:
@@ -110,14 +98,7 @@ def main() -> None:
         return
     tasks = [(d, s, args.employees, w == "null") for d in args.designs for w in args.worlds for s in range(args.seeds)]
     start = time.perf_counter()
-    found = []
-    with ProcessPoolExecutor(args.jobs) as pool:
-        futures = [pool.submit(one_seed, *task) for task in tasks]
-        for done, future in enumerate(as_completed(futures), 1):
-            found += future.result()
-            if done % 10 == 0 or done == len(futures):
-                print(f"{done}/{len(futures)} companies ({time.perf_counter() - start:.0f} s)", file=sys.stderr, flush=True)
-    df = pd.DataFrame(found)
+    df = pd.DataFrame(run(one_seed, tasks, args.jobs))
     if args.csv:
         df.to_csv(args.csv, index=False)
     print(f"{args.seeds} seeds per design and world, {args.employees:,} employees, "

@@ -26,14 +26,13 @@ from __future__ import annotations
 
 import argparse
 import os
-import sys
 import tempfile
 import time
-from concurrent.futures import ProcessPoolExecutor, as_completed
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
+from seeds import run
 
 ROOT = Path(__file__).resolve().parent.parent
 COHORTS = ("2023-spring", "2023-autumn", "2024-spring", "2024-autumn")
@@ -173,14 +172,7 @@ def main() -> None:
     worlds = ["planted"] if args.widths else args.worlds
     tasks = [(d, s, n, w == "null") for d in args.designs for w in worlds for n in sizes for s in range(args.seeds)]
     start = time.perf_counter()
-    found = []
-    with ProcessPoolExecutor(args.jobs) as pool:
-        futures = [pool.submit(one_seed, *task) for task in tasks]
-        for done, future in enumerate(as_completed(futures), 1):
-            found += future.result()
-            if done % 25 == 0 or done == len(futures):
-                print(f"{done}/{len(futures)} companies ({time.perf_counter() - start:.0f} s)", file=sys.stderr, flush=True)
-    df = pd.DataFrame(found)
+    df = pd.DataFrame(run(one_seed, tasks, args.jobs, every=25))
     if args.csv:
         df.to_csv(args.csv, index=False)
     print(f"{args.seeds} seeds per design and world, {', '.join(f'{n:,}' for n in sizes)} employees, "
