@@ -247,10 +247,10 @@ def findings(result) -> str:
 
 
 def _money(value: float, low: float, high: float) -> str:
-    """A number rounded to what its interval supports, with thousands separators."""
+    """An amount rounded to what its interval supports, signed, with thousands separators."""
     from .roi import rounded
 
-    return f"{rounded(value, low, high):,.0f}"
+    return f"{rounded(value, low, high):+,.0f}"
 
 
 def _pct(value: float, low: float, high: float) -> str:
