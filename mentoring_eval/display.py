@@ -4,6 +4,7 @@ there is none, and the figures. Every figure function returns a matplotlib Axes.
 
 from __future__ import annotations
 
+import html
 from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
@@ -228,7 +229,7 @@ def roi_line(returns: ROIAttempt):
     """ROI against the cut in 12-month exits, with the break-even and the evidence's interval (an
     Axes), or the reason there is no ROI."""
     if returns.result is None:
-        return markdown(f"No return on investment: {returns.reason}.")
+        return markdown(f"No return on investment: {html.escape(returns.reason)}.")
     return returns.result.plot()
 
 

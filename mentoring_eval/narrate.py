@@ -414,9 +414,9 @@ def roi(returns: ROIAttempt) -> str:
     """The ROI findings: the break-even cut, the evidence on it and the verdict, the money and the
     naive ROI; or why there is no ROI."""
     if returns.result is None:
-        return f"**Return on investment:** not available: {returns.reason}."
+        return f"**Return on investment:** not available: {html.escape(returns.reason)}."
     r = returns.result
-    lines = [f"**{r.sentence()}**"]
+    lines = [f"**{html.escape(r.sentence())}**"]
     if r.cut is not None:
         lo, hi = r.roi_interval
         nlo, nhi = r.net_interval
