@@ -11,8 +11,8 @@ from .errors import ArgumentError, MentoringEvalError, MissingTableError, NotEst
 from .simulate import Effects, Truth, simulate  # bound here: `simulate` names both the module and its function
 from .version import __version__
 
-_MODULES = ("applicants", "assignment", "batch", "bounds", "cli", "cohorts", "data", "did", "display", "effects", "estimates", "experiments", "intervals", "matching",
-            "narrate", "panels", "params", "pooling", "power", "preregistration", "privacy", "program_health", "promotion", "publish", "retention",
+_MODULES = ("applicants", "assignment", "batch", "bounds", "cli", "cohorts", "data", "did", "display", "effects", "estimates", "experiments", "intervals", "labels", "matching",
+            "narrate", "panels", "params", "pdf", "pooling", "populations", "power", "preregistration", "privacy", "program_health", "promotion", "publish", "retention",
             "roi", "runlog", "scorecard", "sensitivity", "study", "summary", "workforce")
 _NAMES = {"DataValidationError": "data", "Dataset": "data", "load": "data", "Estimate": "estimates",
           "Estimates": "estimates", "CohortParams": "params", "load_params": "params", "Disclosure": "privacy",

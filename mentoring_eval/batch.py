@@ -23,6 +23,7 @@ import pandas as pd
 
 from .errors import MentoringEvalError, ParamsError
 from .estimates import SOURCE_ENV
+from .files import atomic_write
 from .data import RESULTS_DIR
 from .params import CohortParams, find_files, load_params, unknown_cohort_message
 from .runlog import COLUMNS, Progress
@@ -30,6 +31,7 @@ from .publish import ALL_COHORTS
 from .version import __version__, code_fingerprint
 
 STATUS_FILE = ".status.json"
+COHORTS_FILE = ".cohorts.json"
 KERNEL_LOG = ".kernels.log"  # what the notebooks' kernels print about themselves, kept for debugging
 
 
@@ -44,6 +46,8 @@ class Job:
     audience: str | None = None
     timeout: float | None = None
     stamp: str = ""  # fingerprint of the inputs; empty = never counted as unchanged
+    cohort: tuple[str, str, str] = ("", "", "")  # the cohort's name, start and end (YYYY-MM-DD), for the page header
+    pages: tuple[str, ...] = ()  # every page of the run (notebook names), for the page header's links
 
     @property
     def name(self) -> str:
@@ -110,7 +114,7 @@ def _execute(job: Job) -> dict:
     import papermill as pm
     from papermill.exceptions import PapermillExecutionError
 
-    from .publish import provenance, render_html
+    from .publish import navigation, page_name, provenance, render_html
 
     if _stopping():
         os._exit(130)
@@ -148,7 +152,8 @@ def _execute(job: Job) -> dict:
         footer = provenance(job.params_files, params[0].data_dir, params[0].seed)
         render_html(tmp, job.out_dir / f"{job.name}.html", audience, footer,
                     _private_values({p.data_dir for p in params}),
-                    title=f"{job.cohort_id}: {job.name.split('_', 1)[-1].replace('_', ' ')}")
+                    title=f"{job.cohort[0] or job.cohort_id}: {page_name(job.name)}",
+                    header=navigation(job.cohort_id, job.cohort, job.name, job.pages))
         os.replace(tmp, job.out_dir / f"{job.name}.ipynb")
         failed_copy.unlink(missing_ok=True)
         if job.stamp:
@@ -241,7 +246,7 @@ def _fingerprint(job: Job, data_dirs: dict, data_prints: dict) -> str:
         digest.update(hashlib.sha256(part).digest())
     for p in job.params_files:
         digest.update(data_prints[data_dirs[p]].encode())
-    digest.update(f"{__version__}|{code_fingerprint()}|{job.audience}".encode())
+    digest.update(f"{__version__}|{code_fingerprint()}|{job.audience}|{job.cohort}|{job.pages}".encode())
     return digest.hexdigest()
 
 
@@ -251,22 +256,27 @@ def _unchanged(job: Job) -> bool:
             and stamp_path.read_text() == job.stamp)
 
 
-def _check_data(data_dir: Path, cache: Path, fingerprint: str) -> tuple[str, tuple[str, ...]]:
-    """Validate a data directory once for the whole run and cache it: ('', its cohort ids) if valid,
-    else (the reason, ()). A directory validated before is known by its cache entry, and only its
-    cohorts table is read."""
+def _check_data(data_dir: Path, cache: Path, fingerprint: str) -> tuple[str, tuple[str, ...], dict]:
+    """Validate a data directory once for the whole run and cache it: ('', its cohort ids, each
+    cohort's (name, start, end)) if valid, else (the reason, (), {}). A directory validated before is
+    known by its cache entry, and only its cohorts table is read."""
     from .data import cache_key, load
 
     entry = cache / cache_key(data_dir, fingerprint)
     try:
-        return "", tuple(sorted(pd.read_parquet(entry / "cohorts.parquet", columns=["cohort_id"])["cohort_id"]))
+        cohorts = pd.read_parquet(entry / "cohorts.parquet", columns=["cohort_id", "name", "start_date", "end_date"])
     except (OSError, ValueError, KeyError):  # not validated yet, or a damaged entry: validate afresh
-        pass
-    try:
-        ds = load(data_dir, cache=cache)
-    except MentoringEvalError as exc:
-        return f"{type(exc).__name__}: {exc.one_line() if hasattr(exc, 'one_line') else exc}", ()
-    return "", ds.cohort_ids
+        try:
+            cohorts = load(data_dir, cache=cache).cohorts
+        except MentoringEvalError as exc:
+            return f"{type(exc).__name__}: {exc.one_line() if hasattr(exc, 'one_line') else exc}", (), {}
+    info = {str(c): (str(n), _day(s), _day(e)) for c, n, s, e in
+            zip(cohorts["cohort_id"], cohorts["name"], cohorts["start_date"], cohorts["end_date"], strict=True)}
+    return "", tuple(sorted(info)), info
+
+
+def _day(value) -> str:
+    return "" if pd.isna(value) else pd.Timestamp(value).strftime("%Y-%m-%d")
 
 
 @contextmanager
@@ -348,9 +358,13 @@ def run(params: Path | str | list = "params", notebooks: Path | str | list | Non
         checked = {d: _check_data(d, cache, print_) for d, print_ in data_prints.items()}
         unknown, good = _check_cohorts(good, checked, per_cohort, out)
         results += unknown
-        cohort_jobs = [Job(p.cohort_id, nb, (pf,), out / p.cohort_id, audience, timeout) for pf, p in good for nb in per_cohort]
-        shared_jobs = [Job(ALL_COHORTS, nb, tuple(pf for pf, _ in good), out / ALL_COHORTS, audience, timeout)
-                       for nb in shared] if good else []
+        pages = tuple(nb.stem for nb in everything)
+        cohort_jobs = [Job(p.cohort_id, nb, (pf,), out / p.cohort_id, audience, timeout,
+                           cohort=checked[p.data_dir][2].get(p.cohort_id, ("", "", "")), pages=pages)
+                       for pf, p in good for nb in per_cohort]
+        shared_jobs = [Job(ALL_COHORTS, nb, tuple(pf for pf, _ in good), out / ALL_COHORTS, audience, timeout,
+                           pages=pages) for nb in shared] if good else []
+        cohort_info = {p.cohort_id: checked[p.data_dir][2].get(p.cohort_id, ("", "", "")) for _, p in good}
         if shared and not good:
             results += [Job(ALL_COHORTS, nb, (), out / ALL_COHORTS).result("failed", message="no valid params file",
                                                                           html="") for nb in shared]
@@ -380,7 +394,7 @@ def run(params: Path | str | list = "params", notebooks: Path | str | list | Non
                     results += _execute_all(batch, workers, display, out / KERNEL_LOG)
         finally:
             frame = pd.DataFrame(results, columns=COLUMNS).sort_values(["cohort_id", "notebook"], ignore_index=True)
-            _write_index(out, frame)
+            _write_index(out, frame, cohort_info)
     return frame
 
 
@@ -410,7 +424,7 @@ def _check_cohorts(good: list[tuple[Path, CohortParams]], checked: dict, noteboo
     with the one line a Study would give; the others go on."""
     results, kept = [], []
     for pf, p in good:
-        problem, cohort_ids = checked[p.data_dir]
+        problem, cohort_ids, _ = checked[p.data_dir]
         if problem or p.cohort_id in cohort_ids:
             kept.append((pf, p))
             continue
@@ -466,7 +480,7 @@ def _execute_all(batch: list[Job], jobs: int, display: Progress, kernel_log: Pat
     return done
 
 
-def _write_index(out: Path, results: pd.DataFrame) -> None:
+def _write_index(out: Path, results: pd.DataFrame, cohorts: dict | None = None) -> None:
     """reports/index.html from this run's results and, for reports this run did not touch, the last
     known state of those still on disk (so a run over one cohort keeps the others listed)."""
     from .publish import write_index
@@ -490,6 +504,13 @@ def _write_index(out: Path, results: pd.DataFrame) -> None:
     tmp = out / f".{STATUS_FILE}.tmp-{os.getpid()}"
     tmp.write_text(json.dumps(merged.to_dict("records"), indent=1))
     os.replace(tmp, status_path)
-    write_index(out, merged)
+    known_path = out / COHORTS_FILE  # names and dates of every cohort indexed so far
+    try:
+        known = {k: tuple(v) for k, v in json.loads(known_path.read_text()).items()}
+    except (OSError, ValueError, AttributeError):
+        known = {}
+    known.update(cohorts or {})
+    atomic_write(known_path, json.dumps(known, indent=1))
+    write_index(out, merged, known)
 
 

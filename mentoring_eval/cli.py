@@ -54,6 +54,11 @@ def _run(args) -> int:
                   live=sys.stderr.isatty())
     print(summary_text(results))
     print(f"index at {Path(args.out) / 'index.html'}")
+    if args.pdf:
+        from . import pdf
+
+        made = pdf.write(args.out, args.pdf, echo=lambda line: print(line, file=sys.stderr))
+        print(f"{len(made)} PDF{'s' if len(made) != 1 else ''} beside the HTML pages (printed by Chromium)")
     return 1 if (results["status"] == "failed").any() else 0
 
 
@@ -115,6 +120,9 @@ def build_parser() -> argparse.ArgumentParser:
     r.add_argument("--timeout", type=float, default=None, help="seconds allowed per notebook cell (default: none)")
     r.add_argument("--force", action="store_true",
                    help="rerun every report, even those whose notebook, params, data and package are unchanged")
+    r.add_argument("--pdf", nargs="?", const="summary", choices=["summary", "all"], default=None,
+                   help="also print PDFs with headless Chromium: every cohort's summary (--pdf) or every page "
+                        "(--pdf all)")
     r.set_defaults(func=_run)
     return parser
 

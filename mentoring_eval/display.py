@@ -11,29 +11,14 @@ from typing import TYPE_CHECKING
 import numpy as np
 import pandas as pd
 
-from . import narrate
+from . import labels, narrate
 from .estimates import Estimates
 from .privacy import Disclosure, suppress
-from .summary import LABELS
 
 if TYPE_CHECKING:
     from .roi import ROIAttempt
     from .summary import Comparison
 
-METHOD_LABELS = {
-    "naive": "naive: participants vs everyone else",
-    "itt_did": "whole eligible group vs comparison departments (ITT)",
-    "tot_wald": "effect on participants (ITT / participation share)",
-    "km_matched": "matched: still employed (Kaplan-Meier)",
-    "aj_matched": "matched: left voluntarily (Aalen-Johansen)",
-    "placebo_itt": "placebo: the same comparison a year before the start",
-    "cox_matched": "matched Cox hazard ratio",
-    "did_matched": "matched difference-in-differences",
-    "cs_att": "Callaway & Sant'Anna",
-    "itt_offer": "effect of being offered a place (lottery)",
-    "tot_iv": "effect on participants (lottery, offer as instrument)",
-    "tot_dr": "effect on participants (matched vs unmatched applicants, doubly robust)",
-}
 COLOURS = {"mentee": "#0072B2", "mentor": "#E69F00"}
 
 
@@ -46,38 +31,100 @@ def markdown(text: str):
     return Markdown(text)
 
 
-def table(frame: pd.DataFrame, disclosure: Disclosure, count_cols: Sequence[str] = (), precision: int = 1):
+def table(frame: pd.DataFrame, disclosure: Disclosure, count_cols: Sequence[str] = (), precision: int | None = None,
+          tags: pd.DataFrame | None = None):
     """A table as the audience may see it, ready to display: stakeholders get small counts
-    suppressed (shown as a dash); no row index; dates as YYYY-MM-DD; numbers rounded."""
+    suppressed (shown as a dash); columns, categories and methods in readers' words with their
+    units (`labels`); people as whole numbers, rates to one decimal, dates as YYYY-MM-DD, no row
+    index, every text escaped. `precision` overrides the decimals of measured values; `tags`
+    (same shape as the shown table, by position) gives cells a CSS class."""
     if disclosure.stakeholder and count_cols:
         derived = [c for c in frame.columns if c not in count_cols and pd.api.types.is_numeric_dtype(frame[c])
                    and not pd.api.types.is_bool_dtype(frame[c])]
         frame = suppress(frame, list(count_cols), disclosure.min_cell_size, derived)
-    dates = {c: (lambda v: "" if pd.isna(v) else pd.Timestamp(v).strftime("%Y-%m-%d"))
-             for c in frame.columns if pd.api.types.is_datetime64_any_dtype(frame[c])}
-    styler = frame.style.hide(axis="index").format(precision=precision, na_rep="\u2014", thousands=",")
-    if dates:
-        styler = styler.format(dates, subset=list(dates))
-    text = [c for c in frame.columns if pd.api.types.is_string_dtype(frame[c])]
-    return styler.set_properties(subset=text, **{"text-align": "left"}) if text else styler
+    shown, kinds = labels.readable(frame.reset_index(drop=True), disclosure.stakeholder)
+    formats = {}
+    for name, kind in kinds.items():
+        if kind == "date":
+            formats[name] = _date_cell
+        elif kind not in ("text", "interval", "formatted"):
+            decimals = precision if precision is not None and kind in ("level", "score", "ratio") else None
+            formats[name] = _number_cell(kind, decimals)
+    styler = shown.style.hide(axis="index").format(formats, na_rep="\u2014", escape="html")
+    styler = styler.format_index(escape="html", axis=1)
+    if tags is not None:
+        styler = styler.set_td_classes(pd.DataFrame(tags.to_numpy(), index=shown.index, columns=shown.columns))
+    text = [c for c, k in kinds.items() if k in ("text", "date")]
+    styler = styler.set_properties(subset=text, **{"text-align": "left"}) if text else styler
+    head = [{"selector": f"th.col{i}", "props": [("text-align", "left")]} for i, c in enumerate(shown.columns) if c in text]
+    return styler.set_table_styles(head, overwrite=False) if head else styler
+
+
+def _date_cell(value) -> str:
+    return "" if pd.isna(value) else pd.Timestamp(value).strftime("%Y-%m-%d")
+
+
+def _number_cell(kind: str, decimals: int | None):
+    return lambda value: labels.number(value, kind, decimals)
+
+
+def tiles(*results):
+    """The first screen's tiles (verdict, best estimate, platform figure, money) for a notebook to
+    display, from the results' estimates (None results skipped)."""
+    from IPython.display import HTML
+
+    return HTML(narrate.tiles(Estimates.combine(*(r for r in results if r is not None))))
+
+
+def populations(study):
+    """Every population's count (eligible, enrolled, matched, active, completed, withdrawn), one
+    row per role: the one table of counts every page shows (cells tagged `pop-<role>-<population>`)."""
+    from . import populations as pop
+
+    found = pop.counts(study)
+    tags = pd.DataFrame([[""] + [f"pop-{role} pop-{role}-{p}" for p in pop.POPULATIONS] for role in found["role"]])
+    return table(found, study.disclosure, count_cols=list(pop.POPULATIONS), tags=tags)
+
+
+def funnel_rates(funnel_table: pd.DataFrame, disclosure: Disclosure):
+    """The funnel as percentages (of the stage before and of the eligible, with 95% intervals); the
+    counts themselves are in `populations`. A stage with a suppressed count shows no percentage."""
+    t = funnel_table
+    if disclosure.stakeholder:
+        t = suppress(t, ["count"], disclosure.min_cell_size, ["pct_of_previous", "pct_of_eligible", "ci_low", "ci_high"])
+    t = t[t["stage"] != "eligible"]
+    return table(t.drop(columns="count"), disclosure)
+
+
+def _unit_kind(unit: str) -> str:
+    """How an estimate's numbers are formatted, from its unit."""
+    if "ratio" in unit or "points (1-5" in unit:
+        return "score"
+    if unit in ("cohorts",):
+        return "count"
+    return "money" if unit.isupper() and len(unit) == 3 else "level"
 
 
 def estimates(found, disclosure: Disclosure):
-    """Estimates as readers see them: what, how, the figure and its 95% interval, group sizes; the
-    headline rows first. Takes an Estimates collection or any result with `.estimates`."""
+    """Estimates as readers see them: who, what (with its unit), how (in words), the figure and its
+    interval (the page states the level once), group sizes; the headline rows first. Takes an
+    Estimates collection or any result with `.estimates`."""
     frame = (found if isinstance(found, Estimates) else found.estimates).to_frame()
-    t = frame.sort_values(["headline", "role"], ascending=[False, True], kind="stable")
+    t = frame.sort_values(["headline", "role"], ascending=[False, True], kind="stable").reset_index(drop=True)
+    if disclosure.stakeholder:
+        t = suppress(t, ["n_treated", "n_control"], disclosure.min_cell_size, ["estimate", "ci_low", "ci_high"])
+    kinds = [_unit_kind(str(u)) for u in t["unit"]]
+    methods = t["method"].map(labels.words) if disclosure.stakeholder else t["method"].map(labels._technical)
     shown = pd.DataFrame({
-        "role": t["role"],
-        "measure": t["estimand"].str.replace("_", " "),
-        "method": t["method"].map(METHOD_LABELS).fillna(t["method"]),
-        "estimate": t["estimate"],
-        "95% interval": [f"{lo:+.2f} to {hi:+.2f}" if pd.notna(lo) else "" for lo, hi in zip(t["ci_low"], t["ci_high"], strict=True)],
+        "role": t["role"].map(labels.words),
+        "measure": t["estimand"].map(labels.words),
+        "method": methods,
+        "estimate": [labels.number(v, k) for v, k in zip(t["estimate"], kinds, strict=True)],
+        "interval": [labels.interval(lo, hi, k) for lo, hi, k in zip(t["ci_low"], t["ci_high"], kinds, strict=True)],
         "participants": t["n_treated"],
         "comparison": t["n_control"],
-        "headline": np.where(t["headline"], "yes", ""),
     })
-    return table(shown, disclosure, count_cols=["participants", "comparison"], precision=2)
+    return table(shown, disclosure)
 
 
 def design_checks(result, disclosure: Disclosure):
@@ -160,18 +207,22 @@ def forest(pooled, estimand: str = "retention_12m", ax=None):
         pooled_row = e.cohort_id == "pooled"
         ax.errorbar(e.estimate, yi, xerr=[[e.estimate - e.ci_low], [e.ci_high - e.estimate]], fmt="D" if pooled_row else "o",
                     color="#D55E00" if pooled_row else "#0072B2", ms=8 if pooled_row else 5, capsize=3)
-    ax.set_yticks(y, [f"{'all cohorts pooled' if e.cohort_id == 'pooled' else e.cohort_id} ({e.design}, {e.evidence})"
-                      for e in rows])
+    ax.set_yticks(y, [f"{'all cohorts pooled' if e.cohort_id == 'pooled' else e.cohort_id} "
+                      f"({labels.DESIGNS.get(e.design, e.design)}, {e.evidence})" for e in rows])
     ax.axvline(0, color="#999999", lw=0.8)
-    ax.set_xlabel(f"effect on participants: {LABELS.get(estimand, estimand.replace('_', ' '))}")
+    ax.set_xlabel(f"effect on participants: {labels.words(estimand)}")
     ax.spines[["top", "right"]].set_visible(False)
-    return ax
+    best = [e for e in rows if e.cohort_id == "pooled"]
+    finding = (f"; pooled: {best[0].estimate:+.1f} pp, 95% interval {best[0].ci_low:+.1f} to {best[0].ci_high:+.1f}"
+               if best else "")
+    return described(ax, f"Forest plot of each cohort's effect on participants, {labels.words(estimand)}, with 95% "
+                         f"intervals{finding}.")
 
 
 def headline_estimates(compared: Comparison):
     """Every cohort's headline estimates (the cross-cohort table), one row per cohort and measure."""
-    t = compared.estimates.where(headline=True).to_frame()
-    return table(t[["cohort_id", "estimand", "method", "estimate", "ci_low", "ci_high"]], compared.disclosure, precision=2)
+    t = compared.estimates.where(headline=True).to_frame().rename(columns={"cohort_id": "cohort"})
+    return table(t[["cohort", "estimand", "method", "estimate", "ci_low", "ci_high"]], compared.disclosure)
 
 
 def early_warnings(warnings: pd.DataFrame, disclosure: Disclosure):
@@ -187,8 +238,25 @@ def event_study_section(result, label: str):
     """The event-study chart with its pre-trend sentence, or a note saying why it is not available."""
     if result.event_study is None:
         return markdown(" ".join(result.notes) or "The event study is not available for this cohort.")
-    result.event_study.plot(label=label)
-    return markdown(narrate.pretrend(result.event_study))
+    sentence = narrate.pretrend(result.event_study)
+    described(result.event_study.plot(label=label), f"Event study: {label}, by month relative to the start, with "
+                                                     f"bands for every month at once. {sentence}")
+    return markdown(sentence)
+
+
+def survival(result):
+    """Who stayed: the share still employed by months since the start, participants against their
+    matched comparisons (an Axes with its alt text)."""
+    return described(result.plot_survival(), "Share still employed by months since the cohort started, participants "
+                                              "against matched comparisons.")
+
+
+def rollout(found, label: str):
+    """The staggered rollout's change by months since a department was first reached, with bands
+    (an Axes with its alt text)."""
+    dynamic = found.aggregate("dynamic")
+    return described(dynamic.plot(label=label), f"Staggered rollout: {label}, by months since a cohort first reached "
+                                                f"a department and location, with 95% bands.")
 
 
 def balance_section(result):
@@ -197,7 +265,8 @@ def balance_section(result):
 
     if result.balance is None:
         return markdown(" ".join(result.notes) or "No matched comparison for this cohort.")
-    love_plot(result.balance)
+    described(love_plot(result.balance), "Balance before and after matching: standardized mean differences of each "
+                                          "characteristic; below 0.1 counts as balanced.")
     return None
 
 
@@ -230,7 +299,9 @@ def roi_line(returns: ROIAttempt):
     Axes), or the reason there is no ROI."""
     if returns.result is None:
         return markdown(f"No return on investment: {html.escape(returns.reason)}.")
-    return returns.result.plot()
+    r = returns.result
+    return described(r.plot(), f"Return on investment against the cut in 12-month exits: break-even at "
+                               f"{r.break_even:.1f} pp; verdict: {r.verdict}.")
 
 
 def detectable(found, disclosure: Disclosure):
@@ -259,6 +330,23 @@ def roi_sensitivity(returns: ROIAttempt, disclosure: Disclosure):
 
 # ---------------------------------------------------------------- figures
 
+def described(ax, alt: str):
+    """Show a figure in the notebook with its alt text (what it shows and its finding, for screen
+    readers and the HTML report) and return its Axes; outside a notebook only the Axes."""
+    try:
+        from IPython import get_ipython
+        from IPython.display import display
+    except ImportError:  # pragma: no cover
+        return ax
+    if get_ipython() is None or getattr(get_ipython(), "kernel", None) is None:
+        return ax
+    import matplotlib.pyplot as plt
+
+    display(ax.figure, metadata={"image/png": {"alt": alt}})
+    plt.close(ax.figure)
+    return ax
+
+
 def headcount(headcount: pd.DataFrame, ax=None):
     """Headcount (line, left axis) and voluntary / involuntary exits per period (bars, right axis)."""
     import matplotlib.pyplot as plt
@@ -281,26 +369,38 @@ def headcount(headcount: pd.DataFrame, ax=None):
     ax.legend(lines[0] + bars[0], lines[1] + bars[1], loc="lower center", bbox_to_anchor=(0.5, 1.0),
               frameon=False, ncols=3)
     ax.spines[["top"]].set_visible(False)
-    return ax
+    return described(ax, f"Headcount and exits per period from {x.iloc[0]:%Y-%m} to {x.iloc[-1]:%Y-%m}: headcount "
+                         f"{int(headcount['headcount_end'].iloc[0]):,} at the start, "
+                         f"{int(headcount['headcount_end'].iloc[-1]):,} at the end.")
 
 
 def funnel(funnel_table: pd.DataFrame, ax=None):
-    """Participation funnel per role: percent of the eligible at each stage (seaborn grouped bars)."""
+    """Participation funnel per role: percent of the eligible at each stage on a linear scale, each
+    bar labelled with its count of people (seaborn grouped bars)."""
     import matplotlib.pyplot as plt
     import seaborn as sns
 
+    made = ax is None
     if ax is None:
-        _, ax = plt.subplots(figsize=(8, 3.2))
-    stages = ["eligible", "applied", "matched", "active", "completed"]
+        _, ax = plt.subplots(figsize=(8, 3.4))
+    stages = ["eligible", "enrolled", "matched", "active", "completed"]
     t = funnel_table[funnel_table["stage"].isin(stages)].assign(who=lambda d: d["role"] + "s")
     sns.barplot(data=t, x="stage", y="pct_of_eligible", hue="who", order=stages, hue_order=["mentees", "mentors"],
                 palette=[COLOURS["mentee"], COLOURS["mentor"]], errorbar=None, ax=ax)
+    for bars, who in zip(ax.containers, ["mentees", "mentors"], strict=False):
+        counts = t[t["who"] == who].set_index("stage")["count"].reindex(stages)
+        ax.bar_label(bars, labels=[f"{int(n):,}" if pd.notna(n) else "" for n in counts], fontsize=8, padding=2)
     ax.set_xlabel("")
     ax.set_ylabel("% of the eligible")
-    ax.set_yscale("log")
-    ax.legend(frameon=False, title=None)
+    ax.set_ylim(0, 112)
+    ax.legend(frameon=False, title=None, loc="upper right")
     ax.spines[["top", "right"]].set_visible(False)
-    return ax
+    if not made:
+        return ax
+    mentees = t[t["who"] == "mentees"].set_index("stage")
+    share = mentees["pct_of_eligible"].get("completed", float("nan"))
+    return described(ax, "Participation funnel: the percent of eligible mentees and mentors at each stage, eligible to "
+                         f"completed, labelled with counts; {share:.1f}% of eligible mentees completed.")
 
 
 def scores(distribution: pd.DataFrame, ax=None, xlabel: str = "score (0-10)", scale: tuple[int, int] = (0, 10)):
@@ -321,7 +421,7 @@ def scores(distribution: pd.DataFrame, ax=None, xlabel: str = "score (0-10)", sc
     ax.set_ylabel("% of answers")
     ax.legend(frameon=False, title=None)
     ax.spines[["top", "right"]].set_visible(False)
-    return ax
+    return described(ax, f"Distribution of answers, {xlabel}, mentees and mentors, percent of each group's answers.")
 
 
 def by_cohort(compared: Comparison, estimand: str, ax=None, label: str | None = None):
@@ -334,16 +434,19 @@ def by_cohort(compared: Comparison, estimand: str, ax=None, label: str | None = 
     found = compared.estimates.where(estimand=estimand)
     x = {c: i for i, c in enumerate(c for c in compared.cohort_ids if found.where(cohort_id=c))}
     head = found.where(headline=True)
+    causal = any(e.design not in ("descriptive", "") for e in head)
     ax.errorbar([x[e.cohort_id] for e in head], [e.estimate for e in head],
                 yerr=[[e.estimate - e.ci_low for e in head], [e.ci_high - e.estimate for e in head]], fmt="o",
-                color="#0072B2", capsize=3, label="honest estimate (95% CI)")
+                color="#0072B2", capsize=3, label="honest estimate (95% interval)" if causal else
+                "the cohort's figure (95% interval)")
     naive = found.where(method="naive")
     if naive:
         ax.scatter([x[e.cohort_id] + 0.15 for e in naive], [e.estimate for e in naive], marker="D", facecolors="none",
                    edgecolors="#D55E00", label="naive comparison")
     ax.axhline(0, color="black", lw=0.8)
     ax.set_xticks(list(x.values()), list(x.keys()))
-    ax.set_ylabel(label or LABELS.get(estimand, estimand))
-    ax.legend(frameon=False)
+    ax.set_ylabel(label or labels.words(estimand))
+    ax.legend(frameon=False, loc="lower center", bbox_to_anchor=(0.5, 1.0), ncols=2)  # above the plot, never on a bar
     ax.spines[["top", "right"]].set_visible(False)
-    return ax
+    return described(ax, f"{label or labels.words(estimand)} by cohort, in order of their start, with 95% intervals"
+                         + (" and the naive comparison beside each" if naive else "") + ".")

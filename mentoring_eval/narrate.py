@@ -12,7 +12,6 @@ import pandas as pd
 from .data import quality_notes
 from .errors import NotEstimable
 from .estimates import Estimates
-from .workforce import cohort_sizes
 
 if TYPE_CHECKING:
     from .did.regression import EventStudy
@@ -32,23 +31,40 @@ def signed(value: float, digits: int = 1) -> str:
     return "+" + text[1:] if float(text) == 0 else text
 
 
+def people(study: Study, role: str, population: str) -> str:
+    """A population's count as this audience may read it in a sentence, tagged
+    `pop-<role>-<population>` so that every page's figure for it can be checked against the others."""
+    from .populations import count
+
+    n = count(study, role, population)
+    return f'<span class="pop-{role} pop-{role}-{population}">{study.disclosure.count(n)}</span>'
+
+
+def _matched(r) -> str:
+    """The mentees an ROI is for (the cohort's matched mentees, tagged like `people`; the sum over
+    cohorts for the program)."""
+    if r.cohort_id in ("pooled", "all cohorts"):
+        return f"{r.participants:,}"
+    return f'<span class="pop-mentee pop-mentee-matched">{r.participants:,}</span>'
+
+
 def _date(ts) -> str:
     return "unknown" if pd.isna(ts) else pd.Timestamp(ts).strftime("%d %b %Y").lstrip("0")
 
 
 def overview(study: Study) -> str:
     """The data overview's opening paragraph: what the data covers and this cohort's size."""
-    ds, shown = study.dataset, study.disclosure
+    ds = study.dataset
     emp = ds.employees
-    sizes = cohort_sizes(ds, study.cohort_id).set_index("role")["enrolled"]
     summary = ds.summary()
     present = summary[summary["rows"] > 0]
     first = emp["termination_date"].min() if emp["termination_date"].notna().any() else emp["hire_date"].min()
     flagged = quality_notes(ds).query("rows_affected > 0")
     return "\n".join([
-        f"**{study.name}** (`{study.cohort_id}`) ran from {_date(study.start)} to {_date(study.info.end)} with "
-        f"**{shown.count(int(sizes.get('mentee', 0)))} mentees** and **{shown.count(int(sizes.get('mentor', 0)))} "
-        f"mentors** enrolled.",
+        f"**{html.escape(study.name)}** ran from {_date(study.start)} to {_date(study.info.end)} with "
+        f"**{people(study, 'mentee', 'enrolled')} mentees** and **{people(study, 'mentor', 'enrolled')} mentors** "
+        f"enrolled, of {people(study, 'mentee', 'eligible')} eligible mentees and "
+        f"{people(study, 'mentor', 'eligible')} eligible mentors.",
         "",
         f"- The data set holds {len(emp):,} employees and {len(present)} of {len(summary)} tables; "
         f"exits are recorded from {_date(first)} to {_date(emp['termination_date'].max())}.",
@@ -65,7 +81,7 @@ def baseline(base: pd.DataFrame) -> str:
     for group in ("eligible mentees", "eligible mentors", "all employees"):
         if group in rows.index:
             r = rows.loc[group]
-            lines.append(f"- **{group.capitalize()}** (about {r['average_headcount']:,.0f} people): "
+            lines.append(f"- **{group.capitalize()}** (an average headcount of {r['average_headcount']:,.0f}): "
                          f"{r['turnover_rate']:.1f}% left per year ({r['voluntary_turnover_rate']:.1f}% voluntarily), "
                          f"{r['promotion_rate']:.1f}% were promoted, {r['internal_move_rate']:.1f}% moved department; "
                          f"mean engagement {r['mean_engagement']:.2f} of 5.")
@@ -346,6 +362,43 @@ def decision(found: Estimates, rates: tuple[float, float] | None = None) -> list
     return lines
 
 
+def tiles(found: Estimates) -> str:
+    """The first screen as four tiles (HTML): the verdict, the best estimate (its interval first),
+    what a platform would print, and the money; the same rows `decision` reads, or an empty string
+    when there is no money row."""
+    money = found.first(estimand="roi", method="causal")
+    if money is None:
+        return ""
+    cut = found.first(estimand="exit_cut", method="evidence")
+    be = found.first(estimand="break_even_cut")
+    cost = found.first(estimand="program_cost")
+    naive_gap, naive_roi = found.naive("exit_cut") or found.naive("retention_12m"), found.naive("roi")
+    paid = money.note.split(";")[0].removeprefix("verdict: ")
+    verdict = {"pays back": "Pays back", "does not pay back": "Does not pay back"}.get(paid, "Cannot tell yet")
+    if cut is not None and cut.design == "observational":
+        verdict, why = "Cannot tell yet", "the only evidence is observational"
+    elif cut is None:
+        why = "no design can measure the effect yet"
+    else:
+        why = f"the evidence's 95% interval against the {be.estimate:.1f} pp cut that pays back" if be else ""
+    cards = [("Verdict", verdict, why, " me-verdict")]
+    if cut is not None:
+        cards.append(("Best estimate", f"{signed(cut.ci_low)} to {signed(cut.ci_high)} pp",
+                      f"cut in 12-month exits among mentees; central estimate {signed(cut.estimate)} pp; evidence: "
+                      f"{cut.evidence or 'none'}", ""))
+    if naive_gap is not None:
+        cards.append(("What a platform would print", f"{signed(naive_gap.estimate)} pp",
+                      "mentees' retention against everyone else's" + (f"; ROI {naive_roi.estimate:+,.0f}%"
+                                                                      if naive_roi is not None else ""), ""))
+    if cost is not None:
+        cards.append(("Money", f"{cost.estimate:,.0f} {cost.unit}",
+                      "cost, time included" + (f"; pays back above a {be.estimate:.1f} pp cut" if be else ""), ""))
+    return "<div class='me-tiles'>" + "".join(
+        f"<div class='me-tile{extra}'><div class='me-label'>{html.escape(label)}</div><div class='me-big'>"
+        f"{html.escape(big)}</div><div class='me-small'>{html.escape(small)}</div></div>"
+        for label, big, small, extra in cards) + "</div>"
+
+
 def first_screen(*results) -> str:
     """decision() of the results' estimates (None results skipped) as one Markdown block."""
     return "\n\n".join(decision(Estimates.combine(*results)))
@@ -425,7 +478,7 @@ def roi(returns: ROIAttempt) -> str:
                      f"costs ({r.multiplier[0]:g} to {r.multiplier[1]:g} times salary), the return lies between "
                      f"{_pct(100 * lo, 100 * lo, 100 * hi)} and {_pct(100 * hi, 100 * lo, 100 * hi)}, a net "
                      f"benefit between {_money(nlo, nlo, nhi)} and {_money(nhi, nlo, nhi)} {r.currency}.")
-    lines.append(f"The cohort cost {r.cost:,.0f} {r.currency} for {r.participants:,} mentees; each percentage point "
+    lines.append(f"The cohort cost {r.cost:,.0f} {r.currency} for {_matched(r)} matched mentees; each percentage point "
                  f"fewer {r.cut.departures if r.cut else 'departures'} among them is worth about {r.worth():,.0f} "
                  f"{r.currency} (their mean salary {r.salary:,.0f} {r.currency} x {r.mid_multiplier:g}).")
     lines.append(f"Under a skeptical prior (normal, centred on no effect, SD {r.prior_sd:g} pp: credible published "

@@ -11,7 +11,7 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
-from . import applicants
+from . import applicants, populations
 from . import estimates as est
 from .cohorts import Role
 from .did import did_2x2
@@ -25,40 +25,22 @@ if TYPE_CHECKING:
 
 
 def funnel(study: Study) -> pd.DataFrame:
-    """Eligible -> applied -> matched -> active -> completed, per role: counts, percent of the
-    previous stage and of the eligible (Wilson intervals)."""
-    ds, params, cohort = study.dataset, study.params, study.cohort
-    enr = ds.enrollments[ds.enrollments["cohort_id"] == params.cohort_id]
-    matched_ids = set()
-    active_ids = set()
-    if ds.has("matches"):
-        m = ds.matches[ds.matches["cohort_id"] == params.cohort_id]
-        matched_ids = set(m["mentee_id"]) | set(m["mentor_id"])
-        if ds.has("meetings"):
-            met = m[m["match_id"].isin(ds.meetings["match_id"])]
-            active_ids = set(met["mentee_id"]) | set(met["mentor_id"])
+    """Eligible -> enrolled -> matched -> active -> completed, per role (the counts of
+    `populations`, the same every page prints): counts, percent of the previous stage and of the
+    eligible (Wilson intervals); withdrawn last."""
+    found = populations.counts(study).set_index("role")
     records = []
-    for role in ("mentee", "mentor"):
-        e = enr[enr["role"] == role]
-        n_eligible = int(cohort.people[f"{role}_eligible"].sum())
-        stages = [("eligible", n_eligible), ("applied", len(e)),
-                  ("matched", int(e["employee_id"].isin(matched_ids).sum() if matched_ids else
-                                  e["status"].isin(["matched", "active", "completed"]).sum())),
-                  ("active", int(e["employee_id"].isin(active_ids).sum() if active_ids else
-                                 e["status"].isin(["active", "completed"]).sum())),
-                  ("completed", int((e["status"] == "completed").sum()))]
+    for role in populations.ROLES:
+        n_eligible = int(found.loc[role, "eligible"])
         previous = None
-        for stage, count in stages:
-            lo, hi = wilson(count, n_eligible)
+        for stage in populations.POPULATIONS:
+            count = int(found.loc[role, stage])
+            lo, hi = wilson(count, n_eligible) if stage != "withdrawn" else (np.nan, np.nan)
             records.append({"role": role, "stage": stage, "count": count,
-                            "pct_of_previous": 100 * count / previous if previous else np.nan,
+                            "pct_of_previous": 100 * count / previous if previous and stage != "withdrawn" else np.nan,
                             "pct_of_eligible": 100 * count / n_eligible if n_eligible else np.nan,
                             "ci_low": float(lo), "ci_high": float(hi)})
             previous = count
-        records.append({"role": role, "stage": "withdrawn", "count": int((e["status"] == "withdrawn").sum()),
-                        "pct_of_previous": np.nan,
-                        "pct_of_eligible": 100 * (e["status"] == "withdrawn").sum() / n_eligible if n_eligible else np.nan,
-                        "ci_low": np.nan, "ci_high": np.nan})
     return pd.DataFrame(records)
 
 
@@ -376,7 +358,7 @@ def _analyze(study: Study) -> ProgramHealth:
 
     f = funnel(study).set_index(["role", "stage"])
     for role in ("mentee", "mentor"):
-        eligible_n, applied, matched = (int(f.loc[(role, s), "count"]) for s in ("eligible", "applied", "matched"))
+        eligible_n, applied, matched = (int(f.loc[(role, s), "count"]) for s in ("eligible", "enrolled", "matched"))
         if eligible_n:
             lo, hi = wilson(applied, eligible_n)
             rows.append(row(role, "signup_rate", "funnel", 100 * applied / eligible_n, "descriptive", "percent",

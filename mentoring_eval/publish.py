@@ -5,6 +5,7 @@ a row-level table), and the reports index."""
 from __future__ import annotations
 
 import html
+import re
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -24,6 +25,37 @@ TEMPLATES = Path(__file__).parent / "templates"
 
 
 ALL_COHORTS = "all-cohorts"  # the cross-cohort report's folder
+
+PAGES = {"00_data_overview": "Data", "01_baseline": "Baseline", "02_retention": "Retention",
+         "03_promotion": "Promotion", "04_program_health": "Program health", "05_roi": "Return on investment",
+         "06_summary": "Summary", "07_cohorts_compared": "All cohorts compared"}
+INTERVAL_NOTE = "Intervals on this page are 95% intervals."
+
+
+def page_name(notebook: str) -> str:
+    """A page's name for readers and links ('Program health' for 04_program_health)."""
+    return PAGES.get(notebook, notebook.split("_", 1)[-1].replace("_", " ").capitalize())
+
+
+def navigation(cohort_id: str, cohort: tuple[str, str, str], current: str, pages: tuple[str, ...]) -> str:
+    """The header of every page: the program, the cohort's name and dates, links to the cohort's
+    pages, the cross-cohort page and the index (a cross-cohort page links the index and itself),
+    and the interval level the page uses."""
+    name, start, end = cohort
+    shared = cohort_id == ALL_COHORTS
+    where = "All cohorts" if shared else (name or cohort_id)
+    dates = f" <span class='me-dates'>{html.escape(start)} to {html.escape(end)}</span>" if start and end else ""
+    links = []
+    for page in pages:
+        across = page.startswith("07_")
+        if shared and not across:
+            continue
+        href = f"{page}.html" if across == shared else (f"../{ALL_COHORTS}/{page}.html" if across else f"{page}.html")
+        mark = " aria-current='page'" if page == current else ""
+        links.append(f"<li><a href='{html.escape(href)}'{mark}>{html.escape(page_name(page))}</a></li>")
+    return (f"<nav class='me-nav' aria-label='reports'><div class='me-where'><a href='../index.html'>Mentoring "
+            f"evaluation: all reports</a> &rsaquo; <b>{html.escape(where)}</b>{dates}</div><ul>{''.join(links)}</ul>"
+            f"<div class='me-note'>{INTERVAL_NOTE}</div></nav>")
 
 
 class PrivacyGateError(MentoringEvalError):
@@ -51,16 +83,48 @@ def estimates(study: Study, *results, output_dir: str | Path | None = None) -> P
     return found.write(folder(study, output_dir))
 
 
-_CSS = """
-body{font-family:-apple-system,"Segoe UI",Roboto,Helvetica,Arial,sans-serif;max-width:100rem;margin:2rem auto;
-padding:0 1rem;color:#1b1b1b;line-height:1.5}
-table{border-collapse:collapse;font-size:.9rem}th,td{padding:.25rem .6rem;border-bottom:1px solid #ddd;text-align:right}
-th{background:#f3f3f3}td.fail{color:#b00020;white-space:nowrap}td.ok{color:#1b7a1b;white-space:nowrap}a{color:#0b5cad}td.head{text-align:left;font-size:.8rem;min-width:24rem}
+# One look for every page and the index: a navigation header, tiles for the first screen, tables
+# that reflow instead of being cut at the right edge (on screen at 1024 px and in print), print rules.
+PAGE_CSS = """
+body{font-family:-apple-system,"Segoe UI",Roboto,Helvetica,Arial,sans-serif;color:#1b1b1b;line-height:1.5}
+.me-page{max-width:62rem;margin:0 auto;padding:0 1rem}
+nav.me-nav{max-width:62rem;margin:0 auto 1rem;padding:.6rem 1rem;border-bottom:2px solid #0b5cad;font-size:14px}
+nav.me-nav ul{list-style:none;margin:.3rem 0;padding:0;display:flex;flex-wrap:wrap;gap:.2rem 1rem}
+nav.me-nav a{color:#0b5cad;text-decoration:none}nav.me-nav a[aria-current]{font-weight:700;color:#1b1b1b}
+.me-dates,.me-note{color:#555}.me-note{font-size:13px}
+.me-tiles{display:grid;grid-template-columns:repeat(auto-fit,minmax(13rem,1fr));gap:.8rem;margin:1rem 0}
+.me-tile{border:1px solid #d0d7de;border-radius:6px;padding:.7rem .9rem;background:#f8fafc}
+.me-tile .me-label{font-size:12px;text-transform:uppercase;letter-spacing:.04em;color:#555}
+.me-tile .me-big{font-size:22px;font-weight:650;line-height:1.25;margin:.2rem 0}
+.me-tile .me-small{font-size:13px;color:#333}.me-tile.me-verdict{border-left:5px solid #0b5cad}
+table{border-collapse:collapse;font-size:13px;max-width:100%}
+th,td{padding:.25rem .5rem;border-bottom:1px solid #ddd;text-align:right;vertical-align:top}
+th{background:#f3f3f3}
+.jp-RenderedHTMLCommon table{table-layout:auto;width:auto;max-width:100%}
+.jp-RenderedHTMLCommon th,.jp-RenderedHTMLCommon td{white-space:normal;overflow-wrap:anywhere;max-width:18rem}
+.jp-OutputArea-output{overflow-x:visible}
+td.fail{color:#b00020}td.ok{color:#1b7a1b}a{color:#0b5cad}td.head{text-align:left;font-size:.85rem;min-width:18rem}
+footer.me-footer{margin-top:3rem;padding-top:.8rem;border-top:1px solid #ccc;font-size:13px;color:#555;
+font-family:inherit}
+footer.me-footer ul{padding-left:1.2rem;margin:.3rem 0}
+@media print{
+ body{max-width:none;margin:0;padding:0;font-size:11pt}
+ nav.me-nav ul{display:none}
+ h1,h2,h3{break-after:avoid-page}
+ h2{break-before:auto}
+ .jp-Cell{break-inside:auto}
+ tr,img,.me-tile{break-inside:avoid}
+ .jp-RenderedHTMLCommon table,table{font-size:9pt;width:100%}
+ .jp-RenderedHTMLCommon th,.jp-RenderedHTMLCommon td{max-width:none}
+ img{max-width:100%!important;height:auto}
+ a{color:inherit;text-decoration:none}
+}
 """
 
 
+
 def render_html(notebook: Path, out: Path, audience: str = "stakeholder", footer: dict | None = None,
-                private_ids: set[str] | None = None, title: str | None = None) -> Path:
+                private_ids: set[str] | None = None, title: str | None = None, header: str = "") -> Path:
     """Render an executed notebook to self-contained HTML; stakeholders see no code cells, and with
     `private_ids` a stakeholder report that shows any of them is refused (PrivacyGateError) rather than
     published. The file is written beside its destination first and renamed, so readers never see
@@ -87,6 +151,9 @@ def render_html(notebook: Path, out: Path, audience: str = "stakeholder", footer
                              f"aggregates only; it was not published")
     if footer:
         body = with_footer(body, footer)
+    body = body.replace("</head>", f"<style>{PAGE_CSS}</style></head>", 1)
+    if header:
+        body = re.sub(r"(<body[^>]*>)", lambda m: m.group(1) + header, body, count=1)
     atomic_write(out, body)
     return out
 
@@ -125,70 +192,103 @@ def _index_headlines(cohort_dir: Path) -> str:
 
 
 def _index_pooled(out_dir: Path) -> str:
-    """The program's answer so far (from all-cohorts/estimates.csv), for the top of the index: the
-    first screen of the cross-cohort page, every cohort's cost and mentees priced with the pooled
-    evidence."""
-    from .narrate import decision
+    """The program's answer so far (from all-cohorts/estimates.csv), for the top of the index: tiles
+    (verdict, best estimate, platform figure, money), then the first screen of the cross-cohort page,
+    every cohort's cost and mentees priced with the pooled evidence."""
+    from .narrate import decision, tiles
 
     path = out_dir / ALL_COHORTS / "estimates.csv"
     if not path.exists():
         return ""
-    lines = decision(Estimates.read(path))
+    found = Estimates.read(path)
+    lines = decision(found)
     if not lines:
         text = _index_headlines(out_dir / ALL_COHORTS)
         return f"<p class='pooled'><b>All cohorts pooled</b>: {text}</p>" if text else ""
-    return ("<div class='pooled'><h2>The program so far, all cohorts pooled</h2>"
+    return ("<div class='pooled'><h2>The program so far, all cohorts pooled</h2>" + tiles(found)
             + "".join(f"<p>{_bold(line)}</p>" for line in lines) + "</div>")
 
 
-def write_index(out_dir: Path, results: pd.DataFrame) -> Path:
-    """reports/index.html: one row per cohort, one column per notebook, with status, time and link
-    (a failed report links the executed notebook with its error, and the last good report if there
-    is one); the failures listed below with the failing cell and the error. `results` has cohort_id,
-    notebook, status, seconds, html (path relative to out_dir), cell and message."""
+def _page_links(out_dir: Path, cohort: str, notebooks: list[str], cells: pd.DataFrame) -> str:
+    """A cohort's pages as links named for the page; a failed page says so, with its executed
+    notebook and the last good report when there is one."""
+    items = []
+    for nb in notebooks:
+        if (cohort, nb) not in cells.index:
+            continue
+        r = cells.loc[(cohort, nb)]
+        link = html.escape(str(r["html"]))
+        name = html.escape(page_name(nb))
+        if r["status"] in ("done", "skipped"):
+            when = "unchanged since the last run" if r["status"] == "skipped" else f"ran in {r['seconds']:.0f} s"
+            items.append(f'<li class="ok"><a href="{link}" title="{when}">{name}</a></li>')
+            continue
+        parts = [f"{name}: failed"]
+        if r["html"]:
+            executed = Path(str(r["html"])).with_suffix(".failed.ipynb")
+            if (out_dir / executed).exists():
+                parts.append(f'<a href="{html.escape(executed.as_posix())}">notebook</a>')
+            if (out_dir / str(r["html"])).exists():
+                parts.append(f'<a href="{link}">last good</a>')
+        items.append(f'<li class="fail">{" &middot; ".join(parts)}</li>')
+    return f"<ul class='me-pages'>{''.join(items)}</ul>"
+
+
+def _start_of(cohorts: dict, cohort_id: str) -> tuple[str, str]:
+    """Sort key: a cohort's start date (unknown ones last), then its id."""
+    info = tuple(cohorts.get(cohort_id, ("", "", "")))
+    return (info[1] or "9999-99-99", cohort_id)
+
+
+def write_index(out_dir: Path, results: pd.DataFrame, cohorts: dict | None = None) -> Path:
+    """reports/index.html: the program's first screen (tiles and sentences), then one row per
+    cohort, all cohorts pooled first and the others by their start date, each with its name, dates,
+    first screen in one paragraph and links named for its pages (a failed page links the executed
+    notebook with its error, and the last good report if there is one); the failures listed below
+    with the failing cell and the error. `results` has cohort_id, notebook, status, seconds, html
+    (path relative to out_dir), cell and message; `cohorts` maps cohort ids to (name, start, end)."""
+    cohorts = cohorts or {}
     notebooks = sorted(dict.fromkeys(results["notebook"]))
-    cohorts = list(dict.fromkeys(results["cohort_id"]))
-    cohorts = [c for c in cohorts if c == ALL_COHORTS] + [c for c in cohorts if c != ALL_COHORTS]  # pooled first
+    ids = list(dict.fromkeys(results["cohort_id"]))
+    ids = [c for c in ids if c == ALL_COHORTS] + sorted((c for c in ids if c != ALL_COHORTS),
+                                                        key=lambda c: _start_of(cohorts, c))
     cells = results.set_index(["cohort_id", "notebook"])
-    head = "".join(f"<th>{html.escape(nb.replace('_', ' '))}</th>" for nb in notebooks)
     rows = []
-    for c in cohorts:
-        tds = []
-        for nb in notebooks:
-            if (c, nb) not in cells.index:
-                tds.append("<td></td>")
-                continue
-            r = cells.loc[(c, nb)]
-            link = html.escape(str(r["html"]))
-            if r["status"] in ("done", "skipped"):
-                when = "unchanged" if r["status"] == "skipped" else f"{r['seconds']:.0f} s"
-                tds.append(f'<td class="ok"><a href="{link}">report</a> ({when})</td>')
-                continue
-            parts = ["failed"]
-            if r["html"]:
-                executed = Path(str(r["html"])).with_suffix(".failed.ipynb")
-                if (out_dir / executed).exists():
-                    parts.append(f'<a href="{html.escape(executed.as_posix())}">notebook</a>')
-                if (out_dir / str(r["html"])).exists():
-                    parts.append(f'<a href="{link}">last good</a>')
-            tds.append(f'<td class="fail">{" &middot; ".join(parts)}</td>')
-        rows.append(f"<tr><th>{html.escape(c)}</th><td class='head'>{_index_headlines(out_dir / c)}</td>{''.join(tds)}</tr>")
+    for c in ids:
+        name, start, end = tuple(cohorts.get(c, ("", "", "")))
+        if c == ALL_COHORTS:
+            label = "<b>All cohorts pooled</b>"
+        else:
+            label = f"<b>{html.escape(name or c)}</b>" + (f"<br><span class='me-dates'>{html.escape(start)} to "
+                                                         f"{html.escape(end)}</span>" if start else "")
+        rows.append(f"<tr id='{html.escape(c)}'><th scope='row' class='me-cohort'>{label}</th><td class='head'>"
+                    f"{_index_headlines(out_dir / c)}</td><td class='me-links'>"
+                    f"{_page_links(out_dir, c, notebooks, cells)}</td></tr>")
     failures = grouped_failures(results)
     fail_html = "".join(
         f"<li><b>{html.escape(cohort)} / {html.escape(notebook_list(names))}</b>"
         + (f" at <code>{html.escape(cell)}</code>" if cell else "")
         + f": {html.escape(message)}</li>" for cohort, names, cell, message in failures)
-    page = (f"<!doctype html><html><head><meta charset='utf-8'><title>Mentoring evaluation reports</title>"
-            f"<style>{_CSS}</style></head><body><h1>Mentoring evaluation reports</h1>"
-            f"{_index_pooled(out_dir)}<p>Each cohort: the verdict on its money, the best evidence on the cut in "
-            f"mentees' 12-month exits (percentage points, 95% interval), the figure a platform would print, the "
-            f"break-even and what a lottery in the next cohort would detect.</p>"
-            f"<table><tr><th>cohort</th><th>first screen</th>{head}</tr>{''.join(rows)}</table>"
+    page = (f"<!doctype html><html lang='en'><head><meta charset='utf-8'><meta name='viewport' "
+            f"content='width=device-width, initial-scale=1'><title>Mentoring evaluation reports</title>"
+            f"<style>{PAGE_CSS}{_INDEX_CSS}</style></head><body><main class='me-page'>"
+            f"<h1>Mentoring evaluation reports</h1><p class='me-note'>{INTERVAL_NOTE} Effects are in percentage "
+            f"points (pp).</p>{_index_pooled(out_dir)}<h2>Cohorts</h2><p>Each cohort: the verdict on its money, the "
+            f"best evidence on the cut in mentees' 12-month exits, the figure a platform would print, the break-even "
+            f"and what a lottery in the next cohort would detect.</p><table class='me-index'><tr><th>cohort</th>"
+            f"<th>first screen</th><th>pages</th></tr>{''.join(rows)}</table>"
             + (f"<h2>Failures</h2><ul>{fail_html}</ul>" if len(failures) else "<p>Every report ran.</p>")
-            + "</body></html>\n")
+            + "</main></body></html>\n")
     path = out_dir / "index.html"
     atomic_write(path, page)
     return path
+
+
+_INDEX_CSS = """
+table.me-index{width:100%}table.me-index th,table.me-index td{text-align:left;vertical-align:top}
+th.me-cohort{min-width:10rem;background:none}ul.me-pages{list-style:none;margin:0;padding:0;font-size:13px}
+ul.me-pages li.fail{color:#b00020}td.me-links{min-width:10rem}
+"""
 
 
 def provenance(params_files, data_dir, seed=None) -> dict:
@@ -211,7 +311,7 @@ def provenance(params_files, data_dir, seed=None) -> dict:
     files = [Path(p) for p in params_files]
     return {
         "mentoring-eval": f"{__version__} (git {commit})",
-        "data": f"{data_dir} (fingerprint {data_fingerprint(data_dir)})" if data_dir else "",
+        "data": f"{Path(data_dir).name} (fingerprint {data_fingerprint(data_dir)})" if data_dir else "",
         "params": "; ".join(f"{p.name} (sha256 {hashlib.sha256(p.read_bytes()).hexdigest()[:12]})" for p in files),
         "run at": datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC"),
         "python": f"{platform.python_version()}; {libs}",
@@ -222,8 +322,7 @@ def provenance(params_files, data_dir, seed=None) -> dict:
 def with_footer(page: str, info: dict) -> str:
     """The report with a provenance footer before </body>."""
     items = "".join(f"<li><b>{html.escape(k)}:</b> {html.escape(str(v))}</li>" for k, v in info.items() if v)
-    footer = (f'<footer style="margin-top:3rem;padding-top:.8rem;border-top:1px solid #ccc;font-size:12px;color:#555">'
-              f"<div>Provenance</div><ul>{items}</ul></footer>")
+    footer = f"<footer class='me-footer'><div>Provenance</div><ul>{items}</ul></footer>"
     return page.replace("</body>", footer + "</body>", 1) if "</body>" in page else page + footer
 
 

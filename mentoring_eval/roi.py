@@ -28,6 +28,7 @@ import pandas as pd
 from scipy import stats
 
 from . import estimates as est
+from . import populations
 from .errors import NotEstimable
 from .estimates import Estimates
 
@@ -165,7 +166,7 @@ class ROIResult:
 
     cohort_id: str
     cost: float  # currency
-    participants: int  # mentees who took part (a match in the cohort), employed at its start
+    participants: int  # mentees who took part (matched in the cohort: `populations`)
     salary: float  # their mean annual salary (currency)
     multiplier: tuple[float, float]  # cost of a departure, multiples of salary
     currency: str
@@ -376,10 +377,7 @@ def _priced(studies: Sequence[Study]) -> tuple[float, int, float, float]:
     salary_of = ds.employees.set_index("employee_id")["annual_salary"]
     cost, people, salaries, gaps = 0.0, 0, [], []
     for study in studies:
-        took_part = study.cohort.participants("mentee")["employee_id"]
-        if ds.has("matches"):
-            m = ds.matches
-            took_part = took_part[took_part.isin(m.loc[m["cohort_id"] == study.cohort_id, "mentee_id"])]
+        took_part = populations.members(study, "mentee", "matched")  # the count every page prints
         cost += float(costs(study)["amount"].sum())
         people += len(took_part)
         salaries.append(took_part.map(salary_of).dropna().to_numpy(float))

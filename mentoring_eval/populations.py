@@ -1,0 +1,59 @@
+"""Who counts as eligible, enrolled, matched, active, completed and withdrawn in a cohort: one
+definition of each, so that every page that prints a count prints the same number.
+
+- eligible: employed on the cohort's start date and meeting the params' eligibility rule;
+- enrolled: signed up for the cohort (an enrollment row, whatever its status);
+- matched: enrolled and in one of the cohort's matches (from the platform's status when the data
+  have no matches table);
+- active: matched and at least one meeting (status active or completed without a meetings table);
+- completed / withdrawn: the platform's status at the end of the data."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+import numpy as np
+import pandas as pd
+
+if TYPE_CHECKING:
+    from .study import Study
+
+POPULATIONS = ("eligible", "enrolled", "matched", "active", "completed", "withdrawn")
+ROLES = ("mentee", "mentor")
+
+
+def members(study: Study, role: str, population: str) -> pd.Series:
+    """The employee ids of one population of a cohort (unique, sorted)."""
+    if population not in POPULATIONS:
+        raise ValueError(f"population {population!r}: expected one of {', '.join(POPULATIONS)}")
+    ds, cohort_id = study.dataset, study.cohort_id
+    if population == "eligible":
+        people = study.cohort.people
+        ids = people.loc[people[f"{role}_eligible"].to_numpy(dtype=bool), "employee_id"]
+        return pd.Series(np.sort(ids.unique()), name="employee_id")
+    enr = ds.enrollments[(ds.enrollments["cohort_id"] == cohort_id) & (ds.enrollments["role"] == role)]
+    if population in ("matched", "active") and ds.has("matches"):
+        m = ds.matches[ds.matches["cohort_id"] == cohort_id]
+        if population == "active":
+            if ds.has("meetings"):
+                m = m[m["match_id"].isin(ds.meetings["match_id"])]
+            else:
+                enr = enr[enr["status"].isin(["active", "completed"])]
+        enr = enr[enr["employee_id"].isin(m[f"{role}_id"])]
+    elif population == "matched":
+        enr = enr[enr["status"].isin(["matched", "active", "completed"])]
+    elif population == "active":
+        enr = enr[enr["status"].isin(["active", "completed"])]
+    elif population in ("completed", "withdrawn"):
+        enr = enr[enr["status"] == population]
+    return pd.Series(np.sort(enr["employee_id"].unique()), name="employee_id")
+
+
+def count(study: Study, role: str, population: str) -> int:
+    """How many people one population of a cohort holds."""
+    return int(counts(study).set_index("role").loc[role, population])
+
+
+def counts(study: Study) -> pd.DataFrame:
+    """Every population's count, one row per role (mentees, mentors), one column per population."""
+    return study.result(("populations",), lambda: pd.DataFrame([{"role": role, **{p: len(members(study, role, p)) for p in POPULATIONS}} for role in ROLES]))
