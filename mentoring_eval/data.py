@@ -327,6 +327,14 @@ class Dataset:
                   for c in spec.columns if c.kind == "date" and (name, c.name) not in PLANNED_DATES]
         return max(d for d in latest if pd.notna(d))
 
+    @property
+    def begins(self) -> pd.Timestamp:
+        """The first date the export records an exit (hire dates and job records reach back to each
+        person's hire; exits before this date are not in the data, so panels do not reach back
+        further). The earliest hire date when nobody has left."""
+        exits = self.employees["termination_date"]
+        return exits.min() if exits.notna().any() else self.employees["hire_date"].min()
+
     def summary(self) -> pd.DataFrame:
         """Rows, columns and date range per table: what a newcomer checks first."""
         records = []
@@ -660,16 +668,16 @@ def quality_notes(ds: Dataset) -> pd.DataFrame:
     notes: list[tuple[str, int, str]] = []
     emp, jobs, enr, cohorts = ds.employees, ds.job_history, ds.enrollments, ds.cohorts
     no_jobs = ~emp["employee_id"].isin(jobs["employee_id"])
-    notes.append(("employees without a job_history record", int(no_jobs.sum()),
+    notes.append(("employees without a job history record", int(no_jobs.sum()),
                   "their level and department over time are unknown; they drop out of panels"))
     first_job = jobs.groupby("employee_id")["effective_date"].min()
     late = emp["employee_id"].map(first_job) > emp["hire_date"] + pd.Timedelta(days=31)
     notes.append(("employees whose first job record starts over a month after hire", int(late.sum()),
                   "their job level is unknown for the gap"))
     w = enr["status"] == "withdrawn"
-    notes.append(("withdrawn enrollments without a withdrawal_date", int((w & enr["withdrawal_date"].isna()).sum()),
+    notes.append(("withdrawn enrollments without a withdrawal date", int((w & enr["withdrawal_date"].isna()).sum()),
                   "their time in the program is unknown"))
-    notes.append(("withdrawal_date on enrollments not marked withdrawn", int((~w & enr["withdrawal_date"].notna()).sum()),
+    notes.append(("a withdrawal date on enrollments not marked withdrawn", int((~w & enr["withdrawal_date"].notna()).sum()),
                   "status and date disagree"))
     start = enr["cohort_id"].map(cohorts.set_index("cohort_id")["start_date"])
     people = emp.set_index("employee_id")
@@ -685,11 +693,11 @@ def quality_notes(ds: Dataset) -> pd.DataFrame:
         notes.append(("enrollments marked matched/active/completed with no match record", int(claimed.sum()),
                       "match-based metrics will miss them"))
     for col in ("gender", "ethnicity", "annual_salary"):
-        notes.append((f"employees with {col} missing", int(emp[col].isna().sum()),
+        notes.append((f"employees with {col.replace('_', ' ')} missing", int(emp[col].isna().sum()),
                       "segment breakdowns and costs leave them out" if col != "annual_salary" else "ROI uses the median salary for them"))
     for table in ("matches", "meetings", "goals", "surveys", "performance_reviews", "engagement_surveys", "program_costs"):
         if not ds.has(table):
-            notes.append((f"{table} table absent", 0, "analyses that need it say so and are skipped"))
+            notes.append((f"{table.replace('_', ' ')} table absent", 0, "analyses that need it say so and are skipped"))
     return pd.DataFrame(notes, columns=["check", "rows_affected", "consequence"])
 
 

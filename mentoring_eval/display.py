@@ -83,7 +83,11 @@ def populations(study):
 
     found = pop.counts(study)
     tags = pd.DataFrame([[""] + [f"pop-{role} pop-{role}-{p}" for p in pop.POPULATIONS] for role in found["role"]])
-    return table(found, study.disclosure, count_cols=list(pop.POPULATIONS), tags=tags)
+    if study.disclosure.stakeholder:  # nested groups, not parts of a total: only the small cells themselves are blanked
+        small = study.disclosure.min_cell_size
+        found = found.assign(**{p: found[p].astype("Int64").mask((found[p] > 0) & (found[p] < small))
+                                for p in pop.POPULATIONS})
+    return table(found, study.disclosure, tags=tags)
 
 
 def funnel_rates(funnel_table: pd.DataFrame, disclosure: Disclosure):
@@ -234,13 +238,23 @@ def early_warnings(warnings: pd.DataFrame, disclosure: Disclosure):
     return table(warnings, disclosure)
 
 
-def event_study_section(result, label: str):
-    """The event-study chart with its pre-trend sentence, or a note saying why it is not available."""
+def event_study_section(result, study, outcome: str, between: str):
+    """The event-study chart of `outcome` (e.g. "voluntary exits") between two groups, by period of
+    the params' unit relative to the start, with its caption and pre-trend sentence, or a note
+    saying why it is not available."""
+    period = study.params.period
+    caption = (f"Difference in {outcome} per {period} (percentage points) between {between}, by {period} relative to "
+               f"the start, with bands that hold for every {period} at once; the {period} before the start is the "
+               f"reference. Before the start the differences should hover around zero. {narrate.data_span(study)}")
     if result.event_study is None:
         return markdown(" ".join(result.notes) or "The event study is not available for this cohort.")
+    from IPython.display import display
+
+    display(markdown(caption.strip()))
+    label = f"difference in {outcome} per {period} (pp)"
     sentence = narrate.pretrend(result.event_study)
-    described(result.event_study.plot(label=label), f"Event study: {label}, by month relative to the start, with "
-                                                     f"bands for every month at once. {sentence}")
+    described(result.event_study.plot(label=label), f"Event study: {label}, by {period} relative to the start, with "
+                                                     f"bands for every {period} at once. {sentence}")
     return markdown(sentence)
 
 
@@ -374,9 +388,10 @@ def headcount(headcount: pd.DataFrame, ax=None):
                          f"{int(headcount['headcount_end'].iloc[-1]):,} at the end.")
 
 
-def funnel(funnel_table: pd.DataFrame, ax=None):
+def funnel(funnel_table: pd.DataFrame, disclosure: Disclosure | None = None, ax=None):
     """Participation funnel per role: percent of the eligible at each stage on a linear scale, each
-    bar labelled with its count of people (seaborn grouped bars)."""
+    bar labelled with its count of people (seaborn grouped bars); for stakeholders a stage below the
+    minimum cell size has no bar and no label."""
     import matplotlib.pyplot as plt
     import seaborn as sns
 
@@ -385,6 +400,9 @@ def funnel(funnel_table: pd.DataFrame, ax=None):
         _, ax = plt.subplots(figsize=(8, 3.4))
     stages = ["eligible", "enrolled", "matched", "active", "completed"]
     t = funnel_table[funnel_table["stage"].isin(stages)].assign(who=lambda d: d["role"] + "s")
+    if disclosure is not None and disclosure.stakeholder:
+        small = (t["count"] > 0) & (t["count"] < disclosure.min_cell_size)
+        t = t.assign(count=t["count"].astype("Float64").mask(small), pct_of_eligible=t["pct_of_eligible"].mask(small))
     sns.barplot(data=t, x="stage", y="pct_of_eligible", hue="who", order=stages, hue_order=["mentees", "mentors"],
                 palette=[COLOURS["mentee"], COLOURS["mentor"]], errorbar=None, ax=ax)
     for bars, who in zip(ax.containers, ["mentees", "mentors"], strict=False):

@@ -70,7 +70,8 @@ COLUMNS: dict[str, tuple[str, str]] = {
     "metric": ("measure", "text"), "kind": ("kind of goal", "text"), "description": ("goal", "text"),
     "baseline": ("baseline", "level"), "target": ("target", "level"), "deadline": ("deadline", "date"),
     "direction": ("direction", "text"), "value": ("now", "level"), "expected_now": ("on track at", "level"),
-    "status": ("status", "text"),
+    "status": ("status", "text"), "department": ("department", "text"), "gender": ("gender", "text"),
+    "location": ("location", "text"), "job_level": ("job level", "text"), "ethnicity": ("ethnicity", "text"),
     # applicants' arms and overlap
     "arm": ("group", "text"), "applicants": ("applicants", "count"), "analysed": ("analysed", "count"),
     "people": ("people", "count"), "lowest": ("lowest", "ratio"), "median": ("median", "ratio"),
@@ -79,7 +80,7 @@ COLUMNS: dict[str, tuple[str, str]] = {
 }
 
 # columns the stakeholder pages leave out (the interval already says how sure the figure is)
-ANALYST_ONLY = {"std_error", "nps_std_error", "segment", "headline"}
+ANALYST_ONLY = {"std_error", "nps_std_error", "segment", "headline", "file"}
 
 # estimand -> its name in words
 ESTIMANDS = {
@@ -121,13 +122,20 @@ CATEGORIES = {
     "job_history": "job history", "performance_reviews": "performance reviews", "engagement_surveys": "engagement surveys",
     "program_costs": "program costs", "mentee": "mentees", "mentor": "mentors", "program": "the program's own",
     "self": "self", "manager": "manager",
-    "level": "level", "effect": "effect",
+    "level": "level", "effect": "effect", "job_level": "job level", "department": "department",
     "randomized": "randomized", "quasi_experimental": "quasi-experimental", "observational": "observational",
     "descriptive": "descriptive",
 }
 DESIGNS = {"lottery": "lottery", "capacity": "matched vs unmatched applicants", "rollout": "department rollout",
            "waitlist": "waitlist", "observational": "matched colleagues", "naive": "platform comparison",
            "descriptive": "description", "": ""}
+
+# matching and balance covariates -> words
+COVARIATES = {"job_level": "job level", "tenure_months": "tenure (months)", "last_rating": "last performance rating",
+              "last_engagement": "last engagement score", "promoted_before": "promoted in the year before",
+              "department": "department", "location": "location", "gender": "gender", "ethnicity": "ethnicity",
+              "salary_grade": "salary grade", "annual_salary": "annual salary", "tenure_band": "tenure band",
+              "rating_band": "rating band", "engagement_band": "engagement band"}
 
 _IDENTIFIER = re.compile(r"[a-z][a-z0-9]*(?:_[a-z0-9]+)+")
 
@@ -144,6 +152,14 @@ def words(value) -> str:
     if _IDENTIFIER.fullmatch(text):
         return text.replace("_", " ")
     return text
+
+
+def covariate(name: str) -> str:
+    """A matching covariate or balance term in words ('department: Engineering' for
+    'department=Engineering')."""
+    base, _, value = str(name).partition("=")
+    text = COVARIATES.get(base, base.replace("_", " "))
+    return f"{text}: {value}" if value else text
 
 
 def column(name: str) -> str:
@@ -192,12 +208,9 @@ def kind_of(name: str, series: pd.Series) -> str:
 
 def readable(frame: pd.DataFrame, stakeholder: bool = True) -> tuple[pd.DataFrame, dict[str, str]]:
     """A table in readers' terms: interval pairs (X_ci_low, X_ci_high) joined into one 'interval'
-    column, a `segment`/`level` pair named for its segment, booleans as yes/no, categories in words,
+    column, booleans as yes/no, categories in words,
     columns renamed; returns the frame (numbers still numbers) and each shown column's kind."""
     t = frame.copy()
-    if "segment" in t and "level" in t and t["segment"].nunique() == 1:
-        seg = str(t["segment"].iloc[0])
-        t = t.rename(columns={"level": seg or "segment value"}).drop(columns="segment")
     kinds: dict[str, str] = {}
     columns: dict[str, pd.Series] = {}
     skip = set()

@@ -14,6 +14,7 @@ import numpy as np
 import pandas as pd
 
 from .errors import NotEstimable
+from .labels import covariate
 
 
 @dataclass(frozen=True)
@@ -174,7 +175,7 @@ def love_plot(balance: BalanceResult, ax=None):
     if "smd_after" in t:
         ax.scatter(t["smd_after"].abs(), y, marker="o", color="#0072B2", label="after matching")
     ax.axvline(balance.threshold, color="#999999", ls="--", lw=0.8)
-    ax.set_yticks(y, t["covariate"])
+    ax.set_yticks(y, [covariate(c) for c in t["covariate"]])
     ax.set_xlabel("|standardized mean difference|")
     ax.legend(frameon=False, loc="lower right")
     ax.spines[["top", "right"]].set_visible(False)

@@ -12,6 +12,7 @@ import pandas as pd
 from .data import quality_notes
 from .errors import NotEstimable
 from .estimates import Estimates
+from .labels import covariate
 
 if TYPE_CHECKING:
     from .did.regression import EventStudy
@@ -29,6 +30,47 @@ def signed(value: float, digits: int = 1) -> str:
     """A signed number rounded to `digits`, never '-0.0'."""
     text = f"{value:+.{digits}f}"
     return "+" + text[1:] if float(text) == 0 else text
+
+
+def comparison(study: Study) -> str:
+    """Who the matched comparisons are, as the params define them: the comparison group, the
+    matching variables, and the time unit of the curves."""
+    p = study.params
+    if p.comparison == "matched":
+        how = ("eligible colleagues who did not enrol in a cohort near this one, matched on "
+               + ", ".join(covariate(v) for v in p.matching_variables) + " (coarsened exact matching)")
+    elif p.comparison == "never_treated":
+        how = "eligible colleagues who did not enrol in a cohort near this one (not matched: the params ask for no matching)"
+    else:
+        how = "eligible colleagues who enrolled in a later cohort (not yet treated; not matched)"
+    return f"Share of each group still employed, by {p.period}s since the cohort started: participants against {how}."
+
+
+def per_period(study: Study, text: str) -> str:
+    """`text` with {period} replaced by the params' time unit (month or quarter)."""
+    return text.format(period=study.params.period)
+
+
+def data_span(study: Study) -> str:
+    """A sentence when the params' window (periods before and after the start) reaches beyond the
+    data: the missing periods are cut, never padded; empty otherwise."""
+    from .panels import period_start
+
+    first, last, wanted_first, wanted_last = study.window
+    unit = study.params.period
+    parts = []
+    if first > wanted_first:
+        parts.append(f"the data begin on {_date(study.dataset.begins)}, so the {first - wanted_first} earliest of the "
+                     f"{study.params.pre_periods} {unit}s before the start the params ask for are left out")
+    if last < wanted_last:
+        parts.append(f"the data end on {_date(study.dataset.end)}, so the last {wanted_last - last} of the "
+                     f"{study.params.post_periods} {unit}s after the start are left out")
+    if not parts:
+        return ""
+    shown = period_start([first, last], unit)
+    text = "; ".join(parts)
+    return (f"{text[0].upper()}{text[1:]}: the charts and estimates use {_date(shown[0])} to the {unit} of "
+            f"{_date(shown[1])}, not filled-in {unit}s.")
 
 
 def people(study: Study, role: str, population: str) -> str:
@@ -97,23 +139,25 @@ def program(estimates: Estimates) -> str:
         parts = []
         s, m = mine.first(estimand="signup_rate"), mine.first(estimand="match_rate")
         if s is not None:
-            parts.append(f"{s.estimate:.0f}% of eligible {role}s signed up (95% CI {s.ci_low:.0f} to {s.ci_high:.0f})")
+            parts.append(f"{s.estimate:.0f}% of eligible {role}s signed up (95% interval {s.ci_low:.0f} to {s.ci_high:.0f})")
         if m is not None:
             parts.append(f"{m.estimate:.0f}% of them were matched")
         k = mine.first(estimand="skills_change", method="paired_prepost")
         if k is not None:
-            parts.append(f"self-rated skills rose by {k.estimate:.2f} points on a 1-5 scale (95% CI {k.ci_low:.2f} to "
-                         f"{k.ci_high:.2f}; without a comparison group this is a before/after change, not proof of cause)")
+            parts.append(f"self-rated skills changed by {signed(k.estimate, 2)} points on a 1-5 scale (95% interval "
+                         f"{signed(k.ci_low, 2)} to {signed(k.ci_high, 2)}; without a comparison group this is a "
+                         f"before/after change, not proof of cause)")
         n = mine.first(estimand="nps")
         if n is not None:
-            parts.append(f"their net promoter score was {n.estimate:+.0f} (95% CI {n.ci_low:+.0f} to {n.ci_high:+.0f})")
+            parts.append(f"their net promoter score was {signed(n.estimate, 0)} (95% interval {signed(n.ci_low, 0)} to "
+                         f"{signed(n.ci_high, 0)})")
         g = mine.first(estimand="goal_attainment")
         if g is not None:
             parts.append(f"{g.estimate:.0f}% of their goals due so far were achieved by the target date")
         p = mine.first(estimand="performance_rating")
         if p is not None:
-            parts.append(f"performance ratings changed by {p.estimate:+.2f} points against matched colleagues "
-                         f"(95% CI {p.ci_low:+.2f} to {p.ci_high:+.2f})")
+            parts.append(f"performance ratings changed by {signed(p.estimate, 2)} points against matched colleagues "
+                         f"(95% interval {signed(p.ci_low, 2)} to {signed(p.ci_high, 2)})")
         if parts:
             lines.append(f"**{role.capitalize()}s:** " + "; ".join(parts) + ".")
     return "\n\n".join(lines)
@@ -224,9 +268,11 @@ def retention(result: RetentionResult) -> str:
     balance = result.balance
     if balance is not None and "smd_after" in balance.table:
         worst = balance.table.loc[balance.table["smd_after"].abs().idxmax()]
-        lines.append(f"Even after matching on {', '.join(balance.table['covariate'].head(3))}..., {who} differ from "
-                     f"their matches on {worst['covariate']} (standardized difference {worst['smd_after']:+.2f}): the "
-                     f"participant-level survival figures below carry that selection.")
+        matched_on = list(dict.fromkeys(covariate(str(c).partition("=")[0]) for c in balance.table["covariate"]))
+        where = ("the survival curves below" if result.role == "mentee" else "the matched estimates above")
+        lines.append(f"Even after matching on {', '.join(matched_on)}, {who} differ from their matches on "
+                     f"{html.escape(covariate(worst['covariate']))} (standardized difference "
+                     f"{worst['smd_after']:+.2f}): {where} carry that selection.")
     return "\n\n".join(lines)
 
 

@@ -108,7 +108,7 @@ def representation(study: Study, by: str = "department", role: Role = "mentee") 
     e = elig[by].astype("str").value_counts().reindex(levels, fill_value=0)
     p = part[by].astype("str").value_counts().reindex(levels, fill_value=0)
     lo, hi = wilson(p.to_numpy(), max(len(part), 1))
-    out = pd.DataFrame({"segment": by, "level": levels, "eligible": e.to_numpy(), "participants": p.to_numpy(),
+    out = pd.DataFrame({by: levels, "eligible": e.to_numpy(), "participants": p.to_numpy(),
                         "share_of_eligible": 100 * e.to_numpy() / max(len(elig), 1),
                         "share_of_participants": 100 * p.to_numpy() / max(len(part), 1), "ci_low": lo, "ci_high": hi})
     out["representation_ratio"] = out["share_of_participants"] / out["share_of_eligible"].where(out["share_of_eligible"] > 0)

@@ -101,7 +101,8 @@ table{border-collapse:collapse;font-size:13px;max-width:100%}
 th,td{padding:.25rem .5rem;border-bottom:1px solid #ddd;text-align:right;vertical-align:top}
 th{background:#f3f3f3}
 .jp-RenderedHTMLCommon table{table-layout:auto;width:auto;max-width:100%}
-.jp-RenderedHTMLCommon th,.jp-RenderedHTMLCommon td{white-space:normal;overflow-wrap:anywhere;max-width:18rem}
+.jp-RenderedHTMLCommon th,.jp-RenderedHTMLCommon td{white-space:normal;overflow-wrap:break-word;max-width:18rem}
+.jp-RenderedHTMLCommon th{hyphens:manual}
 .jp-OutputArea-output{overflow-x:visible}
 td.fail{color:#b00020}td.ok{color:#1b7a1b}a{color:#0b5cad}td.head{text-align:left;font-size:.85rem;min-width:18rem}
 footer.me-footer{margin-top:3rem;padding-top:.8rem;border-top:1px solid #ccc;font-size:13px;color:#555;

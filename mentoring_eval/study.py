@@ -26,7 +26,7 @@ from .data import CACHE_ENV, RESULTS_DIR, TABLES, CohortInfo, DataValidationErro
 from .errors import MentoringEvalError, ParamsError
 from .estimates import Estimates
 from .files import locked
-from .panels import at_risk, job_events, period_start
+from .panels import at_risk, job_events, period_index, period_start
 from .params import CohortParams, find_files, load_params, unknown_cohort_message
 from .privacy import Disclosure
 from .version import __version__, code_fingerprint
@@ -144,10 +144,20 @@ class Study:
 
     @cached_property
     def panel(self) -> pd.DataFrame:
-        """The company's at-risk panel over the analysis window S-P .. S+H-1, built once."""
+        """The company's at-risk panel over the analysis window S-P .. S+H-1 cut to the periods the
+        data cover (`window`), built once."""
+        first, last = period_start(np.array(self.window[:2]), self.params.period)
+        return at_risk(self.dataset, self.params.period, start=pd.Timestamp(first), end=pd.Timestamp(last))
+
+    @cached_property
+    def window(self) -> tuple[int, int, int, int]:
+        """(first, last) periods of the panels, and the (first, last) the params ask for: S-P .. S+H-1
+        cut to the periods from the one the data begin in (`Dataset.begins`) to the one they end in,
+        never padded with periods the data do not cover."""
         p, s = self.params, self.cohort.start_period
-        first, last = period_start(np.array([s - p.pre_periods, s + p.post_periods - 1]), p.period)
-        return at_risk(self.dataset, p.period, start=pd.Timestamp(first), end=pd.Timestamp(last))
+        wanted = (s - p.pre_periods, s + p.post_periods - 1)
+        begins, ends = period_index(pd.Series([self.dataset.begins, self.dataset.end]), p.period)
+        return max(wanted[0], int(begins)), min(wanted[1], int(ends)), *wanted
 
     @cached_property
     def job_events(self) -> pd.DataFrame:

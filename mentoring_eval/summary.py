@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 import pandas as pd
 
-from . import power, preregistration, program_health, promotion, retention, roi, scorecard
+from . import labels, power, preregistration, program_health, promotion, retention, roi, scorecard
 from .errors import NotEstimable
 from .estimates import Estimates
 from .privacy import Disclosure
@@ -77,9 +77,10 @@ def headline_table(estimates: Estimates, role: str = "mentee") -> pd.DataFrame:
             continue
         rows.append({"measure": label, "naive figure": naive.estimate if naive is not None else np.nan,
                      "honest estimate": h.estimate,
-                     "interval": f"{h.ci_low:+.1f} to {h.ci_high:+.1f}" if h.has_interval else "",
+                     "interval": labels.interval(h.ci_low, h.ci_high, "pp") if h.has_interval else "",
                      "includes zero": ("yes" if h.includes_zero else "no") if h.has_interval else "",
-                     "evidence": f"{h.evidence} ({h.design})" if h.evidence else h.design})
+                     "evidence": f"{h.evidence} ({labels.DESIGNS.get(h.design, h.design)})" if h.evidence else
+                     labels.DESIGNS.get(h.design, h.design)})
     return pd.DataFrame(rows)
 
 

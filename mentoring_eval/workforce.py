@@ -84,7 +84,8 @@ def baseline(study: Study, by: str | None = None, months: int = 12) -> pd.DataFr
     """The 12 months before the cohort starts, for everyone, the eligible mentees and mentors (and
     each level of `by` within them): average headcount, separations, annualized turnover (SHRM:
     separations / average headcount, percent per year), voluntary and involuntary turnover,
-    promotion, internal-move and salary-grade-change rates (percent per year), mean engagement."""
+    promotion, internal-move and salary-grade-change rates (percent per year), mean engagement; with
+    `by`, a column named for it holds each group's value."""
     ds, params = study.dataset, study.params
     start = study.start
     first = start - pd.DateOffset(months=months)
@@ -103,12 +104,12 @@ def baseline(study: Study, by: str | None = None, months: int = 12) -> pd.DataFr
     for name, mask in groups.items():
         sub = panel[mask]
         parts = [(name, "", sub)] if by is None else [(name, str(k), g) for k, g in sub.groupby(by, observed=True)]
-        for group, level, g in parts:
+        for group, value, g in parts:
             heads = g.groupby("period").size()
             avg = heads.mean() if len(heads) else 0.0
             scale = 100 * 12 / months / avg if avg else np.nan
             records.append({
-                "group": group, "segment": by or "", "level": level, "average_headcount": avg,
+                "group": group, **({by: value} if by else {}), "average_headcount": avg,
                 "separations": int(g["exited"].sum()), "turnover_rate": g["exited"].sum() * scale,
                 "voluntary_turnover_rate": g["exited_voluntary"].sum() * scale,
                 "involuntary_turnover_rate": g["exited_involuntary"].sum() * scale,
