@@ -30,6 +30,7 @@ from .cohorts import Role
 from .errors import NotEstimable
 from .estimates import Estimates
 from .experiments import DesignEffect, doubly_robust, instrumented, propensity, regression_adjusted
+from .labels import covariate
 from .matching import BalanceResult, balance_table
 from .panels import had_event
 
@@ -421,7 +422,7 @@ def _equivalence_check(balance: BalanceResult, adjusted: bool) -> Check:
     name = t.loc[t[column].abs().idxmax(), "covariate"] if len(t) else "-"
     ok = worst <= 0.05 or (worst <= 0.25 and adjusted)
     weighted = " after weighting" if column == "smd_after" else ""
-    return Check("baseline equivalence", f"largest standardized difference{weighted} {worst:.2f} ({name}); "
+    return Check("baseline equivalence", f"largest standardized difference{weighted} {worst:.2f} ({covariate(name)}); "
                  "within 0.05 is equivalent, up to 0.25 with adjustment", ok)
 
 

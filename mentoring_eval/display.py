@@ -165,9 +165,11 @@ def sensitivity(result, disclosure: Disclosure):
     from IPython.display import display
 
     display(markdown("\n\n".join(f"- {line}" for line in lines)))
+    if disclosure.stakeholder:  # the sentences carry the finding; the figures behind them are for analysts
+        return None
     if len(found):
-        labels = {"e_value": "E-value (risk-ratio scale)", "robustness_value": "robustness value (share of variance)"}
-        t = found.assign(measure=found["measure"].map(labels)).drop(columns="sentence").rename(
+        names = {"e_value": "E-value (risk-ratio scale)", "robustness_value": "robustness value (share of variance)"}
+        t = found.assign(measure=found["measure"].map(names)).drop(columns="sentence").rename(
             columns={"value_ci": "for the interval"})
         display(table(t, disclosure, precision=2))
     if trends is not None:
@@ -253,8 +255,10 @@ def event_study_section(result, study, outcome: str, between: str):
     display(markdown(caption.strip()))
     label = f"difference in {outcome} per {period} (pp)"
     sentence = narrate.pretrend(result.event_study)
-    described(result.event_study.plot(label=label), f"Event study: {label}, by {period} relative to the start, with "
-                                                     f"bands for every {period} at once. {sentence}")
+    ax = result.event_study.plot(label=label)
+    ax.set_xlabel(f"{period}s relative to the start (the {period} before the start is the baseline, drawn at 0)")
+    described(ax, f"Event study: {label}, by {period} relative to the start, with bands for every {period} at once. "
+                  f"{sentence}")
     return markdown(sentence)
 
 
@@ -265,12 +269,14 @@ def survival(result):
                                               "against matched comparisons.")
 
 
-def rollout(found, label: str):
-    """The staggered rollout's change by months since a department was first reached, with bands
-    (an Axes with its alt text)."""
-    dynamic = found.aggregate("dynamic")
-    return described(dynamic.plot(label=label), f"Staggered rollout: {label}, by months since a cohort first reached "
-                                                f"a department and location, with 95% bands.")
+def rollout(found, outcome: str):
+    """The staggered rollout's change in `outcome` (e.g. "voluntary exits") per 100 employees, by
+    periods since a department was first reached, with bands (an Axes with its alt text)."""
+    label = f"change in {outcome} per 100 employees per {found.period} (pp)"
+    ax = found.aggregate("dynamic").plot(label=label)
+    ax.set_xlabel(f"{found.period}s since a cohort first reached the department and location (0 = the first)")
+    return described(ax, f"Staggered rollout: {label}, by {found.period}s since a cohort first reached a department "
+                         f"and location, with 95% bands.")
 
 
 def balance_section(result):

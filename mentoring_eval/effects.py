@@ -411,6 +411,7 @@ class Rollout:
     result: object = field(repr=False)  # did.ATTgtResult
     panel: pd.DataFrame = field(repr=False)  # the balanced unit x period rates it was fitted on
     estimates: Estimates = field(default_factory=Estimates, repr=False)
+    period: str = "month"  # the time unit of the rates
 
     def aggregate(self, kind: Literal["simple", "group", "dynamic", "calendar"] = "simple"):
         return self.result.aggregate(kind)
@@ -435,7 +436,7 @@ def staggered(study: Study, outcome: RolloutOutcome = "exited_voluntary",
         result, balanced = fit_staggered(study.dataset, study.params.period, by, outcome,
                                          cluster=unit if set(unit) <= set(by) else by)
         estimand = ROLLOUT_ESTIMANDS.get(outcome, outcome)
-        return Rollout(result, balanced, rollout_estimates(result, study, estimand))
+        return Rollout(result, balanced, rollout_estimates(result, study, estimand), study.params.period)
 
     return study.result(("rollout", outcome, by), compute)
 

@@ -180,20 +180,21 @@ def rollout(result: Rollout, what: str = "voluntary exits") -> str:
     """One paragraph on the staggered-rollout estimate across all cohorts."""
     s = result.aggregate("simple")
     inside = s.ci_low <= 0 <= s.ci_high
-    return (f"**Across all cohorts' rollout:** once a cohort first reached a department and location, its monthly "
-            f"{what} changed by {s.overall_att:+.2f} per 100 employees (95% CI {s.ci_low:+.2f} to {s.ci_high:+.2f}), "
-            f"compared with departments and locations not yet or never reached (Callaway & Sant'Anna)."
+    return (f"**Across all cohorts' rollout:** once a cohort first reached a department and location, its "
+            f"{what} per {result.period} changed by {signed(s.overall_att, 2)} per 100 employees (95% interval "
+            f"{signed(s.ci_low, 2)} to {signed(s.ci_high, 2)}), compared with departments and locations not yet or "
+            f"never reached."
             + (" The interval includes zero." if inside else ""))
 
 
 def _effect(estimate: float, low: float, high: float, what: str) -> str:
-    """'an estimated **2.1 percentage points more likely** to ... (95% CI +1.0 to +5.2).': bold only
+    """'an estimated **2.1 percentage points more likely** to ... (95% interval +1.0 to +5.2).': bold only
     when the interval excludes zero, so an imprecise point estimate is never the thing a reader sees."""
     direction = "more" if estimate >= 0 else "less"
     size = f"{abs(estimate):.1f} percentage points {direction} likely"
     if low <= 0 <= high:
-        return f"an estimated {size} {what} (95% CI {low:+.1f} to {high:+.1f})."
-    return f"an estimated **{size}** {what} (95% CI {low:+.1f} to {high:+.1f})."
+        return f"an estimated {size} {what} (95% interval {low:+.1f} to {high:+.1f})."
+    return f"an estimated **{size}** {what} (95% interval {low:+.1f} to {high:+.1f})."
 
 
 DESIGN_WORDS = {
@@ -268,9 +269,8 @@ def retention(result: RetentionResult) -> str:
     balance = result.balance
     if balance is not None and "smd_after" in balance.table:
         worst = balance.table.loc[balance.table["smd_after"].abs().idxmax()]
-        matched_on = list(dict.fromkeys(covariate(str(c).partition("=")[0]) for c in balance.table["covariate"]))
         where = ("the survival curves below" if result.role == "mentee" else "the matched estimates above")
-        lines.append(f"Even after matching on {', '.join(matched_on)}, {who} differ from their matches on "
+        lines.append(f"Even against their comparison group, {who} differ on "
                      f"{html.escape(covariate(worst['covariate']))} (standardized difference "
                      f"{worst['smd_after']:+.2f}): {where} carry that selection.")
     return "\n\n".join(lines)
@@ -290,7 +290,7 @@ def promotion(result: PromotionResult) -> str:
     if result.matched_did is not None:
         m = result.matched_did
         lines.append(f"Against matched comparisons, promotions per month changed by {m.estimate:+.2f} points "
-                     f"(95% CI {m.ci_low:+.2f} to {m.ci_high:+.2f}) after the start, relative to the year before. "
+                     f"(95% interval {m.ci_low:+.2f} to {m.ci_high:+.2f}) after the start, relative to the year before. "
                      "This comparison is for the record only: on simulated companies where mentoring does nothing it "
                      "still finds about +0.4 points a month, so it carries a selection that matching does not remove.")
     return "\n\n".join(lines)
@@ -633,7 +633,7 @@ def pooled(result) -> str:
         digits = 2 if estimand == "performance_rating" else 1
         text = (f"**{LABELS.get(estimand, estimand).split(' (')[0].capitalize()}:** {where} "
                 f"({h.design} design, evidence {h.evidence}), the effect on participants is "
-                f"{signed(h.estimate, digits)} {unit} (95% CI {signed(h.ci_low, digits)} to {signed(h.ci_high, digits)}).")
+                f"{signed(h.estimate, digits)} {unit} (95% interval {signed(h.ci_low, digits)} to {signed(h.ci_high, digits)}).")
         if h.includes_zero:
             text += (" The interval includes zero: the data cannot tell this from no effect."
                      if len(cohorts) == 1 else " The interval includes zero: even pooled, the data cannot tell this "

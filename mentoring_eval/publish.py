@@ -30,6 +30,9 @@ PAGES = {"00_data_overview": "Data", "01_baseline": "Baseline", "02_retention": 
          "03_promotion": "Promotion", "04_program_health": "Program health", "05_roi": "Return on investment",
          "06_summary": "Summary", "07_cohorts_compared": "All cohorts compared"}
 INTERVAL_NOTE = "Intervals on this page are 95% intervals."
+# A notebook cell tagged "analyst" (methods with their technical names) is left out of stakeholder
+# pages; one tagged "stakeholder" (the same in plain words) out of analyst pages.
+ANALYST_TAG, STAKEHOLDER_TAG = "analyst", "stakeholder"
 
 
 def page_name(notebook: str) -> str:
@@ -103,20 +106,23 @@ th{background:#f3f3f3}
 .jp-RenderedHTMLCommon table{table-layout:auto;width:auto;max-width:100%}
 .jp-RenderedHTMLCommon th,.jp-RenderedHTMLCommon td{white-space:normal;overflow-wrap:break-word;max-width:18rem}
 .jp-RenderedHTMLCommon th{hyphens:manual}
-.jp-OutputArea-output{overflow-x:visible}
 td.fail{color:#b00020}td.ok{color:#1b7a1b}a{color:#0b5cad}td.head{text-align:left;font-size:.85rem;min-width:18rem}
 footer.me-footer{margin-top:3rem;padding-top:.8rem;border-top:1px solid #ccc;font-size:13px;color:#555;
 font-family:inherit}
 footer.me-footer ul{padding-left:1.2rem;margin:.3rem 0}
 @media print{
- body{max-width:none;margin:0;padding:0;font-size:11pt}
- nav.me-nav ul{display:none}
+ @page{size:A4;margin:12mm 10mm}
+ body{max-width:none;margin:0;padding:0;font-size:10pt}
+ nav.me-nav{max-width:none;padding:0 0 .3rem}nav.me-nav ul{display:none}
+ .jp-Notebook,.jp-Cell,.jp-OutputArea,.jp-OutputArea-child,.jp-OutputArea-output,.jp-MarkdownOutput{overflow:visible!important}
+ .jp-Notebook{padding:0!important}.jp-OutputArea-child{table-layout:auto!important}
  h1,h2,h3{break-after:avoid-page}
- h2{break-before:auto}
- .jp-Cell{break-inside:auto}
- tr,img,.me-tile{break-inside:avoid}
- .jp-RenderedHTMLCommon table,table{font-size:9pt;width:100%}
- .jp-RenderedHTMLCommon th,.jp-RenderedHTMLCommon td{max-width:none}
+ .jp-MarkdownCell h2{break-before:page}
+ .jp-Cell,.jp-Cell-outputWrapper,.jp-OutputArea,.jp-OutputArea-child,.jp-OutputArea-output{break-inside:auto!important}
+ tr,img,.me-tile,.jp-RenderedImage{break-inside:avoid}
+ .me-tiles{grid-template-columns:repeat(4,1fr)}.me-tile .me-big{font-size:14pt}
+ .jp-RenderedHTMLCommon table,table{font-size:7.5pt;width:100%;max-width:100%}
+ .jp-RenderedHTMLCommon th,.jp-RenderedHTMLCommon td,th,td{max-width:none;padding:1px 3px}
  img{max-width:100%!important;height:auto}
  a{color:inherit;text-decoration:none}
 }
@@ -134,6 +140,10 @@ def render_html(notebook: Path, out: Path, audience: str = "stakeholder", footer
     from nbconvert import HTMLExporter
 
     exporter = HTMLExporter(template_name="offline", extra_template_basedirs=[str(TEMPLATES)], embed_images=True)
+    from nbconvert.preprocessors import TagRemovePreprocessor
+
+    exporter.register_preprocessor(TagRemovePreprocessor(remove_cell_tags={ANALYST_TAG if audience == "stakeholder"
+                                                                           else STAKEHOLDER_TAG}), enabled=True)
     exporter.exclude_input = audience == "stakeholder"
     exporter.exclude_input_prompt = True
     exporter.exclude_output_prompt = True
