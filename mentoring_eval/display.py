@@ -412,8 +412,9 @@ def funnel(funnel_table: pd.DataFrame, disclosure: Disclosure | None = None, ax=
     sns.barplot(data=t, x="stage", y="pct_of_eligible", hue="who", order=stages, hue_order=["mentees", "mentors"],
                 palette=[COLOURS["mentee"], COLOURS["mentor"]], errorbar=None, ax=ax)
     for bars, who in zip(ax.containers, ["mentees", "mentors"], strict=False):
-        counts = t[t["who"] == who].set_index("stage")["count"].reindex(stages)
-        ax.bar_label(bars, labels=[f"{int(n):,}" if pd.notna(n) else "" for n in counts], fontsize=8, padding=2)
+        shown = t[t["who"] == who].set_index("stage").reindex(stages)
+        shown = shown[shown["pct_of_eligible"].notna()]  # seaborn draws no bar for a hidden stage
+        ax.bar_label(bars, labels=[f"{int(n):,}" for n in shown["count"]], fontsize=8, padding=2)
     ax.set_xlabel("")
     ax.set_ylabel("% of the eligible")
     ax.set_ylim(0, 112)

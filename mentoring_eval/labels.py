@@ -221,7 +221,7 @@ def readable(frame: pd.DataFrame, stakeholder: bool = True) -> tuple[pd.DataFram
             high = c.replace("ci_low", "ci_high")
             skip.add(high)
             base = c.removesuffix("ci_low").rstrip("_")
-            base_kind = kind_of(base, t[base]) if base in t else kind_of("estimate", t[c])
+            base_kind = kind_of(*_measured(t, base, c))
             name = "interval" if not base else f"{column(base).split(' (')[0]}: interval"
             columns[name] = pd.Series([interval(lo, hi, base_kind) for lo, hi in zip(t[c], t[high], strict=True)],
                                       index=t.index, dtype="str")
@@ -243,6 +243,18 @@ def readable(frame: pd.DataFrame, stakeholder: bool = True) -> tuple[pd.DataFram
         columns[name] = values
         kinds[name] = kind
     return pd.DataFrame(columns, index=t.index), kinds
+
+
+def _measured(t: pd.DataFrame, base: str, low: str) -> tuple[str, pd.Series]:
+    """The column an interval belongs to: `base` itself, else `base_<something>` (a mean, a
+    percentage), else the column just before the interval."""
+    if base in t:
+        return base, t[base]
+    named = [c for c in t.columns if base and c.startswith(base + "_") and not re.search(r"ci_(low|high)|std_error", c)]
+    if named:
+        return named[0], t[named[0]]
+    before = list(t.columns)[max(list(t.columns).index(low) - 1, 0)]
+    return before, t[before]
 
 
 def _designs(value) -> str:

@@ -139,11 +139,15 @@ def render_html(notebook: Path, out: Path, audience: str = "stakeholder", footer
     import nbformat
     from nbconvert import HTMLExporter
 
-    exporter = HTMLExporter(template_name="offline", extra_template_basedirs=[str(TEMPLATES)], embed_images=True)
+    # figures are outputs, embedded as data URIs already; embed_images would also re-parse every inline
+    # HTML tag of the Markdown on its own and empty it (<span>35</span> became <span></span>35)
+    exporter = HTMLExporter(template_name="offline", extra_template_basedirs=[str(TEMPLATES)])
     from nbconvert.preprocessors import TagRemovePreprocessor
 
     exporter.register_preprocessor(TagRemovePreprocessor(remove_cell_tags={ANALYST_TAG if audience == "stakeholder"
                                                                            else STAKEHOLDER_TAG}), enabled=True)
+    if audience == "stakeholder":  # warnings and logs are for analysts (the executed notebook keeps them)
+        exporter.register_preprocessor(_drop_stderr, enabled=True)
     exporter.exclude_input = audience == "stakeholder"
     exporter.exclude_input_prompt = True
     exporter.exclude_output_prompt = True
@@ -167,6 +171,15 @@ def render_html(notebook: Path, out: Path, audience: str = "stakeholder", footer
         body = re.sub(r"(<body[^>]*>)", lambda m: m.group(1) + header, body, count=1)
     atomic_write(out, body)
     return out
+
+
+def _drop_stderr(nb, resources):
+    """A notebook without its cells' stderr streams (warnings, logs)."""
+    for cell in nb.cells:
+        if cell.get("cell_type") == "code":
+            cell.outputs = [o for o in cell.get("outputs", []) if not (o.get("output_type") == "stream"
+                                                                        and o.get("name") == "stderr")]
+    return nb, resources
 
 
 def _bold(markdown: str) -> str:

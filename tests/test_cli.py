@@ -105,23 +105,16 @@ def test_an_unknown_cohort_fails_once_before_any_kernel_starts(tmp_path, demo_di
     assert "3 of 5 reports ok (3 unchanged, not rerun), 2 failed" in again.stdout
 
 
-def test_every_notebook_for_every_demo_params_file_then_resume(tmp_path, demo_dir):
+def test_every_notebook_for_every_demo_params_file_then_resume(rendered_demo):
     import pandas as pd
-    import yaml
 
     import mentoring_eval as me
 
-    params = tmp_path / "params"
-    params.mkdir()
-    for pf in sorted((ROOT / "params").glob("*.yaml")):  # the demo's params files, on the small test company
-        (params / pf.name).write_text(pf.read_text().replace("data_dir: ../data/demo", f"data_dir: {demo_dir}"))
-        assert yaml.safe_load((params / pf.name).read_text())["data_dir"] == str(demo_dir)
+    params, out, stdout = rendered_demo  # `run --pdf` over the demo's four params files
     cohorts = [pf.stem for pf in sorted(params.glob("*.yaml"))]
     assert len(cohorts) == 4
-    out = tmp_path / "reports"
-    r = _cli("run", "--params", params, "--out", out, "--jobs", 2, cwd=ROOT)  # default: every notebook in notebooks/
-    assert r.returncode == 0, r.stdout + r.stderr
-    assert "29 of 29 reports ok (0 unchanged, not rerun), 0 failed" in r.stdout
+    assert "29 of 29 reports ok (0 unchanged, not rerun), 0 failed" in stdout
+    assert "4 PDFs beside the HTML pages (printed by Chromium)" in stdout
     notebooks = [p.stem for p in sorted((ROOT / "notebooks").glob("0[0-6]_*.ipynb"))]
     for cohort in cohorts:
         assert sorted(p.stem for p in (out / cohort).glob("*.html")) == notebooks
@@ -133,11 +126,15 @@ def test_every_notebook_for_every_demo_params_file_then_resume(tmp_path, demo_di
         assert "Provenance" in text and "fingerprint" in text and ".yaml (sha256" in text, page
     index = (out / "index.html").read_text()
     assert index.count('class="ok"') == 29 and "Every report ran." in index
-    assert all(f"<tr><th>{c}</th>" in index for c in cohorts)
-    # the program's first screen on top, each cohort's in one paragraph: verdict, evidence, platform figure, money
-    assert "<h2>The program so far, all cohorts pooled</h2><p><b>Verdict: " in index
+    # pooled first, then the cohorts by start date (the demo's ids sort otherwise), with names and dates
+    assert re.findall(r"<tr id='([^']+)'>", index) == ["all-cohorts", "2023-spring", "2023-autumn", "2024-spring",
+                                                       "2024-autumn"]
+    assert "<b>Spring 2023: Engineering and Sales</b><br><span class='me-dates'>2023-04-01 to 2023-12-31</span>" in index
+    # the program's first screen on top (tiles, then sentences), each cohort's in one paragraph
+    assert "<h2>The program so far, all cohorts pooled</h2><div class='me-tiles'>" in index
+    assert "<div class='me-label'>Verdict</div>" in index and "<p><b>Verdict: " in index
     for c in cohorts:
-        cell = index.split(f"<tr><th>{c}</th><td class='head'>", 1)[1].split("</td>", 1)[0]
+        cell = index.split(f"<tr id='{c}'>", 1)[1].split("<td class='head'>", 1)[1].split("</td>", 1)[0]
         assert re.match(r"<b>(Pays back|Does not pay back|Cannot tell yet)\.</b> ", cell), cell
         assert "Platform figure: " in cell and "Pays back above a " in cell, cell
     # the summary recomputes what the detailed notebooks wrote, and agrees with every figure

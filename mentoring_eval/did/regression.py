@@ -229,7 +229,10 @@ class EventStudy:
             return float("nan")
         corr = self.vcov[np.ix_(ok, ok)] / np.outer(se[ok], se[ok])
         rng = np.random.default_rng([seed, 41])
-        z = rng.multivariate_normal(np.zeros(ok.sum()), corr, size=draws, method="eigh")
+        # draws with this correlation; a cluster-robust covariance from few clusters is singular, and
+        # rounding leaves eigenvalues a hair below zero: they are zero
+        values, vectors = np.linalg.eigh(corr)
+        z = rng.standard_normal((draws, int(ok.sum()))) @ (vectors * np.sqrt(np.clip(values, 0.0, None))).T
         df = self.n_clusters - 1
         z = z / np.sqrt(rng.chisquare(df, size=(draws, 1)) / df)
         return float(np.quantile(np.abs(z).max(axis=1), 1 - self.alpha))

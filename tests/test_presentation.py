@@ -1,0 +1,151 @@
+"""What stakeholders read: readers' names and number formats, one count per population, the page
+header and index, and the PDF printer's errors; each checked against a worked answer."""
+
+from __future__ import annotations
+
+import re
+
+import numpy as np
+import pandas as pd
+import pytest
+
+import mentoring_eval as me
+from mentoring_eval import labels
+from mentoring_eval.privacy import Disclosure
+
+from .test_metrics import TINY
+
+
+@pytest.fixture
+def tiny(tmp_path):
+    for name, text in TINY.items():
+        (tmp_path / f"{name}.csv").write_text(text)
+    return me.Study(me.CohortParams(cohort_id="C1", data_dir=tmp_path), me.load(tmp_path))
+
+
+def test_numbers_by_kind_never_print_minus_zero():
+    assert labels.number(1436.7, "count") == "1,437"
+    assert labels.number(-0.04, "pp") == "+0.0"  # rounds to zero: no sign of a direction
+    assert labels.number(-0.004, "score") == "0.00"
+    assert labels.number(2.345, "pp") == "+2.3"
+    assert labels.number(17.46, "pct") == "17.5"
+    assert labels.number(115982.4, "money") == "115,982"
+    assert labels.number(float("nan"), "pct") == "\u2014"
+    assert labels.number(True, "level") == "yes"
+    assert labels.interval(-0.04, 0.43, "score") == "-0.04 to 0.43"
+    assert labels.interval(-0.001, 0.43, "score") == "0.00 to 0.43"
+
+
+def test_readable_tables_join_intervals_name_columns_and_say_yes_or_no():
+    frame = pd.DataFrame({"role": ["mentee", "mentor"], "satisfaction_mean": [4.123, 3.9],
+                          "satisfaction_ci_low": [3.9, 3.5], "satisfaction_ci_high": [4.3, 4.2],
+                          "outside_2_3": [True, False], "nps_std_error": [3.0, 4.0], "method": ["tot_wald", "naive"]})
+    shown, kinds = labels.readable(frame)
+    assert list(shown.columns) == ["role", "satisfaction (mean, 1-5)", "satisfaction: interval",
+                                   "outside the recommended 2-3", "method"]
+    assert shown["role"].tolist() == ["mentees", "mentors"]
+    assert shown["satisfaction: interval"].tolist() == ["3.90 to 4.30", "3.50 to 4.20"]
+    assert shown["outside the recommended 2-3"].tolist() == ["yes", "no"]
+    assert shown["method"].tolist() == ["effect on participants (department comparison)",
+                                        "naive: participants vs everyone else"]
+    assert kinds["satisfaction (mean, 1-5)"] == "score"
+    analyst, _ = labels.readable(frame, stakeholder=False)
+    assert "nps std error" in analyst.columns  # analysts keep the standard error
+    assert analyst["method"].tolist()[0] == "effect on participants (department comparison) [tot_wald]"
+
+
+def test_tables_escape_text_from_the_data_and_print_people_as_whole_numbers():
+    frame = pd.DataFrame({"department": ["Sales<script>alert(1)</script>", "HR"],
+                          "average_headcount": [5007.5, 12.0], "turnover_rate": [-0.01, 17.46]})
+    page = me.display.table(frame, Disclosure("stakeholder", 5)).to_html()
+    assert "<script>" not in page and "Sales&lt;script&gt;alert(1)&lt;/script&gt;" in page
+    cells = re.findall(r"<td[^>]*>([^<]*)</td>", page)
+    assert cells == ["Sales&lt;script&gt;alert(1)&lt;/script&gt;", "5,008", "0.0", "HR", "12", "17.5"]
+    assert ">average headcount</th>" in page and ">turnover (% per year)</th>" in page
+
+
+def test_each_population_counted_once_by_hand(tiny):
+    # C1 starts 2022-02-01. Mentees (levels 1-3, 6+ months): E1 (level 1, 24 months) and E2 (level 2,
+    # 21 months); E3 has 12 days. Mentors (levels 4-7, 24+ months): E4 was hired that day. E1 and E2
+    # enrolled as mentees (E2 withdrew), E4 as a mentor and completed; no matches table, so matched
+    # and active come from the platform's status.
+    found = me.populations.counts(tiny).set_index("role")
+    assert found.loc["mentee"].tolist() == [2, 2, 0, 0, 0, 1]
+    assert found.loc["mentor"].tolist() == [0, 1, 1, 1, 1, 0]
+    assert list(found.columns) == list(me.populations.POPULATIONS)
+    assert me.populations.members(tiny, "mentee", "withdrawn").tolist() == ["E2"]
+    funnel = me.program_health.funnel(tiny).set_index(["role", "stage"])["count"]
+    assert funnel.loc["mentee"].tolist() == [2, 2, 0, 0, 0, 1]  # the funnel prints the same counts
+    span = me.narrate.people(tiny, "mentee", "enrolled")
+    assert span == '<span class="pop-mentee pop-mentee-enrolled">fewer than 5</span>'  # suppressed, tagged
+
+
+def test_a_window_beyond_the_data_is_cut_and_said(demo_dir):
+    params = me.load_params(me.params.find_files(["params"])[0], data_dir=str(demo_dir))
+    wide = me.Study(params.model_copy(update={"period": "quarter", "pre_periods": 12}), me.load(demo_dir))
+    first, last, wanted_first, wanted_last = wide.window
+    assert wanted_first < first and (first, last) != (wanted_first, wanted_last)
+    begins = me.panels.period_index(pd.Series([wide.dataset.begins]), "quarter")[0]
+    assert first == begins  # the panel starts in the quarter the data begin, not before
+    assert wide.panel["period"].min() == first and wide.panel["period"].max() <= last
+    text = me.narrate.data_span(wide)
+    assert text.startswith(f"The data begin on {wide.dataset.begins.day} ")
+    assert f"the {first - wanted_first} earliest of the 12 quarters before the start" in text
+    normal = me.Study(params, me.load(demo_dir))
+    assert me.narrate.data_span(normal) == "" and normal.window[:2] == normal.window[2:]
+
+
+def test_comparison_text_follows_the_params(tiny):
+    matched = me.narrate.comparison(tiny)
+    assert "matched on department, job level, tenure band, rating band" in matched and "by months" in matched
+    never = me.Study(tiny.params.model_copy(update={"comparison": "never_treated", "period": "quarter"}), tiny.dataset)
+    text = me.narrate.comparison(never)
+    assert "not matched" in text and "matched on" not in text and "by quarters since" in text
+
+
+def test_page_header_links_every_page_by_name_and_the_index():
+    pages = ("00_data_overview", "06_summary", "07_cohorts_compared")
+    head = me.publish.navigation("2023-spring", ("Spring <2023>", "2023-04-01", "2023-12-31"), "06_summary", pages)
+    assert "<b>Spring &lt;2023&gt;</b> <span class='me-dates'>2023-04-01 to 2023-12-31</span>" in head
+    assert "<a href='00_data_overview.html'>Data</a>" in head
+    assert "<a href='06_summary.html' aria-current='page'>Summary</a>" in head
+    assert "<a href='../all-cohorts/07_cohorts_compared.html'>All cohorts compared</a>" in head
+    assert "<a href='../index.html'>" in head and "Intervals on this page are 95% intervals." in head
+    shared = me.publish.navigation("all-cohorts", ("", "", ""), "07_cohorts_compared", pages)
+    assert "Data</a>" not in shared and "<b>All cohorts</b>" in shared
+
+
+def test_index_lists_the_pooled_row_first_then_cohorts_by_start(tmp_path):
+    rows = [{"cohort_id": c, "notebook": nb, "status": "done", "seconds": 1.0, "html": f"{c}/{nb}.html", "cell": "",
+             "message": ""} for c in ("zeta", "alpha", "all-cohorts", "mid") for nb in ("06_summary",)]
+    cohorts = {"zeta": ("Zeta <first>", "2021-01-01", "2021-06-30"), "alpha": ("Alpha", "2024-01-01", "2024-06-30"),
+               "mid": ("Mid", "2022-06-01", "2022-12-31")}
+    page = me.publish.write_index(tmp_path, pd.DataFrame(rows), cohorts).read_text()
+    order = re.findall(r"<tr id='([^']+)'>", page)
+    assert order == ["all-cohorts", "zeta", "mid", "alpha"]
+    assert "<b>Zeta &lt;first&gt;</b><br><span class='me-dates'>2021-01-01 to 2021-06-30</span>" in page
+    assert '<a href="mid/06_summary.html" title="ran in 1 s">Summary</a>' in page
+
+
+def test_pdf_without_a_browser_is_one_clear_line(tmp_path, monkeypatch):
+    monkeypatch.setenv("PATH", str(tmp_path))
+    monkeypatch.delenv(me.pdf.CHROMIUM_ENV, raising=False)
+    with pytest.raises(me.MentoringEvalError, match=r"--pdf needs headless Chromium: install it \(Debian: apt-get "
+                                                     r"install chromium\) or set MENTORING_EVAL_CHROMIUM"):
+        me.pdf.browser()
+    monkeypatch.setenv(me.pdf.CHROMIUM_ENV, "/nowhere/chrome")
+    with pytest.raises(me.MentoringEvalError, match="MENTORING_EVAL_CHROMIUM=/nowhere/chrome: no such program"):
+        me.pdf.browser()
+
+
+def test_funnel_chart_is_linear_labelled_with_counts_and_hides_small_cells(tiny):
+    import matplotlib
+
+    matplotlib.use("Agg")
+    table = pd.DataFrame({"role": ["mentee"] * 5 + ["mentor"] * 5, "stage": list(me.populations.POPULATIONS[:5]) * 2,
+                          "count": [400, 60, 40, 3, 30, 100, 20, 15, 15, 12],
+                          "pct_of_eligible": np.r_[[100, 15, 10, 0.75, 7.5], [100, 20, 15, 15, 12]]})
+    ax = me.display.funnel(table, Disclosure("stakeholder", 5))
+    assert ax.get_yscale() == "linear"
+    shown = [t.get_text() for t in ax.texts]
+    assert "400" in shown and "60" in shown and "3" not in shown  # the small cell has no label
