@@ -56,6 +56,8 @@ def table(frame: pd.DataFrame, disclosure: Disclosure, count_cols: Sequence[str]
         styler = styler.set_td_classes(pd.DataFrame(tags.to_numpy(), index=shown.index, columns=shown.columns))
     text = [c for c, k in kinds.items() if k in ("text", "date")]
     styler = styler.set_properties(subset=text, **{"text-align": "left"}) if text else styler
+    spans = [c for c, k in kinds.items() if k == "interval" or c == "interval"]
+    styler = styler.set_properties(subset=spans, **{"white-space": "nowrap"}) if spans else styler  # one line each
     head = [{"selector": f"th.col{i}", "props": [("text-align", "left")]} for i, c in enumerate(shown.columns) if c in text]
     return styler.set_table_styles(head, overwrite=False) if head else styler
 
@@ -90,6 +92,12 @@ def populations(study):
     return table(found, study.disclosure, tags=tags)
 
 
+def goals_per_participant(frame: pd.DataFrame, disclosure: Disclosure):
+    """How many goals each participant set (a category, never blanked) and how many participants
+    set that many (blanked when few)."""
+    return table(frame.assign(goals=frame["goals"].astype("str")), disclosure, count_cols=["participants"])
+
+
 def funnel_rates(funnel_table: pd.DataFrame, disclosure: Disclosure):
     """The funnel as percentages (of the stage before and of the eligible, with 95% intervals); the
     counts themselves are in `populations`. A stage with a suppressed count shows no percentage."""
@@ -121,7 +129,7 @@ def estimates(found, disclosure: Disclosure):
     methods = t["method"].map(labels.words) if disclosure.stakeholder else t["method"].map(labels._technical)
     shown = pd.DataFrame({
         "role": t["role"].map(labels.words),
-        "measure": t["estimand"].map(labels.words),
+        "measure": [labels.measure(e, u) for e, u in zip(t["estimand"], t["unit"].astype("str"), strict=True)],
         "method": methods,
         "estimate": [labels.number(v, k) for v, k in zip(t["estimate"], kinds, strict=True)],
         "interval": [labels.interval(lo, hi, k) for lo, hi, k in zip(t["ci_low"], t["ci_high"], kinds, strict=True)],
@@ -314,12 +322,13 @@ def costs(study):
     return table(frame, study.disclosure, precision=0)
 
 
-def roi_line(returns: ROIAttempt):
+def roi_line(returns):
     """ROI against the cut in 12-month exits, with the break-even and the evidence's interval (an
-    Axes), or the reason there is no ROI."""
-    if returns.result is None:
+    Axes), or the reason there is no ROI. Takes an ROIAttempt (a cohort) or an ROIResult (the
+    program)."""
+    if getattr(returns, "result", returns) is None:
         return markdown(f"No return on investment: {html.escape(returns.reason)}.")
-    r = returns.result
+    r = getattr(returns, "result", returns)
     return described(r.plot(), f"Return on investment against the cut in 12-month exits: break-even at "
                                f"{r.break_even:.1f} pp; verdict: {r.verdict}.")
 

@@ -87,7 +87,7 @@ ESTIMANDS = {
     "retention_12m": "still employed 12 months after the start (pp)",
     "voluntary_exit_12m": "left voluntarily within 12 months (pp)",
     "exit_12m": "left for any reason within 12 months (pp)",
-    "exit_rate": "voluntary exits per month (pp)",
+    "exit_rate": "voluntary exits per period (pp)",
     "exit_hazard_ratio": "rate of leaving, relative (1 = the same)",
     "promotion_12m": "promoted within 12 months (pp)",
     "salary_grade_12m": "salary-grade change within 12 months (pp)",
@@ -160,6 +160,13 @@ def covariate(name: str) -> str:
     base, _, value = str(name).partition("=")
     text = COVARIATES.get(base, base.replace("_", " "))
     return f"{text}: {value}" if value else text
+
+
+def measure(estimand: str, unit: str = "") -> str:
+    """An estimand in words with its period when its unit has one ('pp per quarter')."""
+    text = words(estimand)
+    per = re.search(r"per (month|quarter|year)", unit or "")
+    return text.replace("per period", per.group(0)) if per else text
 
 
 def column(name: str) -> str:

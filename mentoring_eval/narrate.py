@@ -289,10 +289,13 @@ def promotion(result: PromotionResult) -> str:
                  f"volunteers.")
     if result.matched_did is not None:
         m = result.matched_did
-        lines.append(f"Against matched comparisons, promotions per month changed by {m.estimate:+.2f} points "
-                     f"(95% interval {m.ci_low:+.2f} to {m.ci_high:+.2f}) after the start, relative to the year before. "
-                     "This comparison is for the record only: on simulated companies where mentoring does nothing it "
-                     "still finds about +0.4 points a month, so it carries a selection that matching does not remove.")
+        row = result.estimates.first(estimand="promotion_rate", method="did_matched")
+        per = (row.unit.split("pp ", 1)[-1] if row is not None and "per " in row.unit else "per month")
+        lines.append(f"Against matched comparisons, promotions {per} changed by {signed(m.estimate, 2)} points "
+                     f"(95% interval {signed(m.ci_low, 2)} to {signed(m.ci_high, 2)}) after the start, relative to the "
+                     "year before. This comparison is for the record only: on simulated companies where mentoring "
+                     "does nothing it still finds about +0.4 points a month, so it carries a selection that matching "
+                     "does not remove.")
     return "\n\n".join(lines)
 
 

@@ -137,8 +137,10 @@ def build(study: Study) -> Scorecard:
             goal = goal.model_copy(update={"baseline": 0.0})
             row["baseline"] = 0.0
         missing = [k for k in ("baseline", "target", "deadline") if getattr(goal, k) is None]
-        if missing:
+        if missing:  # not scored, but its figure is shown (the same one the rest of the page prints)
             row["status"] = "not SMART (no " + ", ".join(missing) + ")"
+            if goal.metric in values:
+                row.update(zip(("value", "ci_low", "ci_high"), values[goal.metric], strict=True))
         elif goal.metric not in values:
             row["status"] = "not measured"
         else:

@@ -5,6 +5,7 @@ sentences are written by `narrate`."""
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
@@ -20,7 +21,7 @@ if TYPE_CHECKING:
     from .study import Study
 
 LABELS = {"retention_12m": "still employed 12 months after the start (pp)",
-          "exit_rate": "voluntary exits per month (pp)",
+          "exit_rate": "voluntary exits per period (pp)",
           "promotion_12m": "promoted within 12 months (pp)",
           "salary_grade_12m": "salary-grade change within 12 months (pp)",
           "skills_change": "self-rated skills, baseline to end (points)",
@@ -75,6 +76,8 @@ def headline_table(estimates: Estimates, role: str = "mentee") -> pd.DataFrame:
                              "interval": "cannot tell", "includes zero": "",
                              "evidence": "no design can answer for this cohort alone"})
             continue
+        per = re.search(r"per (month|quarter|year)", h.unit or "")
+        label = label.replace("per period", per.group(0)) if per else label
         rows.append({"measure": label, "naive figure": naive.estimate if naive is not None else np.nan,
                      "honest estimate": h.estimate,
                      "interval": labels.interval(h.ci_low, h.ci_high, "pp") if h.has_interval else "",

@@ -180,7 +180,7 @@ def test_quality_notes_count_real_oddities(data_copy):
     enr.loc[done, "withdrawal_date"] = "2025-12-01"
     write_raw(data_copy, "enrollments", enr)
     notes = quality_notes(me.load(data_copy)).set_index("check")["rows_affected"]
-    assert notes["withdrawal_date on enrollments not marked withdrawn"] == 4
+    assert notes["a withdrawal date on enrollments not marked withdrawn"] == 4
     assert notes["enrollments of people not employed at cohort start"] == 0
 
 

@@ -78,6 +78,8 @@ def test_no_raw_identifiers_booleans_or_fractional_counts_on_stakeholder_pages(r
     for page in pages:
         parsed = _read(page)
         text = " ".join(parsed.text)
+        if "No description has been provided for this image" in page.read_text():
+            found.append(f"{page.parent.name}/{page.name}: a figure without alt text")
         for token in sorted(set(re.findall(r"\b[A-Za-z][A-Za-z0-9]*(?:_[A-Za-z0-9]+)+\b", text))):
             found.append(f"{page.parent.name}/{page.name}: identifier {token}")
         for match in re.findall(r"(?<![\d.])-0\.0+(?![\d.])", text):

@@ -15,10 +15,10 @@ from tests.conftest import ROOT
 
 PACKAGE = ROOT / "mentoring_eval"
 FACE = {"narrate", "display", "publish"}
-RUN = {"runlog", "batch", "cli"}
+RUN = {"runlog", "batch", "cli", "pdf"}
 ANALYSES = {"effects", "retention", "promotion", "workforce", "program_health", "roi", "scorecard", "summary"}
-BELOW = {"errors", "version", "data", "params", "simulate", "did", "matching", "intervals", "power", "estimates",
-         "privacy", "panels", "cohorts", "study"}
+BELOW = {"errors", "version", "labels", "data", "params", "simulate", "did", "matching", "intervals", "power",
+         "estimates", "privacy", "panels", "cohorts", "study", "populations"}
 
 
 def _imports(path: Path, top_level_only: bool) -> set[str]:
