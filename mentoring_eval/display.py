@@ -114,6 +114,8 @@ def _unit_kind(unit: str) -> str:
         return "score"
     if unit in ("cohorts",):
         return "count"
+    if unit.startswith("pp"):
+        return "pp"  # an effect in percentage points: signed
     return "money" if unit.isupper() and len(unit) == 3 else "level"
 
 
