@@ -58,7 +58,8 @@ def table(frame: pd.DataFrame, disclosure: Disclosure, count_cols: Sequence[str]
     styler = styler.set_properties(subset=text, **{"text-align": "left"}) if text else styler
     spans = [c for c, k in kinds.items() if k == "interval" or c == "interval"]
     styler = styler.set_properties(subset=spans, **{"white-space": "nowrap"}) if spans else styler  # one line each
-    head = [{"selector": f"th.col{i}", "props": [("text-align", "left")]} for i, c in enumerate(shown.columns) if c in text]
+    head = [{"selector": f"th.col{i}", "props": [("text-align", "left")]}
+            for i, c in enumerate(shown.columns) if c in text]
     return styler.set_table_styles(head, overwrite=False) if head else styler
 
 
@@ -103,7 +104,8 @@ def funnel_rates(funnel_table: pd.DataFrame, disclosure: Disclosure):
     counts themselves are in `populations`. A stage with a suppressed count shows no percentage."""
     t = funnel_table
     if disclosure.stakeholder:
-        t = suppress(t, ["count"], disclosure.min_cell_size, ["pct_of_previous", "pct_of_eligible", "ci_low", "ci_high"])
+        derived = ["pct_of_previous", "pct_of_eligible", "ci_low", "ci_high"]
+        t = suppress(t, ["count"], disclosure.min_cell_size, derived)
     t = t[t["stage"] != "eligible"]
     return table(t.drop(columns="count"), disclosure)
 
@@ -212,6 +214,7 @@ def forest(pooled, estimand: str = "retention_12m", ax=None):
     for design in DESIGNS:  # each design's cohorts in the order they started, then their pooled effect
         rows += [e for e in (*pooled.cohorts, *pooled.estimates) if e.estimand == estimand and e.design == design
                  and e.method.startswith("tot")]
+    made = ax is None
     if ax is None:
         _, ax = plt.subplots(figsize=(8, 0.45 * max(len(rows), 2) + 1.2))
     if not rows:
@@ -231,8 +234,8 @@ def forest(pooled, estimand: str = "retention_12m", ax=None):
     best = [e for e in rows if e.cohort_id == "pooled"]
     finding = (f"; pooled: {best[0].estimate:+.1f} pp, 95% interval {best[0].ci_low:+.1f} to {best[0].ci_high:+.1f}"
                if best else "")
-    return described(ax, f"Forest plot of each cohort's effect on participants, {labels.words(estimand)}, with 95% "
-                         f"intervals{finding}.")
+    alt = f"Forest plot of each cohort's effect on participants, {labels.words(estimand)}, with 95% intervals{finding}."
+    return described(ax, alt) if made else ax
 
 
 def headline_estimates(compared: Comparison):
@@ -382,6 +385,7 @@ def headcount(headcount: pd.DataFrame, ax=None):
     """Headcount (line, left axis) and voluntary / involuntary exits per period (bars, right axis)."""
     import matplotlib.pyplot as plt
 
+    made = ax is None
     if ax is None:
         _, ax = plt.subplots(figsize=(9, 3.6))
     x = headcount["period_start"]
@@ -400,9 +404,10 @@ def headcount(headcount: pd.DataFrame, ax=None):
     ax.legend(lines[0] + bars[0], lines[1] + bars[1], loc="lower center", bbox_to_anchor=(0.5, 1.0),
               frameon=False, ncols=3)
     ax.spines[["top"]].set_visible(False)
-    return described(ax, f"Headcount and exits per period from {x.iloc[0]:%Y-%m} to {x.iloc[-1]:%Y-%m}: headcount "
-                         f"{int(headcount['headcount_end'].iloc[0]):,} at the start, "
-                         f"{int(headcount['headcount_end'].iloc[-1]):,} at the end.")
+    first, last = (int(headcount["headcount_end"].iloc[k]) for k in (0, -1))
+    alt = (f"Headcount and exits per period from {x.iloc[0]:%Y-%m} to {x.iloc[-1]:%Y-%m}: headcount {first:,} at the "
+           f"start, {last:,} at the end.")
+    return described(ax, alt) if made else ax
 
 
 def funnel(funnel_table: pd.DataFrame, disclosure: Disclosure | None = None, ax=None):
@@ -445,6 +450,7 @@ def scores(distribution: pd.DataFrame, ax=None, xlabel: str = "score (0-10)", sc
     import matplotlib.pyplot as plt
     import seaborn as sns
 
+    made = ax is None
     if ax is None:
         _, ax = plt.subplots(figsize=(8, 3.2))
     d = distribution[distribution["respondent_role"].isin(["mentee", "mentor"])]
@@ -457,7 +463,8 @@ def scores(distribution: pd.DataFrame, ax=None, xlabel: str = "score (0-10)", sc
     ax.set_ylabel("% of answers")
     ax.legend(frameon=False, title=None)
     ax.spines[["top", "right"]].set_visible(False)
-    return described(ax, f"Distribution of answers, {xlabel}, mentees and mentors, percent of each group's answers.")
+    alt = f"Distribution of answers, {xlabel}, mentees and mentors, percent of each group's answers."
+    return described(ax, alt) if made else ax
 
 
 def by_cohort(compared: Comparison, estimand: str, ax=None, label: str | None = None):
@@ -465,6 +472,7 @@ def by_cohort(compared: Comparison, estimand: str, ax=None, label: str | None = 
     the naive figure beside it."""
     import matplotlib.pyplot as plt
 
+    made = ax is None
     if ax is None:
         _, ax = plt.subplots(figsize=(8, 3.4))
     found = compared.estimates.where(estimand=estimand)
@@ -484,5 +492,6 @@ def by_cohort(compared: Comparison, estimand: str, ax=None, label: str | None = 
     ax.set_ylabel(label or labels.words(estimand))
     ax.legend(frameon=False, loc="lower center", bbox_to_anchor=(0.5, 1.0), ncols=2)  # above the plot, never on a bar
     ax.spines[["top", "right"]].set_visible(False)
-    return described(ax, f"{label or labels.words(estimand)} by cohort, in order of their start, with 95% intervals"
-                         + (" and the naive comparison beside each" if naive else "") + ".")
+    alt = (f"{label or labels.words(estimand)} by cohort, in order of their start, with 95% intervals"
+           + (" and the naive comparison beside each" if naive else "") + ".")
+    return described(ax, alt) if made else ax

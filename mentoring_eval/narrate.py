@@ -40,7 +40,8 @@ def comparison(study: Study) -> str:
         how = ("eligible colleagues who did not enrol in a cohort near this one, matched on "
                + ", ".join(covariate(v) for v in p.matching_variables) + " (coarsened exact matching)")
     elif p.comparison == "never_treated":
-        how = "eligible colleagues who did not enrol in a cohort near this one (not matched: the params ask for no matching)"
+        how = ("eligible colleagues who did not enrol in a cohort near this one (not matched: the params ask for no "
+               "matching)")
     else:
         how = "eligible colleagues who enrolled in a later cohort (not yet treated; not matched)"
     return f"Share of each group still employed, by {p.period}s since the cohort started: participants against {how}."
@@ -139,7 +140,8 @@ def program(estimates: Estimates) -> str:
         parts = []
         s, m = mine.first(estimand="signup_rate"), mine.first(estimand="match_rate")
         if s is not None:
-            parts.append(f"{s.estimate:.0f}% of eligible {role}s signed up (95% interval {s.ci_low:.0f} to {s.ci_high:.0f})")
+            parts.append(f"{s.estimate:.0f}% of eligible {role}s signed up (95% interval {s.ci_low:.0f} to "
+                         f"{s.ci_high:.0f})")
         if m is not None:
             parts.append(f"{m.estimate:.0f}% of them were matched")
         k = mine.first(estimand="skills_change", method="paired_prepost")

@@ -56,4 +56,7 @@ def count(study: Study, role: str, population: str) -> int:
 
 def counts(study: Study) -> pd.DataFrame:
     """Every population's count, one row per role (mentees, mentors), one column per population."""
-    return study.result(("populations",), lambda: pd.DataFrame([{"role": role, **{p: len(members(study, role, p)) for p in POPULATIONS}} for role in ROLES]))
+    def compute() -> pd.DataFrame:
+        return pd.DataFrame([{"role": role, **{p: len(members(study, role, p)) for p in POPULATIONS}} for role in ROLES])
+
+    return study.result(("populations",), compute)

@@ -114,7 +114,8 @@ footer.me-footer ul{padding-left:1.2rem;margin:.3rem 0}
  @page{size:A4;margin:12mm 10mm}
  body{max-width:none;margin:0;padding:0;font-size:10pt}
  nav.me-nav{max-width:none;padding:0 0 .3rem}nav.me-nav ul{display:none}
- .jp-Notebook,.jp-Cell,.jp-OutputArea,.jp-OutputArea-child,.jp-OutputArea-output,.jp-MarkdownOutput{overflow:visible!important}
+ .jp-Notebook,.jp-Cell,.jp-OutputArea,.jp-OutputArea-child,.jp-OutputArea-output,
+ .jp-MarkdownOutput{overflow:visible!important}
  .jp-Notebook{padding:0!important}.jp-OutputArea-child{table-layout:auto!important}
  h1,h2,h3{break-after:avoid-page}
  .jp-MarkdownCell h2{break-before:page}
