@@ -47,11 +47,6 @@ def comparison(study: Study) -> str:
     return f"Share of each group still employed, by {p.period}s since the cohort started: participants against {how}."
 
 
-def per_period(study: Study, text: str) -> str:
-    """`text` with {period} replaced by the params' time unit (month or quarter)."""
-    return text.format(period=study.params.period)
-
-
 def data_span(study: Study) -> str:
     """A sentence when the params' window (periods before and after the start) reaches beyond the
     data: the missing periods are cut, never padded; empty otherwise."""

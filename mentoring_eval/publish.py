@@ -53,7 +53,7 @@ def navigation(cohort_id: str, cohort: tuple[str, str, str], current: str, pages
         across = page.startswith("07_")
         if shared and not across:
             continue
-        href = f"{page}.html" if across == shared else (f"../{ALL_COHORTS}/{page}.html" if across else f"{page}.html")
+        href = f"../{ALL_COHORTS}/{page}.html" if across and not shared else f"{page}.html"
         mark = " aria-current='page'" if page == current else ""
         links.append(f"<li><a href='{html.escape(href)}'{mark}>{html.escape(page_name(page))}</a></li>")
     return (f"<nav class='me-nav' aria-label='reports'><div class='me-where'><a href='../index.html'>Mentoring "
@@ -185,8 +185,6 @@ def _drop_stderr(nb, resources):
 
 def _bold(markdown: str) -> str:
     """**bold** Markdown (already HTML-safe) as HTML."""
-    import re
-
     return re.sub(r"\*\*(.+?)\*\*", r"<b>\1</b>", markdown)
 
 
@@ -362,8 +360,6 @@ MAX_STAKEHOLDER_TABLE_ROWS = 500
 def privacy_leaks(page: str, values: set[str], limit: int = 5) -> list[str]:
     """Employee ids, names or e-mail addresses from the data that appear in a rendered report, as
     whole words (an id) or runs of words (a name: 'Ada Lovelace' matches 'Ada  Lovelace' too)."""
-    import re
-
     page = re.sub(r"data:[\w/+.\-]+;base64,[A-Za-z0-9+/=\s]+", "", page)  # embedded figures
     words = re.findall(_WORD, page)
     by_length: dict[int, set[str]] = {}
@@ -380,6 +376,4 @@ def privacy_leaks(page: str, values: set[str], limit: int = 5) -> list[str]:
 
 def longest_table(page: str) -> int:
     """Rows of the longest HTML table in a page (header rows included)."""
-    import re
-
     return max((len(re.findall(r"<tr[\s>]", t)) for t in re.findall(r"<table.*?</table>", page, re.S)), default=0)
