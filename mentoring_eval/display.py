@@ -103,9 +103,10 @@ def funnel_rates(funnel_table: pd.DataFrame, disclosure: Disclosure):
     """The funnel as percentages (of the stage before and of the eligible, with 95% intervals); the
     counts themselves are in `populations`. A stage with a suppressed count shows no percentage."""
     t = funnel_table
-    if disclosure.stakeholder:
-        derived = ["pct_of_previous", "pct_of_eligible", "ci_low", "ci_high"]
-        t = suppress(t, ["count"], disclosure.min_cell_size, derived)
+    if disclosure.stakeholder:  # nested groups, as in `populations`: only the small stages are blanked
+        small = ((t["count"] > 0) & (t["count"] < disclosure.min_cell_size)).to_numpy()
+        rates = ["pct_of_previous", "pct_of_eligible", "ci_low", "ci_high"]
+        t = t.assign(**{c: t[c].mask(small) for c in rates})
     t = t[t["stage"] != "eligible"]
     return table(t.drop(columns="count"), disclosure)
 

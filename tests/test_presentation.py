@@ -149,3 +149,14 @@ def test_funnel_chart_is_linear_labelled_with_counts_and_hides_small_cells(tiny)
     assert ax.get_yscale() == "linear"
     shown = [t.get_text() for t in ax.texts]
     assert "400" in shown and "60" in shown and "3" not in shown  # the small cell has no label
+
+
+def test_funnel_rates_blank_only_the_small_stages():
+    table = pd.DataFrame({"role": ["mentee"] * 3, "stage": ["eligible", "enrolled", "withdrawn"],
+                          "count": [400, 60, 3], "pct_of_previous": [np.nan, 15.0, np.nan],
+                          "pct_of_eligible": [100.0, 15.0, 0.75], "ci_low": [99.0, 11.9, 0.3],
+                          "ci_high": [100.0, 18.8, 2.2]})
+    cells = re.findall(r"<td[^>]*>([^<]*)</td>", me.display.funnel_rates(table, Disclosure("stakeholder", 5)).to_html())
+    assert cells == ["mentees", "enrolled", "15.0", "15.0", "11.9 to 18.8", "mentees", "withdrawn", "\u2014", "\u2014", ""]
+    shown = re.findall(r"<td[^>]*>([^<]*)</td>", me.display.funnel_rates(table, Disclosure("analyst", 5)).to_html())
+    assert shown[-3:] == ["\u2014", "0.8", "0.3 to 2.2"]  # analysts see the small stage
