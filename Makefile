@@ -14,8 +14,8 @@ report: $(DEMO)/employees.csv  ## simulate the demo if needed, validate it, run 
 test: $(DEMO)/employees.csv  ## unit tests and every notebook under nbval
 	$(BIN)/python -m pytest --nbval-lax --nbval-current-env tests notebooks
 
-lab: $(DEMO)/employees.csv  ## open JupyterLab on the notebooks
-	$(BIN)/jupyter lab notebooks
+lab: $(DEMO)/employees.csv  ## open JupyterLab on the notebooks (--allow-root only when run as root, e.g. in a container)
+	$(BIN)/jupyter lab notebooks $(if $(filter 0,$(shell id -u)),--allow-root,)
 
 demo: $(DEMO)/employees.csv
 

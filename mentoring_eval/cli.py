@@ -70,8 +70,20 @@ def _plan(args) -> int:
     return 0
 
 
+EXAMPLES = """examples:
+  mentoring-eval simulate data/demo                      write the demo company (5,000 employees)
+  mentoring-eval validate data/acme                      check your exports against the data contract
+  mentoring-eval run --params params --out reports       every report for every params file
+  mentoring-eval run --params params/2024-spring.yaml --pdf
+                                                         one cohort, with its summary as a PDF
+  mentoring-eval plan --params params/2025-spring.yaml --applicants applicants.csv --out lottery
+                                                         draw the next cohort's lottery
+"""
+
+
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="mentoring-eval", description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(prog="mentoring-eval", description=__doc__.splitlines()[0], epilog=EXAMPLES,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--version", action="version", version=f"mentoring-eval {__version__}")
     sub = parser.add_subparsers(dest="command", required=True)
 
@@ -128,7 +140,11 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
-    args = build_parser().parse_args(argv)
+    parser = build_parser()
+    if not (sys.argv[1:] if argv is None else argv):  # bare `mentoring-eval`: the help, with examples
+        parser.print_help()
+        return 0
+    args = parser.parse_args(argv)
     try:
         return args.func(args)
     except MentoringEvalError as exc:

@@ -339,3 +339,10 @@ def test_ctrl_c_stops_the_run_at_once_and_indexes_what_finished(tmp_path, demo_d
     assert not list((out / "2023-spring").glob("*.html"))  # the queued report never started
     assert "running 2023-spring / 09_fragile" not in err
     assert (out / "index.html").exists()
+
+
+def test_bare_command_prints_help_with_examples(capsys):
+    assert main([]) == 0
+    out = capsys.readouterr().out
+    assert out.startswith("usage: mentoring-eval") and "examples:" in out
+    assert "mentoring-eval run --params params --out reports" in out
