@@ -64,7 +64,8 @@ class CohortParams(_Strict):
     assignment_unit: tuple[str, ...] = Field(
         ("department",), description="what a rollout invited, and so what its uncertainty is counted in: "
         "[department] (default), or [department, location] when invitations went by site")
-    min_cell_size: int = Field(5, ge=1, description="smallest group shown in stakeholder reports")
+    min_cell_size: int = Field(5, ge=3, description="smallest group shown in stakeholder reports (3 or more: a group "
+                               "of 1 or 2 identifies people)")
     audience: Literal["stakeholder", "analyst"] = "stakeholder"
     turnover_cost_multiplier: tuple[float, float] = Field(
         (0.5, 2.0), description="cost of a departure as a range of multiples of annual salary")
