@@ -23,7 +23,7 @@ import pandas as pd
 
 from .errors import MentoringEvalError, ParamsError
 from .estimates import SOURCE_ENV
-from .files import atomic_write
+from .files import atomic_write, folder_name
 from .data import RESULTS_DIR
 from .params import CohortParams, find_files, load_params, unknown_cohort_message
 from .runlog import COLUMNS, Progress
@@ -359,7 +359,7 @@ def run(params: Path | str | list = "params", notebooks: Path | str | list | Non
         unknown, good = _check_cohorts(good, checked, per_cohort, out)
         results += unknown
         pages = tuple(nb.stem for nb in everything)
-        cohort_jobs = [Job(p.cohort_id, nb, (pf,), out / p.cohort_id, audience, timeout,
+        cohort_jobs = [Job(p.cohort_id, nb, (pf,), out / folder_name(p.cohort_id), audience, timeout,
                            cohort=checked[p.data_dir][2].get(p.cohort_id, ("", "", "")), pages=pages)
                        for pf, p in good for nb in per_cohort]
         shared_jobs = [Job(ALL_COHORTS, nb, tuple(pf for pf, _ in good), out / ALL_COHORTS, audience, timeout,
@@ -411,7 +411,7 @@ def _load_params(files: list[Path], notebooks: list[Path], out: Path):
                 raise ParamsError(f"{pf}: cohort_id {p.cohort_id} is also the cohort of {owner[p.cohort_id]}; "
                                   f"one params file per cohort")
         except ParamsError as exc:
-            results += [Job(pf.name, nb, (pf,), out / pf.stem).result("failed", message=str(exc), html="")
+            results += [Job(pf.name, nb, (pf,), out / folder_name(pf.stem)).result("failed", message=str(exc), html="")
                         for nb in notebooks]
             continue
         owner[p.cohort_id] = pf
@@ -431,7 +431,8 @@ def _check_cohorts(good: list[tuple[Path, CohortParams]], checked: dict, noteboo
         cohorts_file = next((p.data_dir / f for f in ("cohorts.csv", "cohorts.parquet") if (p.data_dir / f).exists()),
                             p.data_dir / "cohorts.csv")
         message = f"ParamsError: {unknown_cohort_message(pf, p.cohort_id, cohorts_file, cohort_ids)}"
-        results += [Job(p.cohort_id, nb, (pf,), out / p.cohort_id).result("failed", message=message, html="")
+        results += [Job(p.cohort_id, nb, (pf,), out / folder_name(p.cohort_id)).result("failed", message=message,
+                                                                                         html="")
                     for nb in notebooks]
     return results, kept
 

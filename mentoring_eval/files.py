@@ -1,14 +1,33 @@
 """Output files: an exclusive lock for a read-modify-write that several processes share, a write
-that never leaves half a file, and text cells a spreadsheet will not run as formulas."""
+that never leaves half a file, text cells a spreadsheet will not run as formulas, and folder
+names that stay inside the output folder whatever a cohort id holds."""
 
 from __future__ import annotations
 
+import hashlib
 import os
+import re
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
 FORMULA_START = ("=", "+", "-", "@", "\t", "\r")  # a spreadsheet runs a cell starting so as a formula
+
+
+RESERVED = {"all-cohorts"}  # the cross-cohort report's folder
+_PLAIN = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,63}")
+
+
+def folder_name(name: str) -> str:
+    """A folder name for a cohort's reports: the id itself when it is a plain name (letters, digits,
+    '.', '_', '-'; not a reserved folder), else a slug of it with a short hash of the whole id, so
+    that no id ('../../x', '/srv/abs', 'a/b') can name a path outside the output folder and two ids
+    never share a folder."""
+    text = str(name)
+    if _PLAIN.fullmatch(text) and text not in RESERVED and ".." not in text:
+        return text
+    slug = re.sub(r"[^A-Za-z0-9_-]+", "-", text).strip("-")[:40] or "cohort"
+    return f"{slug}-{hashlib.sha256(text.encode()).hexdigest()[:8]}"
 
 
 def spreadsheet_safe(value):

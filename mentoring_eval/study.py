@@ -25,7 +25,7 @@ from .cohorts import Cohort, build_cohort
 from .data import CACHE_ENV, RESULTS_DIR, TABLES, CohortInfo, DataValidationError, Dataset, Problem, load
 from .errors import MentoringEvalError, ParamsError
 from .estimates import Estimates
-from .files import locked
+from .files import folder_name, locked
 from .panels import at_risk, job_events, period_index, period_start
 from .params import CohortParams, find_files, load_params, unknown_cohort_message
 from .privacy import Disclosure
@@ -106,7 +106,7 @@ class Study:
         """Where this cohort's report files go when no output directory is given: reports/<cohort_id>
         beside the params folder (the runner passes its own)."""
         base = self.params_file.resolve().parent.parent if self.params_file else Path.cwd()
-        return base / "reports" / self.cohort_id
+        return base / "reports" / folder_name(self.cohort_id)
 
     @cached_property
     def so_far(self) -> list[Study]:
