@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import shutil
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field, replace
@@ -282,6 +283,7 @@ class Dataset:
     files: Mapping[str, str] = field(default_factory=dict)
     provided: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
     fingerprint: str = ""  # the cache entry's key when loaded through a cache, else empty
+    cleaned: tuple[tuple[str, str, int, str], ...] = ()  # (file, column, rows, what) tidied while loading
 
     def __getattr__(self, name: str) -> pd.DataFrame:
         if name in TABLES:
@@ -360,6 +362,17 @@ def _read(path: Path) -> pd.DataFrame:
     return pd.read_csv(path, dtype=str, keep_default_na=False, na_values=[""])
 
 
+def _other_delimiter(path: Path) -> str | None:
+    """The delimiter a CSV's header uses when it is not a comma (';', tab or '|': what spreadsheets
+    in many locales and some HR systems export), else None."""
+    with open(path, encoding="utf-8", errors="replace") as handle:
+        header = handle.readline()
+    if "," in header:
+        return None
+    found = [d for d in (";", "\t", "|") if d in header]
+    return found[0] if found else None
+
+
 def _find(directory: Path, table: str) -> Path | None:
     found = [p for p in (directory / f"{table}.csv", directory / f"{table}.parquet") if p.exists()]
     if len(found) > 1:
@@ -388,21 +401,18 @@ def _convert(s: pd.Series, col: Col) -> tuple[pd.Series, pd.Series, str]:
             return out, present & ~out.isin(col.values), "one of " + ", ".join(col.values)
         return out, pd.Series(False, index=s.index), ""
     if col.kind == "date":
-        if pd.api.types.is_datetime64_any_dtype(s):
-            out = s
-        else:
-            out = pd.to_datetime(_as_text(s), format="ISO8601", errors="coerce")
-        out = out.astype("datetime64[ns]")
-        return out, present & out.isna(), "a date as YYYY-MM-DD"
+        return _dates(s, present)
     if col.kind in ("number", "integer"):
+        if pd.api.types.is_bool_dtype(s):  # a Parquet boolean is not a number, whatever it casts to
+            return pd.Series(np.nan, index=s.index), present, "a number (the column holds true/false)"
         out = pd.to_numeric(s, errors="coerce") if not pd.api.types.is_numeric_dtype(s) else s
         out = out.astype("float64")
-        bad = present & (out.isna() | ~np.isfinite(out.fillna(0)))
+        bad = present & (out.isna() | ~np.isfinite(out.fillna(0)) | (out.abs() > LARGEST))
         if col.kind == "integer":
             bad |= present & out.notna() & (out % 1 != 0)
-            out = out.where(~bad).astype("Int64") if col.nullable else out
-            return out, bad, "a whole number"
-        return out, bad, "a number"
+            out = out.where(~bad).astype("Int64") if col.nullable else out.where(~bad)
+            return out, bad, f"a whole number (at most {LARGEST:,.0f} in size)"
+        return out.where(~bad), bad, f"a number (at most {LARGEST:,.0f} in size)"
     if col.kind == "bool":
         if pd.api.types.is_bool_dtype(s):
             return s.astype("boolean"), pd.Series(False, index=s.index), ""
@@ -412,6 +422,28 @@ def _convert(s: pd.Series, col: Col) -> tuple[pd.Series, pd.Series, str]:
         out[low.isin(_FALSE)] = False
         return out, present & out.isna(), "true or false"
     raise AssertionError(f"unknown column kind {col.kind}")
+
+
+LARGEST = 2.0 ** 53  # beyond this a number read as a float is no longer exact
+FIRST_DAY, LAST_DAY = pd.Timestamp("1900-01-01"), pd.Timestamp("2200-12-31")
+DATE_FORM = (f"a date as YYYY-MM-DD between {FIRST_DAY:%Y-%m-%d} and {LAST_DAY:%Y-%m-%d} (a whole calendar date: no "
+             "time of day, no year or month alone)")
+
+
+def _dates(s: pd.Series, present: pd.Series) -> tuple[pd.Series, pd.Series, str]:
+    """Dates strictly as YYYY-MM-DD (CSV) or date-only timestamps (Parquet), within the range a
+    workforce record can hold; anything else is reported, never completed or rounded."""
+    if pd.api.types.is_datetime64_any_dtype(s):
+        stamps = s.dt.tz_localize(None) if getattr(s.dt, "tz", None) is not None else s
+        ok = stamps.notna() & (stamps == stamps.dt.normalize()) & (stamps >= FIRST_DAY) & (stamps <= LAST_DAY)
+        out = stamps.where(ok).astype("datetime64[ns]")
+        return out, present & ~ok, DATE_FORM
+    text = _as_text(s).str.strip()
+    form = text.str.fullmatch(r"\d{4}-\d{2}-\d{2}").fillna(False).astype(bool)
+    year = pd.to_numeric(text.str[:4].where(form), errors="coerce")
+    inside = form & year.between(FIRST_DAY.year, LAST_DAY.year)
+    out = pd.to_datetime(text.where(inside), format="%Y-%m-%d", errors="coerce").astype("datetime64[ns]")
+    return out, present & out.isna(), DATE_FORM
 
 
 def _problem(file: str, offset: int, column: str, expected: str, mask: pd.Series, shown: pd.Series) -> Problem | None:
@@ -430,9 +462,33 @@ def _fmt_dates(s: pd.Series) -> pd.Series:
 
 # ---------------------------------------------------------------- validation
 
-def _validate_table(spec: Table, raw: pd.DataFrame, src: _Source) -> tuple[pd.DataFrame, list[Problem]]:
-    problems: list[Problem] = []
+def _header_key(name) -> str:
+    return re.sub(r"[\s_]+", "_", str(name).strip().lower())
+
+
+def _headers(spec: Table, raw: pd.DataFrame, src: _Source) -> tuple[pd.DataFrame, list[tuple], list[Problem]]:
+    """Contract columns whose header differs only in case or spaces ('Employee_ID', 'hire date ')
+    renamed to the contract's name, each rename noted; two headers that would take one name are a
+    problem."""
+    names = {c.name for c in spec.columns}
+    renames, notes, problems = {}, [], []
+    for header in raw.columns:
+        key = _header_key(header)
+        if header not in names and key in names:
+            if key in raw.columns or key in renames.values():
+                problems.append(Problem(src.file, str(header), f"one column named {key} (this header and another "
+                                                                f"both read as {key})"))
+                continue
+            renames[header] = key
+            notes.append((src.file, key, len(raw), f"header {str(header)!r} read as {key}"))
+    return (raw.rename(columns=renames) if renames else raw), notes, problems
+
+
+def _validate_table(spec: Table, raw: pd.DataFrame, src: _Source) -> tuple[pd.DataFrame, list[Problem], list[tuple]]:
+    raw, cleaned, problems = _headers(spec, raw, src)
     df = raw.reset_index(drop=True).copy()
+    if spec.required and len(df) == 0:
+        problems.append(Problem(src.file, "-", "at least one row (the file has a header and nothing else)"))
     for col in spec.columns:
         if col.name not in df:
             if col.required:
@@ -440,6 +496,13 @@ def _validate_table(spec: Table, raw: pd.DataFrame, src: _Source) -> tuple[pd.Da
                                         f" (found: {', '.join(map(str, raw.columns))})"))
             continue
         original = df[col.name]
+        if col.kind in ("id", "text", "enum") and not pd.api.types.is_numeric_dtype(original):
+            text = _as_text(original)
+            trimmed = text.str.strip()
+            changed = int((text.notna() & (trimmed != text)).sum())
+            if changed:  # 'Sales ' is Sales, not a second department; said in the quality notes
+                cleaned.append((src.file, col.name, changed, "spaces around the text removed"))
+                original = trimmed.where(trimmed != "", pd.NA)
         parsed, bad, expected = _convert(original, col)
         if (p := _problem(src.file, src.row_offset, col.name, expected, bad, original)):
             problems.append(p)
@@ -472,7 +535,7 @@ def _validate_table(spec: Table, raw: pd.DataFrame, src: _Source) -> tuple[pd.Da
                      "one row per " + " and ".join(spec.key) + " (duplicate key)", dup, shown)
         if p:
             problems.append(p)
-    return df, problems
+    return df, problems, cleaned
 
 
 def _member(values: pd.Series, reference: pd.Series) -> pd.Series:
@@ -593,10 +656,11 @@ def _read_cache(entry: Path, directory: Path) -> Dataset | None:
     try:
         meta = json.loads((entry / "files.json").read_text())
         files, provided = meta["files"], {k: tuple(v) for k, v in meta["provided"].items()}
+        cleaned = tuple(tuple(c) for c in meta.get("cleaned", []))
         tables = {name: pd.read_parquet(entry / f"{name}.parquet") for name in files}
     except (OSError, ValueError, KeyError, TypeError):  # absent, partly deleted or unreadable: validate afresh
         return None
-    return Dataset(directory, tables, files, provided, entry.name)
+    return Dataset(directory, tables, files, provided, entry.name, cleaned)
 
 
 def _write_cache(entry: Path, ds: Dataset) -> None:
@@ -607,7 +671,8 @@ def _write_cache(entry: Path, ds: Dataset) -> None:
         for name, frame in ds.tables.items():
             frame.to_parquet(tmp / f"{name}.parquet", index=False)
         (tmp / "files.json").write_text(json.dumps({"files": dict(ds.files),
-                                                    "provided": {k: list(v) for k, v in ds.provided.items()}}))
+                                                    "provided": {k: list(v) for k, v in ds.provided.items()},
+                                                    "cleaned": [list(c) for c in ds.cleaned]}))
         os.rename(tmp, entry)
     except OSError:  # another process wrote the same entry first, or the cache is read-only
         pass
@@ -627,6 +692,10 @@ def _load(directory: Path) -> Dataset:
             if spec.required:
                 problems.append(Problem(f"{name}.csv", "-", f"a required table: {name}.csv or {name}.parquet in {directory}"))
             continue
+        if file.suffix == ".csv" and (other := _other_delimiter(file)):
+            problems.append(Problem(file.name, "-", f"comma-separated values; the header is separated by {other!r} "
+                                                    f"instead (export the table as CSV with commas)"))
+            continue
         try:
             raw[name] = _read(file)
         except Exception as exc:  # unreadable file: report, do not crash
@@ -634,17 +703,21 @@ def _load(directory: Path) -> Dataset:
             continue
         sources[name] = _Source(file.name, 2 if file.suffix == ".csv" else 1)
     tables: dict[str, pd.DataFrame] = {}
+    cleaned: list[tuple] = []
     for name, df in raw.items():
-        tables[name], found = _validate_table(TABLES[name], df, sources[name])
+        tables[name], found, tidied = _validate_table(TABLES[name], df, sources[name])
         problems.extend(found)
-    if all(name in tables for name, spec in TABLES.items() if spec.required):
+        cleaned.extend(tidied)
+    # across tables only once every table is sound on its own (a missing column or an unparsed
+    # date would make those checks fail for the wrong reason)
+    if not problems and all(name in tables for name, spec in TABLES.items() if spec.required):
         problems.extend(_foreign_keys(tables, sources))
         problems.extend(_cross_checks(tables, sources))
     if problems:
         raise DataValidationError(directory, problems)
     provided = {name: tuple(map(str, df.columns)) for name, df in tables.items()}
     tables = {name: _with_optional_columns(TABLES[name], df) for name, df in tables.items()}
-    return Dataset(directory, tables, {k: v.file for k, v in sources.items()}, provided)
+    return Dataset(directory, tables, {k: v.file for k, v in sources.items()}, provided, cleaned=tuple(cleaned))
 
 
 _MISSING_DTYPES = {"id": "str", "text": "str", "enum": "str", "date": "datetime64[ns]", "number": "float64",
@@ -695,6 +768,8 @@ def quality_notes(ds: Dataset) -> pd.DataFrame:
     for col in ("gender", "ethnicity", "annual_salary"):
         notes.append((f"employees with {col.replace('_', ' ')} missing", int(emp[col].isna().sum()),
                       "segment breakdowns and costs leave them out" if col != "annual_salary" else "ROI uses the median salary for them"))
+    for file, column, rows, what in ds.cleaned:  # tidied while loading: said, never silent
+        notes.append((f"{file}, column {column}: {what}", int(rows), "read as the contract names it"))
     for table in ("matches", "meetings", "goals", "surveys", "performance_reviews", "engagement_surveys", "program_costs"):
         if not ds.has(table):
             notes.append((f"{table.replace('_', ' ')} table absent", 0, "analyses that need it say so and are skipped"))

@@ -12,7 +12,8 @@ import pytest
 import yaml
 
 from mentoring_eval.files import folder_name
-from tests.conftest import ROOT
+import mentoring_eval as me
+from tests.conftest import ROOT, read_raw, write_raw
 
 EXE = Path(sys.executable).with_name("mentoring-eval")
 SCRIPT = "Sales<script>alert(1)</script>"
@@ -79,3 +80,85 @@ def test_hostile_names_are_escaped_neutralised_and_stay_inside_out(data_copy, tm
     raw = pd.read_csv(folder / "estimates.csv", dtype=str, keep_default_na=False)
     assert (raw["cohort_id"] == "'" + FORMULA).all()  # no live formula in a spreadsheet
     assert pd.to_numeric(raw["estimate"].replace("", None)).notna().any()  # numbers stay numbers
+
+
+# ---------------------------------------------------------------- real exports and crafted files
+
+def _edit(directory: Path, table: str, column: str, row: int, value: str) -> None:
+    frame = read_raw(directory, table)
+    frame.loc[row, column] = value
+    write_raw(directory, table, frame)
+
+
+def _validate(directory: Path) -> subprocess.CompletedProcess:
+    return subprocess.run([str(EXE), "validate", str(directory)], capture_output=True, text=True, timeout=120)
+
+
+@pytest.mark.parametrize(("table", "column", "value", "expected"), [
+    ("employees", "hire_date", "8600-01-01", "row 2: '8600-01-01'): expected a date as YYYY-MM-DD between 1900-01-01"),
+    ("employees", "hire_date", "2019-12-31T15:30:00", "row 2: '2019-12-31T15:30:00'): expected a date as YYYY-MM-DD"),
+    ("employees", "hire_date", "2019-07", "row 2: '2019-07'): expected a date as YYYY-MM-DD"),
+    ("employees", "hire_date", "2019", "row 2: '2019'): expected a date as YYYY-MM-DD"),
+    ("job_history", "job_level", "12345678901234567890", "row 2: '12345678901234567890'): expected a whole number"),
+    ("job_history", "salary_grade", "99999999999999999999", "row 2: '99999999999999999999'): expected a whole number"),
+])
+def test_out_of_range_and_partial_values_are_data_errors_naming_file_column_and_row(data_copy, table, column, value,
+                                                                                    expected):
+    _edit(data_copy, table, column, 0, value)
+    with pytest.raises(me.DataValidationError) as caught:
+        me.load(data_copy)
+    assert f"{table}.csv, column {column}, 1 row ({expected}" in str(caught.value)
+    run = _validate(data_copy)
+    assert run.returncode == 1 and "Traceback" not in run.stderr and f"{table}.csv, column {column}" in run.stdout + run.stderr
+
+
+def test_a_semicolon_separated_file_is_refused_in_one_line(data_copy):
+    path = data_copy / "employees.csv"
+    path.write_text(path.read_text().replace(",", ";"))
+    run = _validate(data_copy)
+    assert run.returncode == 1 and "Traceback" not in run.stderr
+    assert "employees.csv, column -: comma-separated values; the header is separated by ';'" in run.stdout + run.stderr
+
+
+def test_a_header_only_table_is_refused_in_one_line(data_copy):
+    path = data_copy / "employees.csv"
+    path.write_text(path.read_text().split("\n", 1)[0] + "\n")
+    with pytest.raises(me.DataValidationError, match=r"employees.csv, column -: at least one row \(the file has a "
+                                                      r"header and nothing else\)"):
+        me.load(data_copy)
+
+
+def test_headers_in_another_case_and_spaces_around_text_are_read_and_said(data_copy):
+    employees = read_raw(data_copy, "employees").rename(columns={"employee_id": "Employee_ID", "hire_date": " Hire Date"})
+    department = employees.loc[0, "department"]
+    employees.loc[0, "department"] = department + " "
+    write_raw(data_copy, "employees", employees)
+    ds = me.load(data_copy)
+    assert ds.employees.loc[0, "department"] == department  # not a second department
+    notes = me.data.quality_notes(ds).set_index("check")["rows_affected"]
+    assert notes["employees.csv, column department: spaces around the text removed"] == 1
+    assert notes["employees.csv, column employee_id: header 'Employee_ID' read as employee_id"] == len(employees)
+    assert notes["employees.csv, column hire_date: header ' Hire Date' read as hire_date"] == len(employees)
+
+
+def test_parquet_booleans_are_not_numbers(data_copy):
+    employees = me.load(data_copy).employees
+    frame = read_raw(data_copy, "employees").assign(annual_salary=True)
+    frame["hire_date"] = employees["hire_date"].to_numpy()
+    frame["termination_date"] = employees["termination_date"].to_numpy()
+    (data_copy / "employees.csv").unlink()
+    frame.to_parquet(data_copy / "employees.parquet", index=False)
+    with pytest.raises(me.DataValidationError, match=r"employees.parquet, column annual_salary, \d+ rows .*expected a "
+                                                      r"number \(the column holds true/false\)"):
+        me.load(data_copy)
+
+
+def test_parquet_dates_stored_as_day_numbers_are_refused(data_copy):
+    frame = read_raw(data_copy, "cohorts")
+    frame["start_date"] = (pd.to_datetime(frame["start_date"]) - pd.Timestamp("1970-01-01")).dt.days.astype("int64")
+    (data_copy / "cohorts.csv").unlink()
+    frame.to_parquet(data_copy / "cohorts.parquet", index=False)
+    run = _validate(data_copy)
+    assert run.returncode == 1 and "Traceback" not in run.stderr
+    assert "cohorts.parquet, column start_date" in run.stdout + run.stderr and "expected a date as YYYY-MM-DD" in \
+        run.stdout + run.stderr
