@@ -157,8 +157,10 @@ def render_html(notebook: Path, out: Path, audience: str = "stakeholder", footer
     if audience == "stakeholder" and private_ids:
         leaks = privacy_leaks(body, private_ids)
         if leaks:
-            raise PrivacyGateError(f"privacy gate: the stakeholder report shows employee ids or names from the data "
-                             f"(e.g. {', '.join(leaks)}); it was not published")
+            what = ("1 employee id, name or e-mail address" if len(leaks) == 1 else
+                    f"{len(leaks)}{'+' if len(leaks) >= 5 else ''} employee ids, names or e-mail addresses")
+            raise PrivacyGateError(f"privacy gate: the stakeholder report shows {what} from the data; it was not "
+                                   f"published (the executed notebook shows where)")
     if audience == "stakeholder":
         longest = longest_table(body)
         if longest > MAX_STAKEHOLDER_TABLE_ROWS:
@@ -359,11 +361,15 @@ MAX_STAKEHOLDER_TABLE_ROWS = 500
 
 def privacy_leaks(page: str, values: set[str], limit: int = 5) -> list[str]:
     """Employee ids, names or e-mail addresses from the data that appear in a rendered report, as
-    whole words (an id) or runs of words (a name: 'Ada Lovelace' matches 'Ada  Lovelace' too)."""
+    whole words (an id) or runs of words (a name: 'Ada Lovelace' matches 'Ada  Lovelace' too). An id
+    that is only a number (1, 2, 3... from some HRIS) counts only in context: a table column headed
+    like an id or a person, or after 'employee', 'id', 'mentee', 'mentor' or '#' in the text, since
+    any count or percentage could equal it."""
     page = re.sub(r"data:[\w/+.\-]+;base64,[A-Za-z0-9+/=\s]+", "", page)  # embedded figures
+    numbers = {v for v in values if v.isdigit()}
     words = re.findall(_WORD, page)
     by_length: dict[int, set[str]] = {}
-    for value in values:
+    for value in values - numbers:
         parts = re.findall(_WORD, value)
         if parts:
             by_length.setdefault(len(parts), set()).add(" ".join(parts))
@@ -371,7 +377,28 @@ def privacy_leaks(page: str, values: set[str], limit: int = 5) -> list[str]:
     for n, wanted in by_length.items():
         runs = set(words) if n == 1 else {" ".join(words[i:i + n]) for i in range(len(words) - n + 1)}
         found |= runs & wanted
+    if numbers:
+        found |= _numbers_in_context(page) & numbers
     return sorted(found)[:limit]
+
+
+_PERSON = re.compile(r"\b(?:ids?|employee|persons?|names?)\b", re.I)  # a header naming people one by one
+
+
+def _numbers_in_context(page: str) -> set[str]:
+    """Whole numbers shown where an id would be: in a table column headed like an id or a person
+    ('employee', 'id', 'name'), or right after 'employee', 'id', 'mentee', 'mentor' or '#' in the text."""
+    found: set[str] = set()
+    for table in re.findall(r"<table.*?</table>", page, re.S):
+        rows = [[re.sub(r"<[^>]+>", "", cell).strip() for cell in re.findall(r"<t[hd][^>]*>(.*?)</t[hd]>", row, re.S)]
+                for row in re.findall(r"<tr[^>]*>(.*?)</tr>", table, re.S)]
+        if not rows:
+            continue
+        heads = [j for j, text in enumerate(rows[0]) if _PERSON.search(text)]
+        found |= {row[j] for row in rows[1:] for j in heads if j < len(row) and row[j].isdigit()}
+    text = html.unescape(re.sub(r"<[^>]+>", " ", re.sub(r"<(style|script)\b.*?</\1>", " ", page, flags=re.S)))
+    found |= set(re.findall(r"(?:\b(?:employee|employee id|id|mentee|mentor)\b[\s:#]*|#)(\d+)\b", text, re.I))
+    return found
 
 
 def longest_table(page: str) -> int:

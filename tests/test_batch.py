@@ -179,3 +179,16 @@ def test_a_report_made_by_other_code_is_not_unchanged(tmp_path, monkeypatch):
     before = batch._fingerprint(job, *prints)
     monkeypatch.setattr(batch, "code_fingerprint", lambda: "other code")
     assert batch._fingerprint(job, *prints) != before
+
+
+def test_numeric_ids_count_only_where_an_id_would_be():
+    """An HRIS that numbers employees 1..N: a count or a percentage is not an id; a number in an id
+    or person column, or after 'employee' or '#', is."""
+    ids = {str(i) for i in range(1, 400)}
+    clean = ("<style>.x{color:#123}</style><p>172 mentees enrolled, 45.9% of 12 departments; it&#39;s 39</p>"
+             "<table><tr><th>department</th><th>people</th></tr><tr><td>Sales</td><td>57</td></tr></table>")
+    assert privacy_leaks(clean, ids) == []
+    table = "<table><tr><th>mentee id</th><th>score</th></tr><tr><td>17</td><td>4</td></tr></table>"
+    assert privacy_leaks(table, ids) == ["17"]
+    assert privacy_leaks("<p>Flight risk: employee 233 and #58</p>", ids) == ["233", "58"]
+    assert privacy_leaks("<p>E000123 left</p>", {"E000123", "5"}) == ["E000123"]  # text ids as before
