@@ -270,6 +270,8 @@ def _check_data(data_dir: Path, cache: Path, fingerprint: str) -> tuple[str, tup
             cohorts = load(data_dir, cache=cache).cohorts
         except MentoringEvalError as exc:
             return f"{type(exc).__name__}: {exc.one_line() if hasattr(exc, 'one_line') else exc}", (), {}
+        except Exception as exc:  # noqa: BLE001 - whatever a crafted file does, it fails its own cohorts only
+            return f"{data_dir}: the data could not be read ({type(exc).__name__}: {str(exc)[:200]})", (), {}
     info = {str(c): (str(n), _day(s), _day(e)) for c, n, s, e in
             zip(cohorts["cohort_id"], cohorts["name"], cohorts["start_date"], cohorts["end_date"], strict=True)}
     return "", tuple(sorted(info)), info

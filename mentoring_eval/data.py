@@ -301,9 +301,8 @@ class Dataset:
         """The table, or a plain error saying which file an analysis needs."""
         if table not in self.tables:
             why = f" for {purpose}" if purpose else ""
-            raise MissingTableError(
-                f"{self.source}: no {table}.csv or {table}.parquet; it is needed{why}"
-            )
+            raise MissingTableError(f"{self.source}: no {table}.csv or {table}.parquet; it is needed{why}", table,
+                                    purpose or "")
         return self.tables[table]
 
     @property

@@ -12,6 +12,7 @@ import numpy as np
 import pandas as pd
 
 from . import labels, narrate
+from .errors import MissingTableError
 from .estimates import Estimates
 from .privacy import Disclosure, suppress
 
@@ -71,6 +72,38 @@ def _number_cell(kind: str, decimals: int | None):
     return lambda value: labels.number(value, kind, decimals)
 
 
+def needs(exc: MissingTableError):
+    """What a section shows when the data lack an optional table it needs: which file, and what for."""
+    what = f" for {exc.purpose}" if exc.purpose else ""
+    return markdown(f"This section needs the {labels.words(exc.table) or 'a'} table{what}, which the data do not have "
+                    f"(it is optional in the data contract); the rest of the page does not need it.")
+
+
+def section(analysis, study, *args, count_cols: Sequence[str] = (), precision: int | None = None):
+    """The table `analysis(study, *args)` returns, as the audience may see it; or, when the data
+    lack an optional table the analysis needs, a note saying which (the page goes on)."""
+    try:
+        frame = analysis(study, *args)
+    except MissingTableError as exc:
+        return needs(exc)
+    return table(frame, study.disclosure, count_cols=count_cols, precision=precision)
+
+
+def survey_scores(study, instrument: str = "nps", xlabel: str = "score (0-10)", scale: tuple[int, int] = (0, 10)):
+    """The distribution of one survey instrument's scores (an Axes), or the note that the data have no
+    surveys table."""
+    from .program_health import score_distribution
+
+    try:
+        found = score_distribution(study, instrument)
+    except MissingTableError as exc:  # shown here: a notebook ends a figure's cell with ';'
+        from IPython.display import display
+
+        display(needs(exc))
+        return None
+    return scores(found, xlabel=xlabel, scale=scale)
+
+
 def tiles(*results):
     """The first screen's tiles (verdict, best estimate, platform figure, money) for a notebook to
     display, from the results' estimates (None results skipped)."""
@@ -93,10 +126,16 @@ def populations(study):
     return table(found, study.disclosure, tags=tags)
 
 
-def goals_per_participant(frame: pd.DataFrame, disclosure: Disclosure):
+def goals_per_participant(study):
     """How many goals each participant set (a category, never blanked) and how many participants
-    set that many (blanked when few)."""
-    return table(frame.assign(goals=frame["goals"].astype("str")), disclosure, count_cols=["participants"])
+    set that many (blanked when few), or the note that the data have no goals table."""
+    from .program_health import goals_per_participant as per_participant
+
+    try:
+        frame = per_participant(study)
+    except MissingTableError as exc:
+        return needs(exc)
+    return table(frame.assign(goals=frame["goals"].astype("str")), study.disclosure, count_cols=["participants"])
 
 
 def funnel_rates(funnel_table: pd.DataFrame, disclosure: Disclosure):
@@ -243,6 +282,18 @@ def headline_estimates(compared: Comparison):
     """Every cohort's headline estimates (the cross-cohort table), one row per cohort and measure."""
     t = compared.estimates.where(headline=True).to_frame().rename(columns={"cohort_id": "cohort"})
     return table(t[["cohort", "estimand", "method", "estimate", "ci_low", "ci_high"]], compared.disclosure)
+
+
+def early_warning_section(study):
+    """The mid-program early warning as the audience may see it, or the note that the data have no
+    matches table."""
+    from .program_health import early_warning
+
+    try:
+        found = early_warning(study)
+    except MissingTableError as exc:
+        return needs(exc)
+    return early_warnings(found, study.disclosure)
 
 
 def early_warnings(warnings: pd.DataFrame, disclosure: Disclosure):

@@ -9,7 +9,12 @@ class MentoringEvalError(Exception):
 
 
 class MissingTableError(MentoringEvalError, LookupError):
-    """An analysis needs an optional table that the data directory does not have."""
+    """An analysis needs an optional table that the data directory does not have (`table`, and
+    what for: `purpose`)."""
+
+    def __init__(self, message: str, table: str = "", purpose: str = ""):
+        super().__init__(message)
+        self.table, self.purpose = table, purpose
 
 
 class ParamsError(MentoringEvalError, ValueError):

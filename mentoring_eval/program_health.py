@@ -263,7 +263,8 @@ def satisfaction(study: Study, by: str | None = None) -> pd.DataFrame:
 def score_distribution(study: Study, instrument: str = "nps") -> pd.DataFrame:
     """Count of each score of an instrument at the end wave, per respondent role."""
     ds, params = study.dataset, study.params
-    s = ds.require("surveys", instrument).query("cohort_id == @params.cohort_id and wave == 'end' and instrument == @instrument")
+    s = ds.require("surveys", f"the distribution of {instrument} scores").query(
+        "cohort_id == @params.cohort_id and wave == 'end' and instrument == @instrument")
     return s.groupby(["respondent_role", "score"]).size().rename("answers").reset_index()
 
 

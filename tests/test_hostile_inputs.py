@@ -181,3 +181,23 @@ def test_numbered_employees_do_not_trip_the_privacy_gate(data_copy, tmp_path):
                           "--notebooks", *map(str, nbs)], capture_output=True, text=True, timeout=600)
     assert run.returncode == 0, run.stdout + run.stderr
     assert "2 of 2 reports ok" in run.stdout
+
+
+def test_a_company_with_only_hris_and_platform_tables_renders_every_page(data_copy, tmp_path):
+    """The four required tables plus matches, meetings and costs: every notebook renders, and the
+    sections that need goals, surveys or reviews say so."""
+    for table in ("goals", "surveys", "performance_reviews", "engagement_surveys"):
+        (data_copy / f"{table}.csv").unlink()
+    params = tmp_path / "params"
+    params.mkdir()
+    text = (ROOT / "params" / "2023-spring.yaml").read_text().replace("data_dir: ../data/demo", f"data_dir: {data_copy}")
+    (params / "2023-spring.yaml").write_text(text)
+    out = tmp_path / "out"
+    run = subprocess.run([str(EXE), "run", "--params", str(params), "--out", str(out), "--jobs", "2"],
+                         capture_output=True, text=True, timeout=900)
+    assert run.returncode == 0, run.stdout + run.stderr
+    assert "8 of 8 reports ok" in run.stdout
+    notes = {p.stem: p.read_text().count("This section needs the ") for p in (out / "2023-spring").glob("*.html")}
+    assert notes["01_baseline"] == 1 and notes["04_program_health"] == 5
+    health = (out / "2023-spring" / "04_program_health.html").read_text()
+    assert "This section needs the goal records table for goal metrics, which the data do not have" in health
