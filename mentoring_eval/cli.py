@@ -6,6 +6,7 @@ exit status 1; a traceback means a bug in mentoring-eval."""
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 from pathlib import Path
 
@@ -27,9 +28,18 @@ def _simulate(args) -> int:
     return 0
 
 
+def _follow(args) -> None:
+    """--follow-symlinks reaches every load of the run, the notebooks' kernels included."""
+    if getattr(args, "follow_symlinks", False):
+        from .data import FOLLOW_ENV
+
+        os.environ[FOLLOW_ENV] = "1"
+
+
 def _validate(args) -> int:
     from .data import DataValidationError, load
 
+    _follow(args)
     try:
         ds = load(args.data_dir)
     except DataValidationError as exc:
@@ -49,6 +59,7 @@ def _run(args) -> int:
     from .batch import run
     from .runlog import default_echo, summary_text
 
+    _follow(args)
     results = run(params=args.params, notebooks=args.notebooks, out=args.out, jobs=args.jobs,
                   audience=args.audience, timeout=args.timeout, force=args.force, echo=default_echo,
                   live=sys.stderr.isatty())
@@ -106,6 +117,8 @@ def build_parser() -> argparse.ArgumentParser:
 
     v = sub.add_parser("validate", help="check a data directory against the data contract")
     v.add_argument("data_dir", type=Path, help="directory with <table>.csv or <table>.parquet files")
+    v.add_argument("--follow-symlinks", action="store_true",
+                   help="read table files that link outside the data directory (refused by default)")
     v.set_defaults(func=_validate)
 
     p = sub.add_parser("plan", help="draw the next cohort's lottery among its applicants and preregister it")
@@ -130,6 +143,8 @@ def build_parser() -> argparse.ArgumentParser:
     r.add_argument("--audience", choices=["stakeholder", "analyst"], default=None,
                    help="override every params file's audience (stakeholder hides code and small cells)")
     r.add_argument("--timeout", type=float, default=None, help="seconds allowed per notebook cell (default: none)")
+    r.add_argument("--follow-symlinks", action="store_true",
+                   help="read table files that link outside the data directory (refused by default)")
     r.add_argument("--force", action="store_true",
                    help="rerun every report, even those whose notebook, params, data and package are unchanged")
     r.add_argument("--pdf", nargs="?", const="summary", choices=["summary", "all"], default=None,

@@ -26,6 +26,7 @@ MAX_EXAMPLES = 5
 # A directory for validated data sets stored as Parquet (see `load`); the batch runner sets it so
 # that every notebook of a run reads the checked tables instead of re-parsing the CSVs.
 CACHE_ENV = "MENTORING_EVAL_CACHE"
+FOLLOW_ENV = "MENTORING_EVAL_FOLLOW_SYMLINKS"  # "1": read tables whose links point outside the data directory
 RESULTS_DIR = "results"  # below that directory: analysis results shared by one run's notebooks (see study)
 
 # Scales of the survey instruments the workbook analyses; other instruments are kept unchecked.
@@ -379,6 +380,13 @@ def _find(directory: Path, table: str) -> Path | None:
     return found[0] if found else None
 
 
+def _outside(file: Path, directory: Path) -> Path | None:
+    """Where a table file's link leads when that is outside the data directory (None when the file
+    is the directory's own, or links to another file inside it)."""
+    target = file.resolve()
+    return None if target.is_relative_to(directory.resolve()) else target
+
+
 # ---------------------------------------------------------------- column conversion
 
 _TRUE = {"true", "1", "yes", "y", "t"}
@@ -690,6 +698,10 @@ def _load(directory: Path) -> Dataset:
         if file is None:
             if spec.required:
                 problems.append(Problem(f"{name}.csv", "-", f"a required table: {name}.csv or {name}.parquet in {directory}"))
+            continue
+        if os.environ.get(FOLLOW_ENV) != "1" and (target := _outside(file, directory)):
+            problems.append(Problem(file.name, "-", f"a file inside the data directory; it links to {target}, outside "
+                                                    f"it (pass --follow-symlinks to read it anyway)"))
             continue
         if file.suffix == ".csv" and (other := _other_delimiter(file)):
             problems.append(Problem(file.name, "-", f"comma-separated values; the header is separated by {other!r} "

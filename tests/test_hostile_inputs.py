@@ -201,3 +201,22 @@ def test_a_company_with_only_hris_and_platform_tables_renders_every_page(data_co
     assert notes["01_baseline"] == 1 and notes["04_program_health"] == 5
     health = (out / "2023-spring" / "04_program_health.html").read_text()
     assert "This section needs the goal records table for goal metrics, which the data do not have" in health
+
+
+def test_a_table_linking_outside_the_data_directory_is_refused_unless_asked(data_copy, tmp_path, monkeypatch):
+    outside = tmp_path / "elsewhere"
+    outside.mkdir()
+    (data_copy / "program_costs.csv").rename(outside / "program_costs.csv")
+    (data_copy / "program_costs.csv").symlink_to(outside / "program_costs.csv")
+    run = _validate(data_copy)
+    assert run.returncode == 1 and "Traceback" not in run.stderr
+    assert (f"program_costs.csv, column -: a file inside the data directory; it links to "
+            f"{(outside / 'program_costs.csv').resolve()}, outside it (pass --follow-symlinks") in run.stdout + run.stderr
+    followed = subprocess.run([str(EXE), "validate", str(data_copy), "--follow-symlinks"], capture_output=True,
+                              text=True, timeout=120)
+    assert followed.returncode == 0, followed.stderr
+    (data_copy / "program_costs.csv").unlink()  # a link to a file inside the directory is its own
+    (outside / "program_costs.csv").rename(data_copy / "costs-2024.csv")
+    (data_copy / "program_costs.csv").symlink_to(data_copy / "costs-2024.csv")
+    monkeypatch.delenv(me.data.FOLLOW_ENV, raising=False)
+    assert me.load(data_copy).has("program_costs")
