@@ -262,6 +262,8 @@ def _check_data(data_dir: Path, cache: Path, fingerprint: str) -> tuple[str, tup
     known by its cache entry, and only its cohorts table is read."""
     from .data import cache_key, load
 
+    if not Path(data_dir).is_dir():
+        return f"ParamsError: data_dir {data_dir} (key data_dir of the params) does not exist", (), {}
     entry = cache / cache_key(data_dir, fingerprint)
     try:
         cohorts = pd.read_parquet(entry / "cohorts.parquet", columns=["cohort_id", "name", "start_date", "end_date"])

@@ -224,7 +224,9 @@ class Problem:
     n_rows: int = 0
 
     def __str__(self) -> str:
-        where = f"{self.file}, column {self.column}"
+        where = self.file if self.column in ("", "-") else f"{self.file}, column {self.column}"
+        if not self.file:
+            return self.expected
         if not self.n_rows:
             return f"{where}: {self.expected}"
         examples = ", ".join(f"row {r}: {v}" for r, v in zip(self.rows, self.values, strict=True))
@@ -689,7 +691,8 @@ def _write_cache(entry: Path, ds: Dataset) -> None:
 
 def _load(directory: Path) -> Dataset:
     if not directory.is_dir():
-        raise DataValidationError(directory, [Problem(str(directory), "-", "a directory holding the data tables")])
+        raise DataValidationError(directory, [Problem("", "-", "no such directory: expected a directory holding the "
+                                                               "data tables")])
     raw: dict[str, pd.DataFrame] = {}
     sources: dict[str, _Source] = {}
     problems: list[Problem] = []
@@ -761,7 +764,8 @@ def quality_notes(ds: Dataset) -> pd.DataFrame:
     w = enr["status"] == "withdrawn"
     notes.append(("withdrawn enrollments without a withdrawal date", int((w & enr["withdrawal_date"].isna()).sum()),
                   "their time in the program is unknown"))
-    notes.append(("a withdrawal date on enrollments not marked withdrawn", int((~w & enr["withdrawal_date"].notna()).sum()),
+    notes.append(("a withdrawal date on enrollments not marked withdrawn",
+                  int((~w & enr["withdrawal_date"].notna()).sum()),
                   "status and date disagree"))
     start = enr["cohort_id"].map(cohorts.set_index("cohort_id")["start_date"])
     people = emp.set_index("employee_id")

@@ -206,6 +206,9 @@ def open_study(params_file: str | Path, *, data_dir: str | Path | None = None, c
     Raises ParamsError naming the file and key when the cohort is not in the data."""
     params_file = Path(params_file)
     params = load_params(params_file, data_dir=data_dir, cohort_id=cohort_id, audience=audience)
+    if not Path(params.data_dir).is_dir():
+        given = "the data_dir argument" if data_dir is not None else f"params file {params_file}, key data_dir"
+        raise ParamsError(f"data_dir {params.data_dir} ({given}) does not exist")
     if dataset is None or dataset.source.resolve() != Path(params.data_dir).resolve():
         dataset = load(params.data_dir)
     return Study(params, dataset, params_file)

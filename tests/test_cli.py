@@ -38,7 +38,7 @@ def test_validate_bad_directory_lists_problems_and_exits_1(data_copy):
 def test_missing_directory_is_one_line(tmp_path):
     r = _cli("validate", tmp_path / "nowhere")
     assert r.returncode == 1 and "Traceback" not in r.stderr
-    assert "a directory holding the data tables" in r.stderr
+    assert f"{tmp_path / 'nowhere'}: 1 data problem\n  - no such directory: expected a directory holding the data tables" in r.stderr
 
 
 def test_simulate_writes_data_and_rejects_nonsense(tmp_path):

@@ -88,7 +88,7 @@ def test_missing_required_column_and_table(data_copy):
     (data_copy / "cohorts.csv").unlink()
     text = "\n".join(_problems(data_copy))
     assert "enrollments.csv, column role: a required column that is missing" in text
-    assert "cohorts.csv, column -: a required table: cohorts.csv or cohorts.parquet" in text
+    assert "cohorts.csv: a required table: cohorts.csv or cohorts.parquet" in text
 
 
 def test_duplicate_primary_key(data_copy):

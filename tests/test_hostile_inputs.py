@@ -117,13 +117,13 @@ def test_a_semicolon_separated_file_is_refused_in_one_line(data_copy):
     path.write_text(path.read_text().replace(",", ";"))
     run = _validate(data_copy)
     assert run.returncode == 1 and "Traceback" not in run.stderr
-    assert "employees.csv, column -: comma-separated values; the header is separated by ';'" in run.stdout + run.stderr
+    assert "employees.csv: comma-separated values; the header is separated by ';'" in run.stdout + run.stderr
 
 
 def test_a_header_only_table_is_refused_in_one_line(data_copy):
     path = data_copy / "employees.csv"
     path.write_text(path.read_text().split("\n", 1)[0] + "\n")
-    with pytest.raises(me.DataValidationError, match=r"employees.csv, column -: at least one row \(the file has a "
+    with pytest.raises(me.DataValidationError, match=r"employees.csv: at least one row \(the file has a "
                                                       r"header and nothing else\)"):
         me.load(data_copy)
 
@@ -210,7 +210,7 @@ def test_a_table_linking_outside_the_data_directory_is_refused_unless_asked(data
     (data_copy / "program_costs.csv").symlink_to(outside / "program_costs.csv")
     run = _validate(data_copy)
     assert run.returncode == 1 and "Traceback" not in run.stderr
-    assert (f"program_costs.csv, column -: a file inside the data directory; it links to "
+    assert (f"program_costs.csv: a file inside the data directory; it links to "
             f"{(outside / 'program_costs.csv').resolve()}, outside it (pass --follow-symlinks") in run.stdout + run.stderr
     followed = subprocess.run([str(EXE), "validate", str(data_copy), "--follow-symlinks"], capture_output=True,
                               text=True, timeout=120)
@@ -220,3 +220,16 @@ def test_a_table_linking_outside_the_data_directory_is_refused_unless_asked(data
     (data_copy / "program_costs.csv").symlink_to(data_copy / "costs-2024.csv")
     monkeypatch.delenv(me.data.FOLLOW_ENV, raising=False)
     assert me.load(data_copy).has("program_costs")
+
+
+def test_a_data_dir_that_does_not_exist_names_the_params_file_and_key(tmp_path):
+    (tmp_path / "c.yaml").write_text("cohort_id: 2023-spring\ndata_dir: missing/demo\n")
+    with pytest.raises(me.ParamsError) as caught:
+        me.open_study(tmp_path / "c.yaml")
+    assert str(caught.value) == (f"data_dir {(tmp_path / 'missing' / 'demo').resolve()} (params file {tmp_path / 'c.yaml'}, "
+                                 f"key data_dir) does not exist")
+    run = subprocess.run([str(EXE), "run", "--params", str(tmp_path / "c.yaml"), "--out", str(tmp_path / "out")],
+                         capture_output=True, text=True, timeout=300)
+    assert run.returncode == 1 and "Traceback" not in run.stderr
+    assert f"ParamsError: data_dir {(tmp_path / 'missing' / 'demo').resolve()} (key data_dir of the params) does not " \
+           f"exist" in run.stdout
