@@ -233,3 +233,21 @@ def test_a_data_dir_that_does_not_exist_names_the_params_file_and_key(tmp_path):
     assert run.returncode == 1 and "Traceback" not in run.stderr
     assert f"ParamsError: data_dir {(tmp_path / 'missing' / 'demo').resolve()} (key data_dir of the params) does not " \
            f"exist" in run.stdout
+
+
+def test_one_cohorts_broken_export_fails_that_cohort_only(demo_dir, data_copy, tmp_path):
+    path = data_copy / "employees.csv"
+    path.write_text(path.read_text().replace(",", ";"))
+    params = tmp_path / "params"
+    params.mkdir()
+    (params / "good.yaml").write_text(f"cohort_id: 2023-spring\ndata_dir: {demo_dir}\n")
+    (params / "broken.yaml").write_text(f"cohort_id: 2023-autumn\ndata_dir: {data_copy}\n")
+    out = tmp_path / "out"
+    run = subprocess.run([str(EXE), "run", "--params", str(params), "--out", str(out), "--jobs", "2", "--notebooks",
+                          str(ROOT / "notebooks" / "00_data_overview.ipynb")], capture_output=True, text=True,
+                         timeout=300)
+    assert run.returncode == 1 and "Traceback" not in run.stderr + run.stdout
+    assert "1 of 2 reports ok" in run.stdout
+    assert "employees.csv: comma-separated values; the header is separated by ';'" in run.stdout
+    assert (out / "2023-spring" / "00_data_overview.html").exists() and (out / "index.html").exists()
+    assert "comma-separated values" in (out / "index.html").read_text()
