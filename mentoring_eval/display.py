@@ -301,7 +301,8 @@ def early_warnings(warnings: pd.DataFrame, disclosure: Disclosure):
     if disclosure.stakeholder:
         from .program_health import early_warning_counts
 
-        return table(early_warning_counts(warnings), disclosure)
+        counts = early_warning_counts(warnings)
+        return table(counts, disclosure, count_cols=list(counts.columns))  # counts of 1-4 matches are blanked
     return table(warnings, disclosure)
 
 

@@ -3,7 +3,10 @@ skills gain recovered from the simulator."""
 
 from __future__ import annotations
 
+import re
+
 import numpy as np
+import pandas as pd
 import pytest
 
 import mentoring_eval as me
@@ -146,8 +149,10 @@ def test_early_warnings_show_counts_to_stakeholders_and_matches_to_analysts(comp
     counts = me.display.early_warnings(warnings, me.Disclosure("stakeholder")).data
     assert list(counts.columns) == ["matches checked", "no meeting recently", "low mid-program satisfaction",
                                     "at risk (either)"]
-    assert counts.iloc[0].tolist() == [len(warnings), int(warnings["no_recent_meeting"].sum()),
-                                       int(warnings["low_mid_satisfaction"].sum()), int(warnings["at_risk"].sum())]
+    exact = [len(warnings), int(warnings["no_recent_meeting"].sum()), int(warnings["low_mid_satisfaction"].sum()),
+             int(warnings["at_risk"].sum())]
+    assert max(exact) < 5  # the hand-made company has a handful of matches: every count is blanked
+    assert counts.iloc[0].isna().tolist() == [n > 0 for n in exact]
     rows = me.display.early_warnings(warnings, me.Disclosure("analyst")).data
     assert "mentee id" in rows and len(rows) == len(warnings)  # the row-level listing, in readers' names
 
@@ -167,3 +172,12 @@ def test_segment_tables_carry_benjamini_hochberg_q_values(demo_dir):
     ok = rep["p_value"].notna()
     np.testing.assert_allclose(rep.loc[ok, "q_value"], multipletests(rep.loc[ok, "p_value"], method="fdr_bh")[1])
     assert (rep.loc[ok, "q_value"] >= rep.loc[ok, "p_value"] - 1e-12).all()
+
+
+def test_early_warning_counts_below_the_cell_size_are_blanked_for_stakeholders():
+    warnings = pd.DataFrame({"match_id": [f"M{i}" for i in range(20)], "no_recent_meeting": [i < 3 for i in range(20)],
+                             "low_mid_satisfaction": [i >= 12 for i in range(20)], "at_risk": [i < 3 or i >= 12
+                                                                                                  for i in range(20)]})
+    html = me.display.early_warnings(warnings, me.Disclosure("stakeholder", 5)).to_html()
+    cells = re.findall(r"<td[^>]*>([^<]*)</td>", html)
+    assert cells == ["20", "\u2014", "\u2014", "11"]  # 3 blanked, and the next smallest so it cannot be worked back
