@@ -134,6 +134,7 @@ def _execute(job: Job) -> dict:
     if job.audience:
         parameters["audience"] = job.audience
     cell = message = ""
+    published = _published_estimates(job)  # this report's rows as published, put back if it fails
     try:
         params = [load_params(p) for p in job.params_files]
         for attempt in (1, 2):
@@ -171,10 +172,36 @@ def _execute(job: Job) -> dict:
         if tmp.exists():
             os.replace(tmp, failed_copy)
         stamp_path.unlink(missing_ok=True)
+        _restore_estimates(job, published)
         status, message = "failed", _last_line(exc)
         if isinstance(exc, PapermillExecutionError):
             cell = _failing_cell(exc)
     return job.result(status, time.perf_counter() - start, cell, message)
+
+
+def _published_estimates(job: Job) -> bytes | None:
+    """This report's estimates rows as they stand before it runs (None: it has written none)."""
+    from .estimates import _safe_name
+
+    part = job.out_dir / ".estimates" / f"{_safe_name(job.name)}.csv"
+    return part.read_bytes() if part.exists() else None
+
+
+def _restore_estimates(job: Job, published: bytes | None) -> None:
+    """A report that failed (the privacy gate included) leaves estimates.csv as it was published
+    with its last good HTML: the rows its kernel wrote meanwhile are replaced by the earlier ones."""
+    from .estimates import Estimates, _safe_name
+
+    part = job.out_dir / ".estimates" / f"{_safe_name(job.name)}.csv"
+    if (part.read_bytes() if part.exists() else None) == published:
+        return
+    earlier = Estimates()
+    if published is not None:
+        part.write_bytes(published)
+        earlier = Estimates.read(part)
+    earlier.write(job.out_dir, source=job.name)
+    if published is None:
+        part.unlink(missing_ok=True)
 
 
 def _ran_any_cell(executed: Path) -> bool:

@@ -347,3 +347,32 @@ def test_bare_command_prints_help_with_examples(capsys):
     out = capsys.readouterr().out
     assert out.startswith("usage: mentoring-eval") and "examples:" in out
     assert "mentoring-eval run --params params --out reports" in out
+
+
+def test_a_refused_rerun_keeps_the_estimates_published_with_the_last_good_report(tmp_path, demo_dir):
+    """The index reads estimates.csv: a rerun the privacy gate refuses must not leave its new figures
+    beside the old page."""
+    params = tmp_path / "params"
+    params.mkdir()
+    (params / "c.yaml").write_text(f"cohort_id: 2023-spring\ndata_dir: {demo_dir}\n")
+    nb = _notebook(tmp_path / "10_figure.ipynb",
+                   "import os\nimport mentoring_eval as me\nparams = me.load_params(params_file)\n"
+                   "value = float(os.environ.get('VALUE', '1'))",
+                   "me.Estimates([me.estimates.make(cohort_id='2023-spring', role='mentee', estimand='retention_12m', "
+                   "method='naive', estimate=value, design='naive', unit='pp')]).write(output_dir)",
+                   "if os.environ.get('LEAK'):\n    print(me.load(params.data_dir).employees['employee_id'].iloc[3])")
+    out = tmp_path / "reports"
+    first = _cli("run", "--params", params, "--out", out, "--jobs", 1, "--notebooks", nb)
+    assert first.returncode == 0, first.stdout + first.stderr
+    page = (out / "2023-spring" / "10_figure.html").read_bytes()
+    import os
+
+    import pandas as pd
+
+    refused = subprocess.run([str(EXE), "run", "--params", str(params), "--out", str(out), "--jobs", "1", "--force",
+                              "--notebooks", str(nb)], capture_output=True, text=True, timeout=600,
+                             env={**os.environ, "VALUE": "2", "LEAK": "1"})
+    assert refused.returncode == 1 and "privacy gate" in refused.stdout
+    assert (out / "2023-spring" / "10_figure.html").read_bytes() == page  # the last good page stays
+    written = pd.read_csv(out / "2023-spring" / "estimates.csv")
+    assert written["estimate"].tolist() == [1.0]  # and so do the figures published with it
