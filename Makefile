@@ -32,4 +32,4 @@ $(STAMP): pyproject.toml
 	touch $(STAMP)
 
 clean:  ## remove generated files (keeps .venv)
-	rm -rf reports $(DEMO) .pytest_cache
+	rm -rf reports reports-private $(DEMO) .pytest_cache

@@ -23,7 +23,7 @@ import pandas as pd
 
 from .errors import MentoringEvalError, ParamsError
 from .estimates import SOURCE_ENV
-from .files import atomic_write, folder_name
+from .files import atomic_write, folder_name, private_dir
 from .data import RESULTS_DIR
 from .params import CohortParams, find_files, load_params, unknown_cohort_message
 from .runlog import COLUMNS, Progress
@@ -32,7 +32,8 @@ from .version import __version__, code_fingerprint
 
 STATUS_FILE = ".status.json"
 COHORTS_FILE = ".cohorts.json"
-KERNEL_LOG = ".kernels.log"  # what the notebooks' kernels print about themselves, kept for debugging
+KERNEL_LOG = "kernels.log"  # what the notebooks' kernels print about themselves, kept for debugging (private)
+
 
 
 @dataclass(frozen=True)
@@ -46,6 +47,7 @@ class Job:
     audience: str | None = None
     timeout: float | None = None
     stamp: str = ""  # fingerprint of the inputs; empty = never counted as unchanged
+    private: Path | None = None  # where a failed report's executed notebook goes (default: beside the report)
     cohort: tuple[str, str, str] = ("", "", "")  # the cohort's name, start and end (YYYY-MM-DD), for the page header
     pages: tuple[str, ...] = ()  # every page of the run (notebook names), for the page header's links
 
@@ -123,7 +125,7 @@ def _execute(job: Job) -> dict:
     start = time.perf_counter()
     job.out_dir.mkdir(parents=True, exist_ok=True)
     tmp = job.out_dir / f".{job.name}.running.ipynb"
-    failed_copy = job.out_dir / f"{job.name}.failed.ipynb"
+    failed_copy = (job.private or job.out_dir) / f"{job.name}.failed.ipynb"
     stamp_path = job.out_dir / f".{job.name}.fingerprint"
     if len(job.params_files) == 1 and job.cohort_id != ALL_COHORTS:
         parameters = {"params_file": str(job.params_files[0].resolve())}
@@ -170,7 +172,8 @@ def _execute(job: Job) -> dict:
         if _stopping():  # the run was stopped and the kernel shut down under the notebook
             os._exit(130)
         if tmp.exists():
-            os.replace(tmp, failed_copy)
+            failed_copy.parent.mkdir(parents=True, exist_ok=True)
+            shutil.move(tmp, failed_copy)
         stamp_path.unlink(missing_ok=True)
         _restore_estimates(job, published)
         status, message = "failed", _last_line(exc)
@@ -358,8 +361,9 @@ def _kernel_environment(cache: Path, jobs: int) -> dict[str, str]:
 
 def _sweep(out: Path) -> None:
     """Remove what an interrupted run left half-written (never a finished report)."""
-    for pattern in ("*/.*.running.ipynb", "*/.*.tmp-*", ".*.tmp-*", ".cache/.*.tmp-*"):
-        for path in out.glob(pattern):
+    for folder, pattern in ((out, "*/.*.running.ipynb"), (out, "*/.*.tmp-*"), (out, ".*.tmp-*"),
+                            (private_dir(out), "cache/.*.tmp-*")):
+        for path in folder.glob(pattern):
             shutil.rmtree(path) if path.is_dir() else path.unlink(missing_ok=True)
 
 
@@ -379,9 +383,13 @@ def run(params: Path | str | list = "params", notebooks: Path | str | list | Non
     shared = [nb for nb in everything if across_cohorts(nb)]
     with _exclusive(out):
         _sweep(out)
-        cache = out / ".cache"
+        private = private_dir(out)
+        shutil.rmtree(out / ".cache", ignore_errors=True)  # where earlier versions kept row-level data
+        for stale in out.glob("*/*.failed.ipynb"):  # likewise: failed notebooks now live in the private folder
+            stale.unlink(missing_ok=True)
+        cache = private / "cache"
         shutil.rmtree(cache / RESULTS_DIR, ignore_errors=True)  # results are shared within one run only
-        (out / KERNEL_LOG).unlink(missing_ok=True)  # the kernels' own messages, of this run only
+        (private / KERNEL_LOG).unlink(missing_ok=True)  # the kernels' own messages, of this run only
         results, good = _load_params(find_files(params), per_cohort, out)
         from .data import cache_key, data_fingerprint
 
@@ -391,10 +399,11 @@ def run(params: Path | str | list = "params", notebooks: Path | str | list | Non
         results += unknown
         pages = tuple(nb.stem for nb in everything)
         cohort_jobs = [Job(p.cohort_id, nb, (pf,), out / folder_name(p.cohort_id), audience, timeout,
+                           private=private / folder_name(p.cohort_id),
                            cohort=checked[p.data_dir][2].get(p.cohort_id, ("", "", "")), pages=pages)
                        for pf, p in good for nb in per_cohort]
         shared_jobs = [Job(ALL_COHORTS, nb, tuple(pf for pf, _ in good), out / ALL_COHORTS, audience, timeout,
-                           pages=pages) for nb in shared] if good else []
+                           private=private / ALL_COHORTS, pages=pages) for nb in shared] if good else []
         cohort_info = {p.cohort_id: checked[p.data_dir][2].get(p.cohort_id, ("", "", "")) for _, p in good}
         if shared and not good:
             results += [Job(ALL_COHORTS, nb, (), out / ALL_COHORTS).result("failed", message="no valid params file",
@@ -422,7 +431,7 @@ def run(params: Path | str | list = "params", notebooks: Path | str | list | Non
             with _environment(_kernel_environment(cache, workers)), display:
                 for batch in ([j for j in runnable if j.cohort_id != ALL_COHORTS],
                               [j for j in runnable if j.cohort_id == ALL_COHORTS]):
-                    results += _execute_all(batch, workers, display, out / KERNEL_LOG)
+                    results += _execute_all(batch, workers, display, private / KERNEL_LOG)
         finally:
             frame = pd.DataFrame(results, columns=COLUMNS).sort_values(["cohort_id", "notebook"], ignore_index=True)
             _write_index(out, frame, cohort_info)

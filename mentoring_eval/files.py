@@ -30,6 +30,14 @@ def folder_name(name: str) -> str:
     return f"{slug}-{hashlib.sha256(text.encode()).hexdigest()[:8]}"
 
 
+def private_dir(out: Path) -> Path:
+    """The private folder beside a published one (reports -> reports-private): the validated-data
+    cache (row-level), the kernels' log and failed reports' executed notebooks, which may show rows
+    and ids; never inside what people share, never linked from the index."""
+    out = Path(out).resolve()
+    return out.with_name(f"{out.name}-private")
+
+
 def spreadsheet_safe(value):
     """A text cell that a spreadsheet would run as a formula, with a quote in front (OWASP's CSV
     injection rule); anything else unchanged."""

@@ -13,7 +13,7 @@ import pandas as pd
 
 from .errors import MentoringEvalError
 from .estimates import Estimates
-from .files import atomic_write
+from .files import atomic_write, private_dir
 from .runlog import failures as grouped_failures
 from .runlog import notebook_list
 from .version import __version__
@@ -249,12 +249,8 @@ def _page_links(out_dir: Path, cohort: str, notebooks: list[str], cells: pd.Data
             items.append(f'<li class="ok"><a href="{link}" title="{when}">{name}</a></li>')
             continue
         parts = [f"{name}: failed"]
-        if r["html"]:
-            executed = Path(str(r["html"])).with_suffix(".failed.ipynb")
-            if (out_dir / executed).exists():
-                parts.append(f'<a href="{html.escape(executed.as_posix())}">notebook</a>')
-            if (out_dir / str(r["html"])).exists():
-                parts.append(f'<a href="{link}">last good</a>')
+        if r["html"] and (out_dir / str(r["html"])).exists():
+            parts.append(f'<a href="{link}">last good</a>')
         items.append(f'<li class="fail">{" &middot; ".join(parts)}</li>')
     return f"<ul class='me-pages'>{''.join(items)}</ul>"
 
@@ -294,6 +290,9 @@ def write_index(out_dir: Path, results: pd.DataFrame, cohorts: dict | None = Non
         f"<li><b>{html.escape(cohort)} / {html.escape(notebook_list(names))}</b>"
         + (f" at <code>{html.escape(cell)}</code>" if cell else "")
         + f": {html.escape(message)}</li>" for cohort, names, cell, message in failures)
+    if len(failures):  # where analysts find the executed notebooks: named, never linked from a shared page
+        fail_html += (f"<li class='me-note'>The executed notebooks of failed reports are kept for analysts in "
+                      f"{html.escape(private_dir(out_dir).name)}/ beside this folder, which is not for sharing.</li>")
     page = (f"<!doctype html><html lang='en'><head><meta charset='utf-8'><meta name='viewport' "
             f"content='width=device-width, initial-scale=1'><title>Mentoring evaluation reports</title>"
             f"<style>{PAGE_CSS}{_INDEX_CSS}</style></head><body><main class='me-page'>"

@@ -233,10 +233,13 @@ def test_a_failing_notebook_names_its_cell_and_keeps_the_last_good_report(tmp_pa
     assert re.search(r"^2023-spring\s+ok \d+s\s+FAILED$", broken.stdout, re.M)  # the summary grid
     assert "done   2023-spring / 00_data_overview" in broken.stderr  # the other report went on
     assert (out / "2023-spring" / "08_fragile.html").read_bytes() == good  # the last good report stays
-    kept = (out / "2023-spring" / "08_fragile.failed.ipynb").read_text()
+    private = out.with_name(out.name + "-private")  # beside the published folder, not inside it
+    kept = (private / "2023-spring" / "08_fragile.failed.ipynb").read_text()
     assert "the export has no Q3 rows" in kept  # the executed notebook with the error, for analysts
+    assert not list(out.rglob("*.failed.ipynb")) and not (out / ".cache").exists()
+    assert (private / "cache").is_dir() and (private / "kernels.log").exists()
     index = (out / "index.html").read_text()
-    assert '<a href="2023-spring/08_fragile.failed.ipynb">notebook</a>' in index
+    assert "failed.ipynb" not in index and f"kept for analysts in {private.name}/ beside this folder" in index
     assert '<a href="2023-spring/08_fragile.html">last good</a>' in index
     assert ("at <code>In [4], line 3: raise ValueError(&#x27;the export has no Q3 rows&#x27;)</code>: "
             "ValueError: the export has no Q3 rows") in index
@@ -245,7 +248,7 @@ def test_a_failing_notebook_names_its_cell_and_keeps_the_last_good_report(tmp_pa
     assert fixed.returncode == 0, fixed.stderr
     assert "skipped 2023-spring / 00_data_overview inputs unchanged" in fixed.stderr
     assert "done   2023-spring / 08_fragile" in fixed.stderr
-    assert not (out / "2023-spring" / "08_fragile.failed.ipynb").exists()
+    assert not (private / "2023-spring" / "08_fragile.failed.ipynb").exists()
 
 
 def test_a_killed_run_leaves_the_previous_reports_intact(tmp_path, demo_dir):
