@@ -385,6 +385,7 @@ def run(params: Path | str | list = "params", notebooks: Path | str | list | Non
         _sweep(out)
         private = private_dir(out)
         shutil.rmtree(out / ".cache", ignore_errors=True)  # where earlier versions kept row-level data
+        (out / ".kernels.log").unlink(missing_ok=True)  # and the kernels' log
         for stale in out.glob("*/*.failed.ipynb"):  # likewise: failed notebooks now live in the private folder
             stale.unlink(missing_ok=True)
         cache = private / "cache"

@@ -237,6 +237,7 @@ def test_a_failing_notebook_names_its_cell_and_keeps_the_last_good_report(tmp_pa
     kept = (private / "2023-spring" / "08_fragile.failed.ipynb").read_text()
     assert "the export has no Q3 rows" in kept  # the executed notebook with the error, for analysts
     assert not list(out.rglob("*.failed.ipynb")) and not (out / ".cache").exists()
+    assert not (out / ".kernels.log").exists()
     assert (private / "cache").is_dir() and (private / "kernels.log").exists()
     index = (out / "index.html").read_text()
     assert "failed.ipynb" not in index and f"kept for analysts in {private.name}/ beside this folder" in index
