@@ -205,6 +205,8 @@ def open_study(params_file: str | Path, *, data_dir: str | Path | None = None, c
     keys when given (None keeps them), and an already loaded `dataset` of the same data is reused.
     Raises ParamsError naming the file and key when the cohort is not in the data."""
     params_file = Path(params_file)
+    if cohort_id is not None:
+        _own_params_elsewhere(params_file, cohort_id)
     params = load_params(params_file, data_dir=data_dir, cohort_id=cohort_id, audience=audience)
     if not Path(params.data_dir).is_dir():
         given = "the data_dir argument" if data_dir is not None else f"params file {params_file}, key data_dir"
@@ -212,6 +214,23 @@ def open_study(params_file: str | Path, *, data_dir: str | Path | None = None, c
     if dataset is None or dataset.source.resolve() != Path(params.data_dir).resolve():
         dataset = load(params.data_dir)
     return Study(params, dataset, params_file)
+
+
+def _own_params_elsewhere(params_file: Path, cohort_id: str) -> None:
+    """A cohort_id override that names a cohort with its own params file beside this one would
+    study that cohort with this file's eligibility, goals and costs: refused, naming the file."""
+    import yaml
+
+    for other in sorted(params_file.resolve().parent.glob("*.y*ml")):
+        if other.resolve() == params_file.resolve():
+            continue
+        try:
+            named = (yaml.safe_load(other.read_text()) or {}).get("cohort_id")
+        except (OSError, yaml.YAMLError, AttributeError):
+            continue
+        if str(named) == cohort_id:
+            raise ParamsError(f"{params_file}: cohort_id {cohort_id!r} has its own params file {other}; open that file "
+                              f"instead (this one would study it with {params_file.name}'s eligibility, goals and costs)")
 
 
 def open_studies(params, *, data_dir: str | Path | None = None, audience: str | None = None) -> list[Study]:

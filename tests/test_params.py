@@ -105,3 +105,15 @@ def test_a_cohort_id_that_is_not_a_plain_folder_name_is_refused(tmp_path, cohort
         load_params(path)
     assert str(info.value).startswith(f"{path}, key cohort_id: Value error, must be a plain name (no /, \\, :, "
                                       "leading dot or control characters), since it names the cohort's report folder")
+
+
+def test_a_cohort_id_override_never_borrows_another_cohorts_params_file(tmp_path, demo_dir):
+    spring = _write(tmp_path, f"cohort_id: 2023-spring\ndata_dir: {demo_dir}\n")
+    autumn = spring.parent / "autumn.yaml"  # beside it
+    autumn.write_text(f"cohort_id: 2023-autumn\ndata_dir: {demo_dir}\n")
+    with pytest.raises(me.ParamsError) as info:
+        me.open_study(spring, cohort_id="2023-autumn")
+    assert str(info.value) == (f"{spring}: cohort_id '2023-autumn' has its own params file {autumn.resolve()}; open "
+                               f"that file instead (this one would study it with {spring.name}'s eligibility, goals "
+                               f"and costs)")
+    assert me.open_study(spring, cohort_id="2023-spring").cohort_id == "2023-spring"  # its own id is fine
