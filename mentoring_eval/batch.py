@@ -184,18 +184,18 @@ def _execute(job: Job) -> dict:
 
 def _published_estimates(job: Job) -> bytes | None:
     """This report's estimates rows as they stand before it runs (None: it has written none)."""
-    from .estimates import _safe_name
+    from .estimates import source_rows
 
-    part = job.out_dir / ".estimates" / f"{_safe_name(job.name)}.csv"
+    part = source_rows(job.out_dir, job.name)
     return part.read_bytes() if part.exists() else None
 
 
 def _restore_estimates(job: Job, published: bytes | None) -> None:
     """A report that failed (the privacy gate included) leaves estimates.csv as it was published
     with its last good HTML: the rows its kernel wrote meanwhile are replaced by the earlier ones."""
-    from .estimates import Estimates, _safe_name
+    from .estimates import Estimates, source_rows
 
-    part = job.out_dir / ".estimates" / f"{_safe_name(job.name)}.csv"
+    part = source_rows(job.out_dir, job.name)
     if (part.read_bytes() if part.exists() else None) == published:
         return
     earlier = Estimates()

@@ -170,7 +170,7 @@ def estimates(found, disclosure: Disclosure):
     if disclosure.stakeholder:
         t = suppress(t, ["n_treated", "n_control"], disclosure.min_cell_size, ["estimate", "ci_low", "ci_high"])
     kinds = [_unit_kind(str(u)) for u in t["unit"]]
-    methods = t["method"].map(labels.words) if disclosure.stakeholder else t["method"].map(labels._technical)
+    methods = t["method"].map(labels.words) if disclosure.stakeholder else t["method"].map(labels.technical)
     shown = pd.DataFrame({
         "role": t["role"].map(labels.words),
         "measure": [labels.measure(e, u) for e, u in zip(t["estimand"], t["unit"].astype("str"), strict=True)],

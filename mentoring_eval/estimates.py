@@ -258,6 +258,11 @@ class Estimates:
         return keys
 
 
+def source_rows(out_dir: str | Path, source: str) -> Path:
+    """The file holding the rows one source (a notebook) wrote into out_dir/estimates.csv."""
+    return Path(out_dir) / ".estimates" / f"{_safe_name(source)}.csv"
+
+
 def _safe_name(source: str) -> str:
     """A file name for a source: letters, digits, dot, dash and underscore only."""
     import re

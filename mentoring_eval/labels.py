@@ -244,7 +244,7 @@ def readable(frame: pd.DataFrame, stakeholder: bool = True) -> tuple[pd.DataFram
         elif kind not in ("text", "date") and not pd.api.types.is_numeric_dtype(values):
             kind = "formatted"  # numbers already written as text by the caller
         elif kind == "text" or (not pd.api.types.is_numeric_dtype(values) and kind != "date"):
-            values = values.map(_designs if c == "design" else words if stakeholder or c != "method" else _technical)
+            values = values.map(_designs if c == "design" else words if stakeholder or c != "method" else technical)
             values = values.astype("str")
             kind = "text"
         name = column(c)
@@ -270,7 +270,7 @@ def _designs(value) -> str:
     return DESIGNS.get(str(value), words(value))
 
 
-def _technical(value) -> str:
+def technical(value) -> str:
     """A method in words with its technical name after it (analyst reports)."""
     text = words(value)
     return f"{text} [{value}]" if text != str(value) else text

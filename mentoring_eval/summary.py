@@ -20,14 +20,10 @@ from .privacy import Disclosure
 if TYPE_CHECKING:
     from .study import Study
 
-LABELS = {"retention_12m": "still employed 12 months after the start (pp)",
-          "exit_rate": "voluntary exits per period (pp)",
-          "promotion_12m": "promoted within 12 months (pp)",
-          "salary_grade_12m": "salary-grade change within 12 months (pp)",
-          "skills_change": "self-rated skills, baseline to end (points)",
-          "voluntary_exit_12m": "left voluntarily within 12 months (pp)",
-          "performance_rating": "performance rating (points, 1-5 scale)",
-          "nps": "net promoter score"}  # money is on the first screen, rounded to what its evidence supports
+# the measures of the headline table, in this order, named as everywhere else (`labels`); money is on
+# the first screen, rounded to what its evidence supports
+LABELS = {k: labels.ESTIMANDS[k] for k in ("retention_12m", "exit_rate", "promotion_12m", "salary_grade_12m",
+                                           "skills_change", "voluntary_exit_12m", "performance_rating", "nps")}
 
 
 @dataclass(frozen=True)
