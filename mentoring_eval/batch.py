@@ -25,7 +25,7 @@ from .errors import MentoringEvalError, ParamsError
 from .estimates import SOURCE_ENV
 from .files import atomic_write, folder_name, private_dir
 from .data import RESULTS_DIR
-from .params import CohortParams, find_files, load_params, unknown_cohort_message
+from .params import SET_ENV, CohortParams, active_settings, find_files, load_params, unknown_cohort_message
 from .runlog import COLUMNS, Progress
 from .publish import ALL_COHORTS
 from .version import __version__, code_fingerprint
@@ -73,9 +73,20 @@ def across_cohorts(notebook: Path) -> bool:
     return meta.get("scope") == "all_cohorts"
 
 
+def shipped_notebooks() -> Path:
+    """The notebooks that come with the package: mentoring_eval/notebooks in an installed wheel,
+    notebooks/ beside the package in a checkout; whatever the working directory."""
+    here = Path(__file__).resolve().parent
+    for folder in (here / "notebooks", here.parent / "notebooks"):
+        if any(folder.glob("[0-9]*.ipynb")):
+            return folder
+    raise MentoringEvalError(f"no notebooks shipped with the package (looked in {here / 'notebooks'} and "
+                             f"{here.parent / 'notebooks'}); name them with --notebooks")
+
+
 def _notebooks(notebooks: Path | str | list | None) -> list[Path]:
     if notebooks is None:
-        notebooks = Path("notebooks")
+        notebooks = shipped_notebooks()
     items = notebooks if isinstance(notebooks, list | tuple) else [notebooks]
     found: list[Path] = []
     for item in map(Path, items):
@@ -276,7 +287,8 @@ def _fingerprint(job: Job, data_dirs: dict, data_prints: dict) -> str:
         digest.update(hashlib.sha256(part).digest())
     for p in job.params_files:
         digest.update(data_prints[data_dirs[p]].encode())
-    digest.update(f"{__version__}|{code_fingerprint()}|{job.audience}|{job.cohort}|{job.pages}".encode())
+    digest.update(f"{__version__}|{code_fingerprint()}|{job.audience}|{job.cohort}|{job.pages}|"
+                  f"{os.environ.get(SET_ENV, '')}".encode())
     return digest.hexdigest()
 
 
@@ -369,13 +381,17 @@ def _sweep(out: Path) -> None:
 
 def run(params: Path | str | list = "params", notebooks: Path | str | list | None = None, out: Path | str = "reports",
         jobs: int | None = None, audience: str | None = None, timeout: float | None = None, force: bool = False,
-        echo: Callable[[str], None] | None = print, live: bool = False) -> pd.DataFrame:
+        echo: Callable[[str], None] | None = print, live: bool = False, settings: dict | None = None) -> pd.DataFrame:
     """Execute and render every notebook for every params file; cross-cohort notebooks run once after
     the cohorts' own. Returns one row per cohort x notebook (cohort_id, notebook, status = done,
     skipped (inputs unchanged) or failed, seconds, html, cell, message) and writes out/index.html.
 
     `echo` receives a line as each report starts and ends; `live` shows a table that updates in
-    place instead (for a terminal)."""
+    place instead (for a terminal). `settings` ({key: value}, see `params.parse_settings`) replace
+    those keys of every params file for this run; its reports get folders of their own."""
+    if settings:
+        with _environment({SET_ENV: json.dumps(settings, sort_keys=True)}):
+            return run(params, notebooks, out, jobs, audience, timeout, force, echo, live)
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
     everything = _notebooks(notebooks)
@@ -399,13 +415,14 @@ def run(params: Path | str | list = "params", notebooks: Path | str | list | Non
         unknown, good = _check_cohorts(good, checked, per_cohort, out)
         results += unknown
         pages = tuple(nb.stem for nb in everything)
-        cohort_jobs = [Job(p.cohort_id, nb, (pf,), out / folder_name(p.cohort_id), audience, timeout,
-                           private=private / folder_name(p.cohort_id),
-                           cohort=checked[p.data_dir][2].get(p.cohort_id, ("", "", "")), pages=pages)
+        reports = report_ids(good)
+        cohort_info = {reports[pf]: _named(checked[p.data_dir][2].get(p.cohort_id, ("", "", "")), pf, p)
+                       for pf, p in good}
+        cohort_jobs = [Job(reports[pf], nb, (pf,), out / folder_name(reports[pf]), audience, timeout,
+                           private=private / folder_name(reports[pf]), cohort=cohort_info[reports[pf]], pages=pages)
                        for pf, p in good for nb in per_cohort]
         shared_jobs = [Job(ALL_COHORTS, nb, tuple(pf for pf, _ in good), out / ALL_COHORTS, audience, timeout,
                            private=private / ALL_COHORTS, pages=pages) for nb in shared] if good else []
-        cohort_info = {p.cohort_id: checked[p.data_dir][2].get(p.cohort_id, ("", "", "")) for _, p in good}
         if shared and not good:
             results += [Job(ALL_COHORTS, nb, (), out / ALL_COHORTS).result("failed", message="no valid params file",
                                                                           html="") for nb in shared]
@@ -439,23 +456,46 @@ def run(params: Path | str | list = "params", notebooks: Path | str | list | Non
     return frame
 
 
+def report_ids(good: list[tuple[Path, CohortParams]]) -> dict[Path, str]:
+    """Each params file's report id, which names its folder under --out: the cohort id when the file
+    is named for its cohort (params/2023-spring.yaml), else the cohort id and the file's name
+    (2023-spring--quarterly for params-variants/quarterly.yaml), so that a variant never replaces the
+    cohort's own report; two files that would still share an id get a short hash of their path."""
+    ids = {pf: p.cohort_id if pf.stem == p.cohort_id else f"{p.cohort_id}--{pf.stem}" for pf, p in good}
+    settings = active_settings()  # a run with --set is a variant too: 2023-spring--period-quarter
+    if settings:
+        ids = {pf: f"{name}--{'--'.join(f'{k}-{v}' for k, v in sorted(settings.items()))}" for pf, name in ids.items()}
+    taken: dict[str, int] = {}
+    for name in ids.values():
+        taken[name] = taken.get(name, 0) + 1
+    return {pf: name if taken[name] == 1 else f"{name}--{hashlib.sha256(str(pf.resolve()).encode()).hexdigest()[:6]}"
+            for pf, name in ids.items()}
+
+
+def _named(info: tuple[str, str, str], pf: Path, p: CohortParams) -> tuple[str, str, str]:
+    """A cohort's (name, start, end) for its pages and the index; a variant's name says its file."""
+    name, start, end = info
+    return (name if pf.stem == p.cohort_id else f"{name or p.cohort_id} ({pf.name})", start, end)
+
+
 def _load_params(files: list[Path], notebooks: list[Path], out: Path):
     """Every params file that loads, with (cohort_id, notebook) failures for those that do not (a
     params file is one failure, whatever the number of its notebooks)."""
     results: list[dict] = []
     good: list[tuple[Path, CohortParams]] = []
-    owner: dict[str, Path] = {}
+    owner: dict[tuple[str, Path], Path] = {}
     for pf in files:
         try:
             p = load_params(pf)
-            if p.cohort_id in owner:
-                raise ParamsError(f"{pf}: cohort_id {p.cohort_id} is also the cohort of {owner[p.cohort_id]}; "
-                                  f"one params file per cohort")
+            if (p.cohort_id, p.data_dir) in owner:
+                raise ParamsError(f"{pf}: cohort_id {p.cohort_id} is also the cohort of "
+                                  f"{owner[(p.cohort_id, p.data_dir)]} in the same data; one params file per cohort "
+                                  f"in a run (run a variant on its own: its reports get their own folder)")
         except ParamsError as exc:
             results += [Job(pf.name, nb, (pf,), out / folder_name(pf.stem)).result("failed", message=str(exc), html="")
                         for nb in notebooks]
             continue
-        owner[p.cohort_id] = pf
+        owner[(p.cohort_id, p.data_dir)] = pf
         good.append((pf, p))
     return results, good
 

@@ -59,10 +59,12 @@ def _run(args) -> int:
     from .batch import run
     from .runlog import default_echo, summary_text
 
+    from .params import parse_settings
+
     _follow(args)
     results = run(params=args.params, notebooks=args.notebooks, out=args.out, jobs=args.jobs,
                   audience=args.audience, timeout=args.timeout, force=args.force, echo=default_echo,
-                  live=sys.stderr.isatty())
+                  live=sys.stderr.isatty(), settings=parse_settings(args.set or []))
     print(summary_text(results))
     print(f"index at {Path(args.out) / 'index.html'}")
     if args.pdf:
@@ -87,6 +89,8 @@ EXAMPLES = """examples:
   mentoring-eval run --params params --out reports       every report for every params file
   mentoring-eval run --params params/2024-spring.yaml --pdf
                                                          one cohort, with its summary as a PDF
+  mentoring-eval run --params params/2024-spring.yaml --set period=quarter
+                                                         a variant, in reports/2024-spring--period-quarter
   mentoring-eval plan --params params/2025-spring.yaml --applicants applicants.csv --out lottery
                                                          draw the next cohort's lottery
 """
@@ -137,7 +141,8 @@ def build_parser() -> argparse.ArgumentParser:
     r.add_argument("--params", type=Path, nargs="+", default=[Path("params")],
                    help="params files or directories of them (default params/)")
     r.add_argument("--notebooks", type=Path, nargs="+", default=None,
-                   help="notebooks or directories of them (default: every numbered notebook in notebooks/)")
+                   help="notebooks or directories of them (default: every numbered notebook shipped with the package, "
+                        "whatever the working directory)")
     r.add_argument("--out", type=Path, default=Path("reports"), help="output directory (default reports/)")
     r.add_argument("--jobs", type=int, default=None, help="notebooks run in parallel (default: CPU count)")
     r.add_argument("--audience", choices=["stakeholder", "analyst"], default=None,
@@ -147,6 +152,10 @@ def build_parser() -> argparse.ArgumentParser:
                    help="read table files that link outside the data directory (refused by default)")
     r.add_argument("--force", action="store_true",
                    help="rerun every report, even those whose notebook, params, data and package are unchanged")
+    r.add_argument("--set", action="append", metavar="KEY=VALUE",
+                   help="replace one key of every params file for this run, e.g. --set period=quarter or "
+                        "--set mentee_eligibility.min_tenure_months=12 (repeatable); its reports get folders of "
+                        "their own (2023-spring--period-quarter)")
     r.add_argument("--pdf", nargs="?", const="summary", choices=["summary", "all"], default=None,
                    help="also print PDFs with headless Chromium: every cohort's summary (--pdf) or every page "
                         "(--pdf all)")

@@ -7,6 +7,7 @@ from __future__ import annotations
 import hashlib
 import os
 import re
+import tempfile
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -36,6 +37,16 @@ def private_dir(out: Path) -> Path:
     and ids; never inside what people share, never linked from the index."""
     out = Path(out).resolve()
     return out.with_name(f"{out.name}-private")
+
+
+SCRATCH_ENV = "MENTORING_EVAL_SCRATCH"
+
+
+def scratch_dir() -> Path:
+    """Where a notebook run on its own (Jupyter, papermill) writes its estimates: $MENTORING_EVAL_SCRATCH,
+    else mentoring-eval-scratch in the system's temporary folder; never the published reports, which
+    only `mentoring-eval run` writes."""
+    return Path(os.environ.get(SCRATCH_ENV) or Path(tempfile.gettempdir()) / "mentoring-eval-scratch")
 
 
 def spreadsheet_safe(value):

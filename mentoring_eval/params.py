@@ -7,6 +7,8 @@ against the YAML file's own directory, so a params file means the same thing fro
 from __future__ import annotations
 
 import datetime as dt
+import json
+import os
 from pathlib import Path
 from typing import Literal
 
@@ -114,11 +116,24 @@ class CohortParams(_Strict):
         return self
 
 
+def locate(path: str | Path) -> Path:
+    """A params file or folder named relative to the working directory, or to a folder above it: a
+    notebook's `params/2023-spring.yaml` means the same when Jupyter runs it in notebooks/ and when
+    papermill runs it from the project's root. Absolute and existing paths are kept as given."""
+    path = Path(path)
+    if path.is_absolute() or path.exists():
+        return path
+    for folder in Path.cwd().parents:
+        if (folder / path).exists():
+            return folder / path
+    return path  # not found: the loader names it
+
+
 def find_files(params) -> list[Path]:
     """Params files from a directory (its *.yaml and *.yml), a file, or a list of either; in order."""
     items = params if isinstance(params, list | tuple) else [params]
     files: list[Path] = []
-    for item in map(Path, items):
+    for item in map(locate, items):
         if item.is_dir():
             files.extend(sorted([*item.glob("*.yaml"), *item.glob("*.yml")]))
         elif item.is_file():
@@ -130,26 +145,84 @@ def find_files(params) -> list[Path]:
     return files
 
 
+SET_ENV = "MENTORING_EVAL_SET"  # `mentoring-eval run --set` settings (JSON), read by every load in the run's kernels
+
+
+def parse_settings(items: list[str]) -> dict:
+    """`--set key=value` pairs as {key: value}: the value read as YAML (12, quarter, [department,
+    job_level], null); a dotted key reaches into a section (mentee_eligibility.min_tenure_months=12);
+    a path (data_dir, preregistration) is taken from the working directory."""
+    settings: dict = {}
+    for item in items:
+        key, sep, text = str(item).partition("=")
+        key = key.strip()
+        if not sep or not key:
+            raise ParamsError(f"--set {item!r}: expected key=value, e.g. --set period=quarter")
+        top = key.split(".")[0]
+        if top not in CohortParams.model_fields:
+            raise ParamsError(f"--set {key}: unknown key (allowed: {', '.join(CohortParams.model_fields)})")
+        if top == "cohort_id":
+            raise ParamsError("--set cohort_id: a params file is one cohort's; name that cohort's params file instead")
+        try:
+            value = yaml.safe_load(text)
+        except yaml.YAMLError as exc:
+            raise ParamsError(f"--set {key}: {text!r} is not a YAML value ({str(exc).splitlines()[0]})") from None
+        if top in ("data_dir", "preregistration") and isinstance(value, str):
+            value = str(Path(value).resolve())
+        settings[key] = value
+    return settings
+
+
+def _with_settings(raw: dict, settings: dict) -> dict:
+    """The params file's keys with `--set` settings in place (a dotted key inside its section, the
+    section's defaults kept)."""
+    raw = dict(raw)
+    for key, value in settings.items():
+        *sections, last = key.split(".")
+        target = raw
+        for name in sections:
+            here = target.get(name)
+            if here is None:
+                field = CohortParams.model_fields.get(name) if target is raw else None
+                default = field.default if field is not None else None
+                here = default.model_dump() if isinstance(default, BaseModel) else {}
+            elif not isinstance(here, dict):
+                raise ParamsError(f"--set {key}: {name} is not a section (it holds {here!r})")
+            target[name] = here = dict(here)
+            target = here
+        target[last] = value
+    return raw
+
+
+def active_settings() -> dict:
+    """The settings of the run this process belongs to (none outside `mentoring-eval run --set`)."""
+    text = os.environ.get(SET_ENV)
+    return json.loads(text) if text else {}
+
+
 def load_params(path: str | Path, **overrides) -> CohortParams:
     """Read and validate one cohort's YAML file.
 
     Keyword overrides (e.g. from a notebook's parameters cell) replace keys; None means keep.
     Whether the cohort is in the data is checked where the data are opened (`open_study`).
     """
-    path = Path(path)
+    path = locate(path)
     if not path.is_file():
-        raise ParamsError(f"{path}: params file not found")
+        raise ParamsError(f"{path}: params file not found (looked from {Path.cwd()} and the folders above it)"
+                          if not path.is_absolute() else f"{path}: params file not found")
     try:
         raw = yaml.safe_load(path.read_text()) or {}
     except yaml.YAMLError as exc:
         raise ParamsError(f"{path}: not valid YAML ({str(exc).splitlines()[0]})") from None
     if not isinstance(raw, dict):
         raise ParamsError(f"{path}: expected a mapping of keys to values, got {type(raw).__name__}")
+    settings = active_settings()
+    raw = _with_settings(raw, settings)
     raw.update({k: v for k, v in overrides.items() if v is not None})
     try:
         params = CohortParams.model_validate(raw)
     except ValidationError as exc:
-        raise ParamsError(_describe(path, exc)) from None
+        raise ParamsError(_describe(path, exc, settings)) from None
     if not params.data_dir.is_absolute():
         params = params.model_copy(update={"data_dir": (path.parent / params.data_dir).resolve()})
     if params.preregistration is not None and not params.preregistration.is_absolute():
@@ -157,10 +230,12 @@ def load_params(path: str | Path, **overrides) -> CohortParams:
     return params
 
 
-def _describe(path: Path, exc: ValidationError) -> str:
+def _describe(path: Path, exc: ValidationError, settings: dict | None = None) -> str:
     parts = []
     for err in exc.errors():
         key = ".".join(str(p) for p in err["loc"]) or "(top level)"
+        if any(key == s or key.startswith(f"{s}.") or s.startswith(f"{key}.") for s in settings or {}):
+            key = f"{key} (from --set)"
         if err["type"] == "extra_forbidden":
             allowed = f" (allowed: {', '.join(CohortParams.model_fields)})" if len(err["loc"]) == 1 else ""
             parts.append(f"{path}, key {key}: unknown key{allowed}")

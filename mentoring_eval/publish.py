@@ -13,7 +13,7 @@ import pandas as pd
 
 from .errors import MentoringEvalError
 from .estimates import Estimates
-from .files import atomic_write, private_dir
+from .files import atomic_write, folder_name, private_dir
 from .runlog import failures as grouped_failures
 from .runlog import notebook_list
 from .version import __version__
@@ -67,14 +67,14 @@ class PrivacyGateError(MentoringEvalError):
 
 def folder(study: Study, output_dir: str | Path | None = None) -> Path:
     """The folder a cohort's report files go to: the runner's output directory, or the study's
-    default report folder (reports/<cohort_id> beside the params folder)."""
+    scratch folder when a notebook runs on its own (`Study.report_dir`), never the published reports."""
     return Path(output_dir) if output_dir else study.report_dir
 
 
 def pooled(result, studies, *more, output_dir: str | Path | None = None) -> Path:
     """Write the pooled estimates (cohort_id "pooled") and those of `more` results (the program's
-    money) to the cross-cohort folder's estimates.csv: the runner's output directory, or
-    reports/all-cohorts beside the first study's report folder."""
+    money) to the cross-cohort folder's estimates.csv: the runner's output directory, or all-cohorts
+    in the scratch folder when the notebook runs on its own."""
     out = Path(output_dir) if output_dir else studies[0].report_dir.parent / ALL_COHORTS
     return Estimates.combine(result, *more).write(out)
 
@@ -283,7 +283,7 @@ def write_index(out_dir: Path, results: pd.DataFrame, cohorts: dict | None = Non
             label = f"<b>{html.escape(name or c)}</b>" + (f"<br><span class='me-dates'>{html.escape(start)} to "
                                                          f"{html.escape(end)}</span>" if start else "")
         rows.append(f"<tr id='{html.escape(c)}'><th scope='row' class='me-cohort'>{label}</th><td class='head'>"
-                    f"{_index_headlines(out_dir / c)}</td><td class='me-links'>"
+                    f"{_index_headlines(out_dir / folder_name(c))}</td><td class='me-links'>"
                     f"{_page_links(out_dir, c, notebooks, cells)}</td></tr>")
     failures = grouped_failures(results)
     fail_html = "".join(

@@ -25,9 +25,9 @@ from .cohorts import Cohort, build_cohort
 from .data import CACHE_ENV, RESULTS_DIR, TABLES, CohortInfo, DataValidationError, Dataset, Problem, load
 from .errors import MentoringEvalError, ParamsError
 from .estimates import Estimates
-from .files import folder_name, locked
+from .files import folder_name, locked, scratch_dir
 from .panels import at_risk, job_events, period_index, period_start
-from .params import CohortParams, find_files, load_params, unknown_cohort_message
+from .params import CohortParams, find_files, load_params, locate, unknown_cohort_message
 from .privacy import Disclosure
 from .version import __version__, code_fingerprint
 
@@ -103,10 +103,9 @@ class Study:
 
     @property
     def report_dir(self) -> Path:
-        """Where this cohort's report files go when no output directory is given: reports/<cohort_id>
-        beside the params folder (the runner passes its own)."""
-        base = self.params_file.resolve().parent.parent if self.params_file else Path.cwd()
-        return base / "reports" / folder_name(self.cohort_id)
+        """Where this cohort's report files go when no output directory is given (a notebook run on
+        its own): a scratch folder, never the published reports (the runner passes its own folder)."""
+        return scratch_dir() / folder_name(self.cohort_id)
 
     @cached_property
     def so_far(self) -> list[Study]:
@@ -204,7 +203,7 @@ def open_study(params_file: str | Path, *, data_dir: str | Path | None = None, c
     """A cohort's study from its params file; data_dir, cohort_id and audience override the file's
     keys when given (None keeps them), and an already loaded `dataset` of the same data is reused.
     Raises ParamsError naming the file and key when the cohort is not in the data."""
-    params_file = Path(params_file)
+    params_file = locate(params_file)
     if cohort_id is not None:
         _own_params_elsewhere(params_file, cohort_id)
     params = load_params(params_file, data_dir=data_dir, cohort_id=cohort_id, audience=audience)

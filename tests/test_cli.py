@@ -57,9 +57,9 @@ def test_run_isolates_a_bad_params_file_and_bad_data(tmp_path, demo_dir, data_co
     write_raw(data_copy, "enrollments", enr)
     params = tmp_path / "params"
     params.mkdir()
-    (params / "good.yaml").write_text(f"cohort_id: 2023-spring\ndata_dir: {demo_dir}\n")
+    (params / "2023-spring.yaml").write_text(f"cohort_id: 2023-spring\ndata_dir: {demo_dir}\n")
     (params / "bad.yaml").write_text("cohort_id: 2023-spring\nperiod: fortnight\n")
-    (params / "broken-data.yaml").write_text(f"cohort_id: 2024-spring\ndata_dir: {data_copy}\n")
+    (params / "2024-spring.yaml").write_text(f"cohort_id: 2024-spring\ndata_dir: {data_copy}\n")
     out = tmp_path / "reports"
     nbs = [ROOT / "notebooks" / "00_data_overview.ipynb", ROOT / "notebooks" / "01_baseline.ipynb",
            ROOT / "notebooks" / "07_cohorts_compared.ipynb"]
@@ -84,7 +84,7 @@ def test_run_isolates_a_bad_params_file_and_bad_data(tmp_path, demo_dir, data_co
 def test_an_unknown_cohort_fails_once_before_any_kernel_starts(tmp_path, demo_dir):
     params = tmp_path / "params"
     params.mkdir()
-    (params / "good.yaml").write_text(f"cohort_id: 2023-spring\ndata_dir: {demo_dir}\n")
+    (params / "2023-spring.yaml").write_text(f"cohort_id: 2023-spring\ndata_dir: {demo_dir}\n")
     (params / "typo.yaml").write_text(f"cohort_id: 2023-sprign\ndata_dir: {demo_dir}\n")
     out = tmp_path / "reports"
     nbs = [ROOT / "notebooks" / "00_data_overview.ipynb", ROOT / "notebooks" / "01_baseline.ipynb",
@@ -206,7 +206,7 @@ def _fragile_notebook(path: Path) -> Path:
 def _one_cohort(tmp_path: Path, demo_dir: Path) -> Path:
     params = tmp_path / "params"
     params.mkdir()
-    (params / "c.yaml").write_text(f"cohort_id: 2023-spring\ndata_dir: {demo_dir}\n")
+    (params / "2023-spring.yaml").write_text(f"cohort_id: 2023-spring\ndata_dir: {demo_dir}\n")
     return params
 
 
@@ -290,7 +290,7 @@ def test_a_killed_run_leaves_the_previous_reports_intact(tmp_path, demo_dir):
 def test_privacy_gate_provenance_and_force(tmp_path, demo_dir):
     params = tmp_path / "params"
     params.mkdir()
-    (params / "c.yaml").write_text(f"cohort_id: 2023-spring\ndata_dir: {demo_dir}\n")
+    (params / "2023-spring.yaml").write_text(f"cohort_id: 2023-spring\ndata_dir: {demo_dir}\n")
     leaky = _leaky_notebook(tmp_path / "09_leaky.ipynb")
     out = tmp_path / "reports"
     nbs = [ROOT / "notebooks" / "00_data_overview.ipynb", leaky]
@@ -301,7 +301,7 @@ def test_privacy_gate_provenance_and_force(tmp_path, demo_dir):
     assert not re.search(r"\bE\d{6}\b", r.stdout + r.stderr)  # the refusal does not echo the ids it found
     assert not (out / "2023-spring" / "09_leaky.html").exists()
     page = (out / "2023-spring" / "00_data_overview.html").read_text()
-    assert "Provenance" in page and "fingerprint" in page and "c.yaml (sha256" in page
+    assert "Provenance" in page and "fingerprint" in page and "2023-spring.yaml (sha256" in page
     # --force reruns a report whose inputs are unchanged
     forced = _cli("run", "--params", params, "--out", out, "--jobs", 1, "--force", "--notebooks", nbs[0])
     assert forced.returncode == 0 and "done   2023-spring / 00_data_overview" in forced.stderr
@@ -358,7 +358,7 @@ def test_a_refused_rerun_keeps_the_estimates_published_with_the_last_good_report
     beside the old page."""
     params = tmp_path / "params"
     params.mkdir()
-    (params / "c.yaml").write_text(f"cohort_id: 2023-spring\ndata_dir: {demo_dir}\n")
+    (params / "2023-spring.yaml").write_text(f"cohort_id: 2023-spring\ndata_dir: {demo_dir}\n")
     nb = _notebook(tmp_path / "10_figure.ipynb",
                    "import os\nimport mentoring_eval as me\nparams = me.load_params(params_file)\n"
                    "value = float(os.environ.get('VALUE', '1'))",

@@ -11,6 +11,7 @@ import pandas as pd
 import pytest
 import yaml
 
+from mentoring_eval.batch import report_ids
 from mentoring_eval.files import folder_name
 import mentoring_eval as me
 from tests.conftest import ROOT, read_raw, write_raw
@@ -69,7 +70,8 @@ def test_hostile_names_are_escaped_neutralised_and_stay_inside_out(data_copy, tm
     private = out.with_name(out.name + "-private")  # the cache and failed notebooks, beside --out
     allowed = {out.resolve(), private.resolve()}
     assert written and all(allowed & {p.resolve(), *p.resolve().parents} for p in written), sorted(written)[:5]
-    folder = out / folder_name(FORMULA)
+    folder = out / folder_name(report_ids([(pf, me.load_params(pf))])[pf])  # '=1+2--hostile', slugged and hashed
+    assert folder.name.startswith("1-2--hostile-")
     pages = {p.stem: p.read_text() for p in folder.glob("*.html")}
     assert sorted(pages) == ["01_baseline", "04_program_health", "06_summary"]
     for name, page in pages.items():
@@ -177,7 +179,7 @@ def test_numbered_employees_do_not_trip_the_privacy_gate(data_copy, tmp_path):
     assert me.load(data_copy).employees["employee_id"].str.fullmatch(r"\d+").all()
     params = tmp_path / "params"
     params.mkdir()
-    (params / "c.yaml").write_text(f"cohort_id: 2023-spring\ndata_dir: {data_copy}\n")
+    (params / "2023-spring.yaml").write_text(f"cohort_id: 2023-spring\ndata_dir: {data_copy}\n")
     nbs = [ROOT / "notebooks" / f"{nb}.ipynb" for nb in ("00_data_overview", "04_program_health")]
     run = subprocess.run([str(EXE), "run", "--params", str(params), "--out", str(tmp_path / "out"), "--jobs", "2",
                           "--notebooks", *map(str, nbs)], capture_output=True, text=True, timeout=600)
@@ -242,8 +244,8 @@ def test_one_cohorts_broken_export_fails_that_cohort_only(demo_dir, data_copy, t
     path.write_text(path.read_text().replace(",", ";"))
     params = tmp_path / "params"
     params.mkdir()
-    (params / "good.yaml").write_text(f"cohort_id: 2023-spring\ndata_dir: {demo_dir}\n")
-    (params / "broken.yaml").write_text(f"cohort_id: 2023-autumn\ndata_dir: {data_copy}\n")
+    (params / "2023-spring.yaml").write_text(f"cohort_id: 2023-spring\ndata_dir: {demo_dir}\n")
+    (params / "2023-autumn.yaml").write_text(f"cohort_id: 2023-autumn\ndata_dir: {data_copy}\n")
     out = tmp_path / "out"
     run = subprocess.run([str(EXE), "run", "--params", str(params), "--out", str(out), "--jobs", "2", "--notebooks",
                           str(ROOT / "notebooks" / "00_data_overview.ipynb")], capture_output=True, text=True,
