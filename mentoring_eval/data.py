@@ -98,7 +98,9 @@ TABLES: dict[str, Table] = {
                 _id("employee_id", ref=("employees", "employee_id")),
                 Col("effective_date", "date", doc="on or after the employee's hire_date"),
                 Col("job_level", "integer", min=1),
-                Col("salary_grade", "integer", required=False, nullable=True, min=0),
+                Col("salary_grade", "text", required=False, nullable=True,
+                    doc="a grade code as the HR system writes it (G2, P3, M1) or a number; ranked only when every "
+                        "code is a number or the params give salary_grade_order"),
                 Col("department", "text"),
             ),
             key=("employee_id", "effective_date"), required=True,

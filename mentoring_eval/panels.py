@@ -56,11 +56,33 @@ def day_numbers(dates: pd.Series) -> np.ndarray:
     return out
 
 
-def at_risk(ds: Dataset, period: str = "month", start=None, end=None) -> pd.DataFrame:
+def grade_ranks(codes: pd.Series, order: tuple[str, ...] | None = None) -> np.ndarray | None:
+    """Salary grades as numbers that can be compared: each code's place in `order` (the params'
+    salary_grade_order, lowest first, from 1), else the codes themselves when every one is a number;
+    None when they are codes without an order (G2, P3: a change of grade is known, a rise is not)."""
+    if order:
+        return codes.map({code: rank for rank, code in enumerate(order, start=1)}).to_numpy(dtype=float, na_value=np.nan)
+    numbers = pd.to_numeric(codes, errors="coerce")
+    if (numbers.notna() | codes.isna()).all():
+        return numbers.to_numpy(dtype=float, na_value=np.nan)
+    return None
+
+
+def _grade_changes(codes: pd.Series) -> tuple[np.ndarray, np.ndarray]:
+    """Each record's grade as an integer code (-1 = none) and whether it differs from the record
+    before (same employee, both known), for records already in the employee's date order."""
+    code = pd.factorize(codes)[0]
+    prev = np.r_[-1, code[:-1]]
+    return code, (code >= 0) & (prev >= 0) & (code != prev)
+
+
+def at_risk(ds: Dataset, period: str = "month", start=None, end=None,
+            grade_order: tuple[str, ...] | None = None) -> pd.DataFrame:
     """One row per employee per period while employed, between start and end (dates; default: the
     span of recorded exits). Columns: employee_id, period (integer), period_start, exited,
-    exited_voluntary, exited_involuntary, promoted, grade_changed, job_level, salary_grade,
-    department, location, tenure_months, last_rating, last_engagement."""
+    exited_voluntary, exited_involuntary, promoted, grade_changed (the grade code differs from the
+    record before), job_level, salary_grade (its rank, see `grade_ranks`; missing for codes
+    without an order), department, location, tenure_months, last_rating, last_engagement."""
     emp = ds.employees.reset_index(drop=True)
     term = emp["termination_date"]
     first_date = pd.Timestamp(start) if start is not None else (term.min() if term.notna().any() else emp["hire_date"].min())
@@ -94,8 +116,9 @@ def at_risk(ds: Dataset, period: str = "month", start=None, end=None) -> pd.Data
     pos = as_of_position(who, asof_day, j_emp, j_day)
     has = pos >= 0
     panel["job_level"] = pd.array(np.where(has, jobs["job_level"].to_numpy(dtype=float)[np.maximum(pos, 0)], np.nan)).astype("Int64")
-    grade = pd.to_numeric(jobs["salary_grade"]).to_numpy(dtype=float, na_value=np.nan)
-    panel["salary_grade"] = pd.array(np.where(has, grade[np.maximum(pos, 0)], np.nan)).astype("Int64")
+    rank = grade_ranks(jobs["salary_grade"], grade_order)
+    rank = np.full(len(jobs), np.nan) if rank is None else rank
+    panel["salary_grade"] = pd.array(np.where(has, rank[np.maximum(pos, 0)], np.nan)).astype("Int64")
     dept = np.where(has, jobs["department"].to_numpy(dtype=object)[np.maximum(pos, 0)], emp["department"].to_numpy(dtype=object)[who])
     panel["department"] = pd.array(dept, dtype="str")
     panel["location"] = pd.array(emp["location"].to_numpy(dtype=object)[who], dtype="str")
@@ -108,8 +131,7 @@ def at_risk(ds: Dataset, period: str = "month", start=None, end=None) -> pd.Data
     rec_period = period_index(jobs["effective_date"].iloc[order], period)
     panel["promoted"] = _flag_events(who, per, e_sorted[same & (np.r_[0, np.diff(lvl)] > 0)],
                                      rec_period[same & (np.r_[0, np.diff(lvl)] > 0)])
-    g = grade[order]
-    changed = same & (np.r_[0, np.diff(g)] != 0) & ~np.isnan(g) & ~np.isnan(np.r_[np.nan, g[:-1]])
+    changed = same & _grade_changes(jobs["salary_grade"].iloc[order])[1]
     panel["grade_changed"] = _flag_events(who, per, e_sorted[changed], rec_period[changed])
     # last rating and last engagement strictly before the as-of day
     for table, date_col, value_col, name in (("performance_reviews", "review_date", "rating", "last_rating"),
@@ -141,9 +163,7 @@ def job_events(ds: Dataset) -> pd.DataFrame:
     same = (jobs["employee_id"] == jobs["employee_id"].shift()).to_numpy()
     level = jobs["job_level"].to_numpy(dtype=float)
     promoted = same & (level > np.r_[np.nan, level[:-1]])
-    g = pd.to_numeric(jobs["salary_grade"]).to_numpy(dtype=float, na_value=np.nan)
-    prev = np.r_[np.nan, g[:-1]]
-    regraded = same & ~np.isnan(g) & ~np.isnan(prev) & (g != prev)
+    regraded = same & _grade_changes(jobs["salary_grade"])[1]
     dept = jobs["department"].to_numpy(dtype=object)
     moved = same & (dept != np.r_[None, dept[:-1]])
     events = pd.DataFrame({"employee_id": jobs["employee_id"].to_numpy(), "effective_date": jobs["effective_date"].to_numpy(),

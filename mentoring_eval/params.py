@@ -80,6 +80,9 @@ class CohortParams(_Strict):
     preregistration: Path | None = Field(
         None, description="preregistration.json written by `mentoring-eval plan`, relative to this file: the run "
         "checks the enrollments' offers against its assignment")
+    salary_grade_order: tuple[str, ...] | None = Field(
+        None, description="salary grade codes from lowest to highest (e.g. [G1, G2, P1, P2, M1]) when job_history's "
+        "salary_grade holds codes, not numbers: ranks the grades; every code in the data must be listed")
     seed: int = Field(0, description="seed for every random draw (bootstrap, ROI simulation)")
     goals: tuple[ProgramGoal, ...] = ()
 
@@ -91,6 +94,13 @@ class CohortParams(_Strict):
                 or any(ord(c) < 32 for c in v):
             raise ValueError("must be a plain name (no /, \\, :, leading dot or control characters), "
                              "since it names the cohort's report folder")
+        return v
+
+    @field_validator("salary_grade_order")
+    @classmethod
+    def _distinct_grades(cls, v: tuple[str, ...] | None) -> tuple[str, ...] | None:
+        if v is not None and (not v or len(set(v)) != len(v)):
+            raise ValueError("must list each grade code once, lowest first")
         return v
 
     @field_validator("turnover_cost_multiplier")

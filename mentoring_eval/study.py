@@ -53,6 +53,21 @@ class Study:
             raise ParamsError(unknown_cohort_message(where, self.params.cohort_id, file, self.dataset.cohort_ids))
         if self.params.design == "lottery":
             self._check_offers(where)
+        if self.params.salary_grade_order:
+            self._check_grades(where)
+
+    def _check_grades(self, where) -> None:
+        """Every salary grade code in job_history has a place in the params' salary_grade_order."""
+        codes = self.dataset.job_history["salary_grade"]
+        unlisted = codes.notna() & ~codes.isin(self.params.salary_grade_order)
+        if unlisted.any():
+            file = self.dataset.files.get("job_history", "job_history.csv")
+            first_row = 2 if file.endswith(".csv") else 1
+            rows = np.flatnonzero(unlisted.to_numpy())
+            raise DataValidationError(self.dataset.source, [Problem(
+                file, "salary_grade", f"a grade listed in salary_grade_order of {where} "
+                f"({', '.join(self.params.salary_grade_order)})", tuple(int(r) + first_row for r in rows[:5]),
+                tuple(repr(str(codes.iloc[r])) for r in rows[:5]), int(rows.size))])
 
     def _check_offers(self, where) -> None:
         """A lottery cohort records, for every mentee applicant, whether a place was offered."""
@@ -146,7 +161,8 @@ class Study:
         """The company's at-risk panel over the analysis window S-P .. S+H-1 cut to the periods the
         data cover (`window`), built once."""
         first, last = period_start(np.array(self.window[:2]), self.params.period)
-        return at_risk(self.dataset, self.params.period, start=pd.Timestamp(first), end=pd.Timestamp(last))
+        return at_risk(self.dataset, self.params.period, start=pd.Timestamp(first), end=pd.Timestamp(last),
+                       grade_order=self.params.salary_grade_order)
 
     @cached_property
     def window(self) -> tuple[int, int, int, int]:

@@ -104,7 +104,6 @@ def _validate(directory: Path) -> subprocess.CompletedProcess:
     ("employees", "hire_date", "2019-07", "row 2: '2019-07'): expected a date as YYYY-MM-DD"),
     ("employees", "hire_date", "2019", "row 2: '2019'): expected a date as YYYY-MM-DD"),
     ("job_history", "job_level", "12345678901234567890", "row 2: '12345678901234567890'): expected a whole number"),
-    ("job_history", "salary_grade", "99999999999999999999", "row 2: '99999999999999999999'): expected a whole number"),
 ])
 def test_out_of_range_and_partial_values_are_data_errors_naming_file_column_and_row(data_copy, table, column, value,
                                                                                     expected):
@@ -255,3 +254,42 @@ def test_one_cohorts_broken_export_fails_that_cohort_only(demo_dir, data_copy, t
     assert "employees.csv: comma-separated values; the header is separated by ';'" in run.stdout
     assert (out / "2023-spring" / "00_data_overview.html").exists() and (out / "index.html").exists()
     assert "comma-separated values" in (out / "index.html").read_text()
+
+
+def test_salary_grade_codes_load_and_are_ranked_only_by_an_order(demo_dir, data_copy, tmp_path):
+    jobs = read_raw(data_copy, "job_history")
+    numbers = pd.to_numeric(jobs["salary_grade"])
+    grades = sorted(numbers.dropna().unique())
+    code = {g: f"G{int(g)}" for g in grades}  # as Workday or SAP export them
+    jobs["salary_grade"] = numbers.map(code)
+    write_raw(data_copy, "job_history", jobs)
+    from mentoring_eval.panels import job_events
+
+    as_numbers, as_codes = me.load(demo_dir), me.load(data_copy)
+    assert as_codes.job_history["salary_grade"].iloc[0] == code[numbers.iloc[0]]
+    assert job_events(as_codes)["grade_changed"].sum() == job_events(as_numbers)["grade_changed"].sum() > 0
+
+    def study(order=None):
+        pf = tmp_path / "2023-spring.yaml"
+        pf.write_text(f"cohort_id: 2023-spring\ndata_dir: {data_copy}\n"
+                      + (f"salary_grade_order: [{', '.join(order)}]\n" if order else ""))
+        return me.open_study(pf)
+
+    numeric = me.open_study(ROOT / "params" / "2023-spring.yaml", data_dir=demo_dir).panel
+    unordered = study().panel
+    assert unordered["salary_grade"].isna().all()  # codes without an order: no rank
+    assert unordered["grade_changed"].sum() == numeric["grade_changed"].sum()
+    ordered = study([code[g] for g in grades]).panel
+    place = {g: rank for rank, g in enumerate(grades, start=1)}
+    assert ordered["salary_grade"].tolist() == numeric["salary_grade"].map(place).tolist()
+    with pytest.raises(me.DataValidationError) as caught:
+        study([code[g] for g in grades[1:]])
+    lowest = (numbers == grades[0]).to_numpy().nonzero()[0]
+    assert (f"job_history.csv, column salary_grade, {lowest.size} rows (row {lowest[0] + 2}: '{code[grades[0]]}'"
+            in str(caught.value))
+    assert "expected a grade listed in salary_grade_order of" in str(caught.value)
+
+
+def test_a_twenty_digit_salary_grade_is_a_code(data_copy):
+    _edit(data_copy, "job_history", "salary_grade", 0, "99999999999999999999")
+    assert me.load(data_copy).job_history["salary_grade"].iloc[0] == "99999999999999999999"
