@@ -12,7 +12,7 @@ from .simulate import Effects, Truth, simulate  # bound here: `simulate` names b
 from .version import __version__
 
 _MODULES = ("applicants", "assignment", "batch", "bounds", "cli", "cohorts", "data", "did", "display", "effects", "estimates", "experiments", "intervals", "labels", "matching",
-            "narrate", "panels", "params", "pdf", "pooling", "populations", "power", "preregistration", "privacy", "program_health", "promotion", "publish", "retention",
+            "narrate", "panels", "params", "pdf", "pooling", "populations", "power", "preregistration", "privacy", "program_health", "promotion", "publish", "retention", "sanity",
             "roi", "runlog", "scorecard", "sensitivity", "study", "summary", "workforce")
 _NAMES = {"DataValidationError": "data", "Dataset": "data", "load": "data", "Estimate": "estimates",
           "Estimates": "estimates", "CohortParams": "params", "load_params": "params", "Disclosure": "privacy",

@@ -52,6 +52,14 @@ def _validate(args) -> int:
         span = "" if r.first_date is None or str(r.first_date) == "NaT" else \
             f"  {r.first_date:%Y-%m-%d} .. {r.last_date:%Y-%m-%d}"
         print(f"  {r.table:<20} {r.rows:>10,} rows{span}")
+    from .sanity import warnings
+
+    found = warnings(ds)
+    if len(found):
+        print(f"{len(found)} sanity warning{'s' if len(found) != 1 else ''} (allowed, but worth a look):")
+        for w in found.itertuples():
+            print(f"  - {w.check}: {w.rows_affected:,} row{'s' if w.rows_affected != 1 else ''} ({w.examples}); "
+                  f"{w.consequence}")
     return 0
 
 

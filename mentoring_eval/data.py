@@ -328,9 +328,12 @@ class Dataset:
     @cached_property
     def end(self) -> pd.Timestamp:
         """The last date the data record something happening (planned dates such as goal targets
-        and cohort ends excluded): the export's effective end."""
-        latest = [self.tables[name][c.name].max() for name, spec in TABLES.items() if name in self.tables
-                  for c in spec.columns if c.kind == "date" and (name, c.name) not in PLANNED_DATES]
+        and cohort ends excluded) on or before today: the export's effective end. A date after
+        today (a hire in 2099) cannot be an event; `sanity.warnings` names it."""
+        today = pd.Timestamp.today().normalize()
+        dates = [self.tables[name][c.name] for name, spec in TABLES.items() if name in self.tables
+                 for c in spec.columns if c.kind == "date" and (name, c.name) not in PLANNED_DATES]
+        latest = [d[d <= today].max() for d in dates]
         return max(d for d in latest if pd.notna(d))
 
     @property

@@ -112,6 +112,17 @@ def tiles(*results):
     return HTML(narrate.tiles(Estimates.combine(*(r for r in results if r is not None))))
 
 
+def sanity_warnings(study):
+    """The data's sanity warnings (`sanity.warnings`) as a table, or one sentence when there are none."""
+    from . import sanity
+
+    found = sanity.warnings(study.dataset)
+    if found.empty:
+        return markdown("No sanity warnings: no date after today, no sign-up far outside its cohort, no department "
+                        "or location names that differ only in case or spaces.")
+    return table(found, study.disclosure)
+
+
 def populations(study):
     """Every population's count (eligible, enrolled, matched, active, completed, withdrawn), one
     row per role: the one table of counts every page shows (cells tagged `pop-<role>-<population>`)."""

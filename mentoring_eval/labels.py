@@ -21,6 +21,7 @@ COLUMNS: dict[str, tuple[str, str]] = {
     "table": ("table", "text"), "rows": ("rows", "count"), "columns": ("columns", "count"),
     "first_date": ("first date", "date"), "last_date": ("last date", "date"),
     "check": ("check", "text"), "rows_affected": ("rows affected", "count"), "consequence": ("what it means", "text"),
+    "examples": ("for example", "text"),
     "period": ("period", "text"), "headcount_start": ("headcount at the start", "count"), "hires": ("hires", "count"),
     "exits_voluntary": ("voluntary exits", "count"), "exits_involuntary": ("involuntary exits", "count"),
     "headcount_end": ("headcount at the end", "count"),

@@ -293,3 +293,28 @@ def test_salary_grade_codes_load_and_are_ranked_only_by_an_order(demo_dir, data_
 def test_a_twenty_digit_salary_grade_is_a_code(data_copy):
     _edit(data_copy, "job_history", "salary_grade", 0, "99999999999999999999")
     assert me.load(data_copy).job_history["salary_grade"].iloc[0] == "99999999999999999999"
+
+
+def test_sanity_warnings_name_future_dates_far_signups_and_names_differing_in_case(demo_dir, data_copy):
+    emp = read_raw(data_copy, "employees")
+    stayer = int(emp["termination_date"].isna().to_numpy().nonzero()[0][0])
+    emp.loc[stayer, ["termination_date", "termination_reason"]] = ["2099-06-30", "voluntary"]
+    emp.loc[int((emp["department"] == "Sales").to_numpy().nonzero()[0][0]), "department"] = "SALES"
+    write_raw(data_copy, "employees", emp)
+    enr = read_raw(data_copy, "enrollments")
+    enr.loc[0, "signup_date"] = "2019-01-05"
+    write_raw(data_copy, "enrollments", enr)
+    ds = me.load(data_copy)
+    found = me.sanity.warnings(ds, on="2026-12-03")
+    assert found["check"].tolist() == [
+        "employees.csv, column termination_date: dates after today (2026-12-03)",
+        "enrollments.csv, column signup_date: sign-ups more than a year before their cohort starts or after it ends",
+        "department names that differ only in case or spaces: 'Sales' / 'SALES'"]
+    assert found["rows_affected"].tolist() == [1, 1, 1]
+    assert found["examples"].iloc[0] == f"row {stayer + 2}: 2099-06-30"
+    assert found["examples"].iloc[1] == f"row 2: 2019-01-05 for {enr.loc[0, 'cohort_id']}"
+    assert ds.end == me.load(demo_dir).end  # one date in 2099 does not stretch the data to it
+    assert me.sanity.warnings(me.load(demo_dir), on="2026-12-03").empty
+    shown = _validate(data_copy)
+    assert shown.returncode == 0 and "3 sanity warnings (allowed, but worth a look):" in shown.stdout
+    assert (f"  - employees.csv, column termination_date: dates after today") in shown.stdout
