@@ -50,6 +50,7 @@ class Job:
     private: Path | None = None  # where a failed report's executed notebook goes (default: beside the report)
     cohort: tuple[str, str, str] = ("", "", "")  # the cohort's name, start and end (YYYY-MM-DD), for the page header
     pages: tuple[str, ...] = ()  # every page of the run (notebook names), for the page header's links
+    published: bool = True  # False for analyst reports: out_dir is then in the private folder, never linked
 
     @property
     def name(self) -> str:
@@ -61,8 +62,12 @@ class Job:
 
     def result(self, status: str, seconds: float = 0.0, cell: str = "", message: str = "",
                html: str | None = None) -> dict:
-        """A row of the run's results; html is the report's path relative to the output directory."""
-        html = f"{self.out_dir.name}/{self.name}.html" if html is None else html
+        """A row of the run's results; html is the report's path relative to the output directory
+        (empty for an analyst report, which the index names but never links)."""
+        if html is None:
+            html = f"{self.out_dir.name}/{self.name}.html" if self.published else ""
+            if not self.published and status != "failed":
+                message = f"analyst page, kept in {self.out_dir.parent.name}/{self.out_dir.name}/ (not for sharing)"
         return {"cohort_id": self.cohort_id, "notebook": self.name, "status": status, "seconds": seconds,
                 "html": html, "cell": cell, "message": message}
 
@@ -135,8 +140,10 @@ def _execute(job: Job) -> dict:
         _worker[0].put(job.key)
     start = time.perf_counter()
     job.out_dir.mkdir(parents=True, exist_ok=True)
-    tmp = job.out_dir / f".{job.name}.running.ipynb"
-    failed_copy = (job.private or job.out_dir) / f"{job.name}.failed.ipynb"
+    work = job.private or job.out_dir  # executed notebooks hold code and every output: kept privately
+    work.mkdir(parents=True, exist_ok=True)
+    tmp = work / f".{job.name}.running.ipynb"
+    failed_copy = work / f"{job.name}.failed.ipynb"
     stamp_path = job.out_dir / f".{job.name}.fingerprint"
     if len(job.params_files) == 1 and job.cohort_id != ALL_COHORTS:
         parameters = {"params_file": str(job.params_files[0].resolve())}
@@ -168,7 +175,9 @@ def _execute(job: Job) -> dict:
                     _private_values({p.data_dir for p in params}),
                     title=f"{job.cohort[0] or job.cohort_id}: {page_name(job.name)}",
                     header=navigation(job.cohort_id, job.cohort, job.name, job.pages))
-        os.replace(tmp, job.out_dir / f"{job.name}.ipynb")
+        os.replace(tmp, work / f"{job.name}.ipynb")
+        if work != job.out_dir:  # where earlier versions published it
+            (job.out_dir / f"{job.name}.ipynb").unlink(missing_ok=True)
         failed_copy.unlink(missing_ok=True)
         if job.stamp:
             stamp_path.write_text(job.stamp)
@@ -373,8 +382,9 @@ def _kernel_environment(cache: Path, jobs: int) -> dict[str, str]:
 
 def _sweep(out: Path) -> None:
     """Remove what an interrupted run left half-written (never a finished report)."""
+    private = private_dir(out)
     for folder, pattern in ((out, "*/.*.running.ipynb"), (out, "*/.*.tmp-*"), (out, ".*.tmp-*"),
-                            (private_dir(out), "cache/.*.tmp-*")):
+                            (private, "*/.*.running.ipynb"), (private, "*/.*.tmp-*"), (private, "cache/.*.tmp-*")):
         for path in folder.glob(pattern):
             shutil.rmtree(path) if path.is_dir() else path.unlink(missing_ok=True)
 
@@ -415,14 +425,18 @@ def run(params: Path | str | list = "params", notebooks: Path | str | list | Non
         unknown, good = _check_cohorts(good, checked, per_cohort, out)
         results += unknown
         pages = tuple(nb.stem for nb in everything)
-        reports = report_ids(good)
-        cohort_info = {reports[pf]: _named(checked[p.data_dir][2].get(p.cohort_id, ("", "", "")), pf, p)
-                       for pf, p in good}
-        cohort_jobs = [Job(reports[pf], nb, (pf,), out / folder_name(reports[pf]), audience, timeout,
-                           private=private / folder_name(reports[pf]), cohort=cohort_info[reports[pf]], pages=pages)
+        reports = report_ids(good, audience)
+        cohort_info = {reports[pf]: _named(checked[p.data_dir][2].get(p.cohort_id, ("", "", "")), pf, p,
+                                           audience or p.audience) for pf, p in good}
+        analyst = {pf for pf, p in good if (audience or p.audience) == "analyst"}  # their pages stay private
+        cohort_jobs = [Job(reports[pf], nb, (pf,), (private if pf in analyst else out) / folder_name(reports[pf]),
+                           audience, timeout, private=private / folder_name(reports[pf]),
+                           cohort=cohort_info[reports[pf]], pages=pages, published=pf not in analyst)
                        for pf, p in good for nb in per_cohort]
-        shared_jobs = [Job(ALL_COHORTS, nb, tuple(pf for pf, _ in good), out / ALL_COHORTS, audience, timeout,
-                           private=private / ALL_COHORTS, pages=pages) for nb in shared] if good else []
+        shared_jobs = [Job(ALL_COHORTS, nb, tuple(pf for pf, _ in good),
+                           (private if audience == "analyst" else out) / ALL_COHORTS, audience, timeout,
+                           private=private / ALL_COHORTS, pages=pages, published=audience != "analyst")
+                       for nb in shared] if good else []
         if shared and not good:
             results += [Job(ALL_COHORTS, nb, (), out / ALL_COHORTS).result("failed", message="no valid params file",
                                                                           html="") for nb in shared]
@@ -456,12 +470,15 @@ def run(params: Path | str | list = "params", notebooks: Path | str | list | Non
     return frame
 
 
-def report_ids(good: list[tuple[Path, CohortParams]]) -> dict[Path, str]:
-    """Each params file's report id, which names its folder under --out: the cohort id when the file
-    is named for its cohort (params/2023-spring.yaml), else the cohort id and the file's name
+def report_ids(good: list[tuple[Path, CohortParams]], audience: str | None = None) -> dict[Path, str]:
+    """Each params file's report id, which names its folder: the cohort id when the file is named
+    for its cohort (params/2023-spring.yaml), else the cohort id and the file's name
     (2023-spring--quarterly for params-variants/quarterly.yaml), so that a variant never replaces the
-    cohort's own report; two files that would still share an id get a short hash of their path."""
+    cohort's own report; analyst reports (the params' or `audience`) end in --analyst; two files
+    that would still share an id get a short hash of their path."""
     ids = {pf: p.cohort_id if pf.stem == p.cohort_id else f"{p.cohort_id}--{pf.stem}" for pf, p in good}
+    ids = {pf: f"{name}--analyst" if (audience or p.audience) == "analyst" else name
+           for (pf, p), name in zip(good, ids.values(), strict=True)}
     settings = active_settings()  # a run with --set is a variant too: 2023-spring--period-quarter
     if settings:
         ids = {pf: f"{name}--{'--'.join(f'{k}-{v}' for k, v in sorted(settings.items()))}" for pf, name in ids.items()}
@@ -472,10 +489,12 @@ def report_ids(good: list[tuple[Path, CohortParams]]) -> dict[Path, str]:
             for pf, name in ids.items()}
 
 
-def _named(info: tuple[str, str, str], pf: Path, p: CohortParams) -> tuple[str, str, str]:
-    """A cohort's (name, start, end) for its pages and the index; a variant's name says its file."""
+def _named(info: tuple[str, str, str], pf: Path, p: CohortParams, audience: str) -> tuple[str, str, str]:
+    """A cohort's (name, start, end) for its pages and the index; a variant's name says its file,
+    an analyst report's that it is one."""
     name, start, end = info
-    return (name if pf.stem == p.cohort_id else f"{name or p.cohort_id} ({pf.name})", start, end)
+    name = name if pf.stem == p.cohort_id else f"{name or p.cohort_id} ({pf.name})"
+    return (f"{name or p.cohort_id} (analyst pages)" if audience == "analyst" else name, start, end)
 
 
 def _load_params(files: list[Path], notebooks: list[Path], out: Path):

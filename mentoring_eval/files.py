@@ -15,7 +15,7 @@ from pathlib import Path
 FORMULA_START = ("=", "+", "-", "@", "\t", "\r")  # a spreadsheet runs a cell starting so as a formula
 
 
-RESERVED = {"all-cohorts"}  # the cross-cohort report's folder
+RESERVED = {"all-cohorts", "cache"}  # the cross-cohort report's folder; the private folder's data cache
 _PLAIN = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,63}")
 
 

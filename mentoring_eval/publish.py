@@ -244,6 +244,9 @@ def _page_links(out_dir: Path, cohort: str, notebooks: list[str], cells: pd.Data
         r = cells.loc[(cohort, nb)]
         link = html.escape(str(r["html"]))
         name = html.escape(page_name(nb))
+        if r["status"] in ("done", "skipped") and not r["html"]:  # an analyst page: named, never linked
+            items.append(f'<li class="me-private">{name}: {html.escape(str(r["message"]))}</li>')
+            continue
         if r["status"] in ("done", "skipped"):
             when = "unchanged since the last run" if r["status"] == "skipped" else f"ran in {r['seconds']:.0f} s"
             items.append(f'<li class="ok"><a href="{link}" title="{when}">{name}</a></li>')

@@ -265,7 +265,7 @@ def test_a_killed_run_leaves_the_previous_reports_intact(tmp_path, demo_dir):
     before = {p.relative_to(out): p.read_bytes() for p in out.rglob("*") if p.is_file() and ".cache" not in p.parts}
     slow = subprocess.Popen([*cmd, "--force"], env=_run_env(SLEEP="120"), start_new_session=True,
                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    running = out / "2023-spring" / ".08_fragile.running.ipynb"
+    running = out.with_name(out.name + "-private") / "2023-spring" / ".08_fragile.running.ipynb"
     deadline = time.monotonic() + 300
     while not running.exists() and time.monotonic() < deadline and slow.poll() is None:
         time.sleep(0.2)
@@ -315,9 +315,15 @@ def test_analyst_reports_keep_the_code_and_may_show_ids(tmp_path, demo_dir):
     assert r.returncode == 0, r.stdout + r.stderr
     import html
 
-    page = html.unescape(re.sub(r"<[^>]+>", "", (out / "2023-spring" / "09_leaky.html").read_text()))
+    private = out.with_name(out.name + "-private") / "2023-spring--analyst"  # never in the shared folder
+    page = html.unescape(re.sub(r"<[^>]+>", "", (private / "09_leaky.html").read_text()))
     assert "params = me.load_params(params_file)" in page  # the code is shown
     assert re.search(r"top performer: E\d{6}", page)  # row-level detail is for analysts only
+    assert [p.name for p in out.iterdir() if not p.name.startswith(".")] == ["index.html"]
+    index = (out / "index.html").read_text()
+    assert "09_leaky.html" not in index, re.findall(r".{150}09_leaky.html.{50}", index)
+    assert "(analyst pages)</b>" in index
+    assert f"analyst page, kept in {out.name}-private/2023-spring--analyst/ (not for sharing)" in index
 
 
 def test_ctrl_c_stops_the_run_at_once_and_indexes_what_finished(tmp_path, demo_dir):
@@ -331,7 +337,7 @@ def test_ctrl_c_stops_the_run_at_once_and_indexes_what_finished(tmp_path, demo_d
     run = subprocess.Popen([str(EXE), "run", "--params", str(params), "--out", str(out), "--jobs", "1",
                             "--notebooks", *map(str, nbs)], env=_run_env(SLEEP="120"), start_new_session=True,
                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-    running = out / "2023-spring" / ".08_fragile.running.ipynb"
+    running = out.with_name(out.name + "-private") / "2023-spring" / ".08_fragile.running.ipynb"
     deadline = time.monotonic() + 300
     while not running.exists() and time.monotonic() < deadline and run.poll() is None:
         time.sleep(0.2)
