@@ -17,6 +17,7 @@ from collections.abc import Callable, Iterator
 from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
 from contextlib import contextmanager
 from dataclasses import dataclass, replace
+from html import escape as html_escape
 from pathlib import Path
 
 import pandas as pd
@@ -191,9 +192,12 @@ def _execute(job: Job) -> dict:
     except Exception as exc:  # a failed notebook is reported, the others go on
         if _stopping():  # the run was stopped and the kernel shut down under the notebook
             os._exit(130)
-        if tmp.exists():
+        if tmp.exists() and _readable_notebook(tmp):
             failed_copy.parent.mkdir(parents=True, exist_ok=True)
             shutil.move(tmp, failed_copy)
+        else:  # a notebook cut short while being written (a full disk) is no record: removed
+            tmp.unlink(missing_ok=True)
+            failed_copy.unlink(missing_ok=True)
         stamp_path.unlink(missing_ok=True)
         _restore_estimates(job, published)
         status, message = "failed", _last_line(exc)
@@ -225,6 +229,14 @@ def _restore_estimates(job: Job, published: bytes | None) -> None:
     earlier.write(job.out_dir, source=job.name)
     if published is None:
         part.unlink(missing_ok=True)
+
+
+def _readable_notebook(path: Path) -> bool:
+    try:
+        json.loads(path.read_text())
+    except (OSError, ValueError):
+        return False
+    return True
 
 
 def _ran_any_cell(executed: Path) -> bool:
@@ -466,8 +478,29 @@ def run(params: Path | str | list = "params", notebooks: Path | str | list | Non
                     results += _execute_all(batch, workers, display, private / KERNEL_LOG)
         finally:
             frame = pd.DataFrame(results, columns=COLUMNS).sort_values(["cohort_id", "notebook"], ignore_index=True)
-            _write_index(out, frame, cohort_info)
+            _index_or_say_why(out, frame, cohort_info)
     return frame
+
+
+def _index_or_say_why(out: Path, results: pd.DataFrame, cohorts: dict) -> None:
+    """Write the index; when that fails (a full disk), no stale index may stand as if the run had
+    not happened: a short one says what failed, or, if even that cannot be written, the old one is
+    removed; then the error is raised in one line."""
+    try:
+        _write_index(out, results, cohorts)
+        return
+    except OSError as exc:
+        reason = f"{type(exc).__name__}: {exc}"
+    failed = results[results["status"] == "failed"]
+    note = (f"<!doctype html><html lang='en'><head><meta charset='utf-8'><title>Mentoring evaluation reports"
+            f"</title></head><body><h1>The last run could not write its index</h1><p>{html_escape(reason)}</p>"
+            f"<p>{len(failed)} of {len(results)} reports failed. Free space and run again; the reports' folders "
+            f"hold their last good pages.</p></body></html>\n")
+    try:
+        atomic_write(out / "index.html", note)
+    except OSError:
+        (out / "index.html").unlink(missing_ok=True)
+    raise MentoringEvalError(f"{out}: the index could not be written ({reason}); free space and run again")
 
 
 def report_ids(good: list[tuple[Path, CohortParams]], audience: str | None = None) -> dict[Path, str]:
@@ -602,9 +635,7 @@ def _write_index(out: Path, results: pd.DataFrame, cohorts: dict | None = None) 
     before = before[~before.set_index(key).index.isin(results.set_index(key).index)]
     merged = pd.concat([before, results], ignore_index=True).sort_values(key, ignore_index=True)
     merged[["html", "cell", "message"]] = merged[["html", "cell", "message"]].fillna("")
-    tmp = out / f".{STATUS_FILE}.tmp-{os.getpid()}"
-    tmp.write_text(json.dumps(merged.to_dict("records"), indent=1))
-    os.replace(tmp, status_path)
+    atomic_write(status_path, json.dumps(merged.to_dict("records"), indent=1))
     known_path = out / COHORTS_FILE  # names and dates of every cohort indexed so far
     try:
         known = {k: tuple(v) for k, v in json.loads(known_path.read_text()).items()}

@@ -18,7 +18,7 @@ from typing import Literal
 import numpy as np
 import pandas as pd
 
-from .files import spreadsheet_safe, spreadsheet_text
+from .files import spreadsheet_safe, spreadsheet_text, write_atomically
 
 COLUMNS = ["cohort_id", "role", "estimand", "method", "estimate", "std_error", "ci_low", "ci_high",
            "n_treated", "n_control", "headline", "note", "design", "unit", "evidence"]
@@ -275,6 +275,4 @@ def _write_csv(found: Estimates, path: Path) -> None:
     frame = found.to_frame().sort_values(["role", "estimand", "method"], ignore_index=True)
     for c in TEXT:  # a quote in front keeps it text; read() takes it off again
         frame[c] = frame[c].map(spreadsheet_safe)
-    tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}")
-    frame.to_csv(tmp, index=False, float_format="%.10g")
-    os.replace(tmp, path)
+    write_atomically(path, lambda tmp: frame.to_csv(tmp, index=False, float_format="%.10g"))

@@ -386,3 +386,34 @@ def test_a_refused_rerun_keeps_the_estimates_published_with_the_last_good_report
     assert (out / "2023-spring" / "10_figure.html").read_bytes() == page  # the last good page stays
     written = pd.read_csv(out / "2023-spring" / "estimates.csv")
     assert written["estimate"].tolist() == [1.0]  # and so do the figures published with it
+
+
+def test_a_full_disk_leaves_no_temporary_files_and_no_stale_index(tmp_path, demo_dir, monkeypatch, capsys):
+    import errno
+
+    params = _one_cohort(tmp_path, demo_dir)
+    out = tmp_path / "reports"
+    args = ["run", "--params", str(params), "--out", str(out), "--jobs", "1", "--force",
+            "--notebooks", str(ROOT / "notebooks" / "00_data_overview.ipynb")]
+    assert main(args) == 0 and (out / "index.html").exists()
+    page = (out / "2023-spring" / "00_data_overview.html").read_bytes()
+    capsys.readouterr()
+    real = Path.write_text
+
+    def full_disk(self, data, *more, **options):  # the disk fills up halfway through every file written
+        if ".tmp-" in self.name:
+            real(self, data[: len(data) // 2], *more, **options)
+            raise OSError(errno.ENOSPC, "No space left on device")
+        return real(self, data, *more, **options)
+
+    monkeypatch.setattr(Path, "write_text", full_disk)  # the pool's workers are forked: they see it too
+    assert main(args) == 1
+    err = capsys.readouterr().err
+    assert err.strip().splitlines()[-1] == (f"mentoring-eval: error: {out}: the index could not be written (OSError: "
+                                            f"[Errno 28] No space left on device); free space and run again")
+    private = out.with_name(out.name + "-private")
+    assert not [p for p in [*out.rglob("*"), *private.rglob("*")] if ".tmp-" in p.name]
+    assert not (out / "index.html").exists()  # no index that shows a run without its failure
+    assert (out / "2023-spring" / "00_data_overview.html").read_bytes() == page  # the last good page stands
+    monkeypatch.setattr(Path, "write_text", real)
+    assert main(args) == 0 and "Every report ran." in (out / "index.html").read_text()
