@@ -128,12 +128,8 @@ def populations(study):
     row per role: the one table of counts every page shows (cells tagged `pop-<role>-<population>`)."""
     from . import populations as pop
 
-    found = pop.counts(study)
+    found = pop.published(study)  # small counts, and counts a few short of a group that holds them, withheld
     tags = pd.DataFrame([[""] + [f"pop-{role} pop-{role}-{p}" for p in pop.POPULATIONS] for role in found["role"]])
-    if study.disclosure.stakeholder:  # nested groups, not parts of a total: only the small cells themselves are blanked
-        small = study.disclosure.min_cell_size
-        found = found.assign(**{p: found[p].astype("Int64").mask((found[p] > 0) & (found[p] < small))
-                                for p in pop.POPULATIONS})
     return table(found, study.disclosure, tags=tags)
 
 
@@ -153,12 +149,22 @@ def funnel_rates(funnel_table: pd.DataFrame, disclosure: Disclosure):
     """The funnel as percentages (of the stage before and of the eligible, with 95% intervals); the
     counts themselves are in `populations`. A stage with a suppressed count shows no percentage."""
     t = funnel_table
-    if disclosure.stakeholder:  # nested groups, as in `populations`: only the small stages are blanked
-        small = ((t["count"] > 0) & (t["count"] < disclosure.min_cell_size)).to_numpy()
-        rates = ["pct_of_previous", "pct_of_eligible", "ci_low", "ci_high"]
-        t = t.assign(**{c: t[c].mask(small) for c in rates})
+    if disclosure.stakeholder:  # the counts `populations.published` withholds, and any rate that gives one back
+        hidden = _withheld(t, disclosure)
+        before = pd.Series(hidden).groupby(t["role"].to_numpy()).shift(fill_value=False).to_numpy(dtype=bool)
+        rates = ["pct_of_eligible", "ci_low", "ci_high"]
+        t = t.assign(**{c: t[c].mask(hidden) for c in rates}, pct_of_previous=t["pct_of_previous"].mask(hidden | before))
     t = t[t["stage"] != "eligible"]
-    return table(t.drop(columns="count"), disclosure)
+    return table(t.drop(columns=["count", "withheld"], errors="ignore"), disclosure)
+
+
+def _withheld(funnel_table: pd.DataFrame, disclosure: Disclosure) -> np.ndarray:
+    """The funnel's stages whose counts this audience may not read: as `populations.published`
+    decided (column withheld), else the small ones."""
+    if "withheld" in funnel_table:
+        return funnel_table["withheld"].to_numpy(dtype=bool)
+    n = funnel_table["count"]
+    return ((n > 0) & (n < disclosure.min_cell_size)).to_numpy()
 
 
 def _unit_kind(unit: str) -> str:
@@ -179,7 +185,8 @@ def estimates(found, disclosure: Disclosure):
     frame = (found if isinstance(found, Estimates) else found.estimates).to_frame()
     t = frame.sort_values(["headline", "role"], ascending=[False, True], kind="stable").reset_index(drop=True)
     if disclosure.stakeholder:
-        t = suppress(t, ["n_treated", "n_control"], disclosure.min_cell_size, ["estimate", "ci_low", "ci_high"])
+        t = suppress(t, ["n_treated", "n_control"], disclosure.min_cell_size, ["estimate", "ci_low", "ci_high"],
+                     by=("rows",))  # each row a figure of its own: no total runs down the columns
     kinds = [_unit_kind(str(u)) for u in t["unit"]]
     methods = t["method"].map(labels.words) if disclosure.stakeholder else t["method"].map(labels.technical)
     shown = pd.DataFrame({
@@ -487,7 +494,7 @@ def funnel(funnel_table: pd.DataFrame, disclosure: Disclosure | None = None, ax=
     stages = ["eligible", "enrolled", "matched", "active", "completed"]
     t = funnel_table[funnel_table["stage"].isin(stages)].assign(who=lambda d: d["role"] + "s")
     if disclosure is not None and disclosure.stakeholder:
-        small = (t["count"] > 0) & (t["count"] < disclosure.min_cell_size)
+        small = _withheld(t, disclosure)
         t = t.assign(count=t["count"].astype("Float64").mask(small), pct_of_eligible=t["pct_of_eligible"].mask(small))
     sns.barplot(data=t, x="stage", y="pct_of_eligible", hue="who", order=stages, hue_order=["mentees", "mentors"],
                 palette=[COLOURS["mentee"], COLOURS["mentor"]], errorbar=None, ax=ax)

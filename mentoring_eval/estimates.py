@@ -200,6 +200,23 @@ class Estimates:
             items.append(Estimate(**values))
         return cls(items)
 
+    def disclosed(self, disclosure) -> Estimates:
+        """The estimates as a shared folder may hold them: for stakeholders, a descriptive figure
+        (a rate of people) with a group of 1 to min_cell_size-1 loses that count, the other count
+        of its row and the figure with its interval, as its table on the page does; causal and
+        naive figures and every figure for analysts unchanged."""
+        from .privacy import suppress
+
+        frame = self.to_frame()
+        rows = (frame["design"] == "descriptive").to_numpy()
+        if not disclosure.stakeholder or not rows.any():
+            return self
+        part = suppress(frame[rows].reset_index(drop=True), ["n_treated", "n_control"], disclosure.min_cell_size,
+                        ["estimate", "std_error", "ci_low", "ci_high"], by=("rows",))
+        frame = frame.astype({c: "Float64" for c in ("estimate", "std_error", "ci_low", "ci_high")})
+        frame.loc[rows, part.columns] = part.to_numpy()
+        return Estimates.from_frame(frame.astype({c: "float64" for c in ("estimate", "std_error", "ci_low", "ci_high")}))
+
     @classmethod
     def read(cls, path: str | Path) -> Estimates:
         """A cohort's estimates.csv."""

@@ -72,17 +72,20 @@ def data_span(study: Study) -> str:
 def people(study: Study, role: str, population: str) -> str:
     """A population's count as this audience may read it in a sentence, tagged
     `pop-<role>-<population>` so that every page's figure for it can be checked against the others."""
-    from .populations import count
+    from .populations import count, shown
 
-    n = count(study, role, population)
-    return f'<span class="pop-{role} pop-{role}-{population}">{study.disclosure.count(n)}</span>'
+    n, public = count(study, role, population), shown(study, role, population)
+    text = study.disclosure.count(n) if public is not None or n < study.disclosure.min_cell_size else "all but a few"
+    return f'<span class="pop-{role} pop-{role}-{population}">{text}</span>'
 
 
 def _matched(r) -> str:
-    """The mentees an ROI is for (the cohort's matched mentees, tagged like `people`; the sum over
-    cohorts for the program)."""
+    """The mentees an ROI is for (the cohort's matched mentees, tagged like `people`, or words when
+    the count is withheld; the sum over cohorts for the program)."""
     if r.cohort_id in ("pooled", "all cohorts"):
         return f"{r.participants:,}"
+    if r.participants_withheld:
+        return '<span class="pop-mentee pop-mentee-matched">its</span>'
     return f'<span class="pop-mentee pop-mentee-matched">{r.participants:,}</span>'
 
 
@@ -526,7 +529,8 @@ def roi(returns: ROIAttempt) -> str:
                      f"benefit between {_money(nlo, nlo, nhi)} and {_money(nhi, nlo, nhi)} {r.currency}.")
     lines.append(f"The cohort cost {r.cost:,.0f} {r.currency} for {_matched(r)} matched mentees; each percentage point "
                  f"fewer {r.cut.departures if r.cut else 'departures'} among them is worth about {r.worth():,.0f} "
-                 f"{r.currency} (their mean salary {r.salary:,.0f} {r.currency} x {r.mid_multiplier:g}).")
+                 f"{r.currency}" + ("." if r.participants_withheld else  # with the salary it would give the count back
+                                   f" (their mean salary {r.salary:,.0f} {r.currency} x {r.mid_multiplier:g})."))
     lines.append(f"Under a skeptical prior (normal, centred on no effect, SD {r.prior_sd:g} pp: credible published "
                  f"mentoring effects lie within 0-5 pp), the chance it paid back is {100 * r.prob_pays_back:.0f}%; the "
                  f"prior alone says {100 * r.prior_pays_back:.0f}%. No probability is given without a prior: an "

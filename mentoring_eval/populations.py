@@ -60,3 +60,37 @@ def counts(study: Study) -> pd.DataFrame:
         return pd.DataFrame([{"role": role, **{p: len(members(study, role, p)) for p in POPULATIONS}} for role in ROLES])
 
     return study.result(("populations",), compute)
+
+
+def published(study: Study) -> pd.DataFrame:
+    """The counts as a page may print them (`counts`, Int64; missing = withheld), the one rule every
+    page follows. For stakeholders a count of 1 to min_cell_size-1 people is withheld, and so is any
+    count that differs from a group holding all of its people by 1 to min_cell_size-1 (30 enrolled
+    mentors, 29 of them matched: the 29 would single out the one left unmatched); analysts see
+    every count."""
+    found = counts(study)
+    if not study.disclosure.stakeholder:
+        return found.astype({p: "Int64" for p in POPULATIONS})
+    small = study.disclosure.min_cell_size
+    rows = []
+    for role in ROLES:
+        n = found.set_index("role").loc[role, list(POPULATIONS)].astype(int).to_dict()
+        ids = {p: set(members(study, role, p)) for p in POPULATIONS}
+        hidden = {p for p in POPULATIONS if 0 < n[p] < small}
+        nested = [(outer, inner) for outer in POPULATIONS for inner in POPULATIONS
+                  if outer != inner and n[inner] <= n[outer] and ids[inner] <= ids[outer]]
+        changed = True
+        while changed:  # withholding one count never reveals another, but a pair may need a second look
+            changed = False
+            for outer, inner in nested:
+                if outer not in hidden and inner not in hidden and 0 < n[outer] - n[inner] < small:
+                    hidden.add(inner)
+                    changed = True
+        rows.append({"role": role, **{p: pd.NA if p in hidden else n[p] for p in POPULATIONS}})
+    return pd.DataFrame(rows).astype({p: "Int64" for p in POPULATIONS})
+
+
+def shown(study: Study, role: str, population: str) -> int | None:
+    """A population's count as the pages print it (`published`); None when it is withheld."""
+    value = published(study).set_index("role").loc[role, population]
+    return None if pd.isna(value) else int(value)

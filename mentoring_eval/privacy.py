@@ -12,21 +12,27 @@ import pandas as pd
 
 
 def suppress(table: pd.DataFrame, count_cols: str | Sequence[str], min_cell_size: int = 5,
-             derived: Sequence[str] = ()) -> pd.DataFrame:
+             derived: Sequence[str] = (), by: Sequence[str] = ("rows", "columns")) -> pd.DataFrame:
     """Blank (NA) counts in 1..min_cell_size-1, then blank the smallest further cell of any row or
-    column left with a single blank (zeros included), so that totals cannot give the blank back.
+    column left with a single blank (the smallest non-zero one; a zero only when nothing else is
+    left), so that totals cannot give the blank back.
     Columns in `derived` (rates, means, shares computed from the counts) are blanked in every row
-    where a count was blanked."""
+    where a count was blanked. `by` names the lines a total could give a blank back along: rows and
+    columns for a cross-table, rows alone for a list of separate figures (an estimates table, whose
+    rows share no total)."""
     cols = [count_cols] if isinstance(count_cols, str) else list(count_cols)
     values = table[cols].to_numpy(dtype=float)
     hidden = (values > 0) & (values < min_cell_size)
     changed = True
     while changed:
         changed = False
-        for axis_values, axis_hidden in ((values, hidden), (values.T, hidden.T)):
+        lines = [pair for name, pair in (("rows", (values, hidden)), ("columns", (values.T, hidden.T))) if name in by]
+        for axis_values, axis_hidden in lines:
             for i in range(axis_values.shape[0]):
                 if axis_hidden[i].sum() == 1:
-                    candidates = np.where(~axis_hidden[i], axis_values[i], np.inf)
+                    open_ = ~axis_hidden[i] & ~np.isnan(axis_values[i])
+                    nonzero = open_ & (axis_values[i] != 0)
+                    candidates = np.where(nonzero if nonzero.any() else open_, axis_values[i], np.inf)
                     if np.isfinite(candidates.min()):
                         axis_hidden[i, int(np.argmin(candidates))] = True
                         changed = True

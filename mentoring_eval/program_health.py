@@ -27,8 +27,10 @@ if TYPE_CHECKING:
 def funnel(study: Study) -> pd.DataFrame:
     """Eligible -> enrolled -> matched -> active -> completed, per role (the counts of
     `populations`, the same every page prints): counts, percent of the previous stage and of the
-    eligible (Wilson intervals); withdrawn last."""
+    eligible (Wilson intervals); withdrawn last. `withheld` marks the counts this audience may not
+    read (`populations.published`), which no chart or rate may give back."""
     found = populations.counts(study).set_index("role")
+    public = populations.published(study).set_index("role")
     records = []
     for role in populations.ROLES:
         n_eligible = int(found.loc[role, "eligible"])
@@ -39,7 +41,8 @@ def funnel(study: Study) -> pd.DataFrame:
             records.append({"role": role, "stage": stage, "count": count,
                             "pct_of_previous": 100 * count / previous if previous and stage != "withdrawn" else np.nan,
                             "pct_of_eligible": 100 * count / n_eligible if n_eligible else np.nan,
-                            "ci_low": float(lo), "ci_high": float(hi)})
+                            "ci_low": float(lo), "ci_high": float(hi),
+                            "withheld": bool(pd.isna(public.loc[role, stage]))})
             previous = count
     return pd.DataFrame(records)
 

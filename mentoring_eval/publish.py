@@ -83,7 +83,7 @@ def estimates(study: Study, *results, output_dir: str | Path | None = None) -> P
     """Merge the estimates of `results` (default: every result the study has computed) into the
     cohort's estimates.csv."""
     found = Estimates.combine(*results) if results else study.estimates
-    return found.write(folder(study, output_dir))
+    return found.disclosed(study.disclosure).write(folder(study, output_dir))
 
 
 # One look for every page and the index: a navigation header, tiles for the first screen, tables

@@ -174,6 +174,7 @@ class ROIResult:
     naive_cut: float  # the naive retention gap (pp) a platform takes as the program's doing
     prior_sd: float  # pp
     reason: str = ""  # why there is no evidence, when cut is None
+    participants_withheld: bool = False  # the cohort's matched count is one its pages withhold (`populations`)
 
     # --------------------------------------------------------------- the line
 
@@ -407,8 +408,9 @@ def price(studies: Sequence[Study], evidence: Sequence[Study] | None = None, coh
         reason = (choice.reason.removeprefix("No design can head this report: ").rstrip(".")
                   if choice is not None and choice.reason else "no design has a headline estimate of exits")
     p = studies[-1].params
+    withheld = len(studies) == 1 and populations.shown(studies[0], "mentee", "matched") is None
     return ROIResult(cohort_id or studies[-1].cohort_id, cost, participants, salary, tuple(p.turnover_cost_multiplier),
-                     p.currency, cut, naive_gap, p.prior_sd, reason)
+                     p.currency, cut, naive_gap, p.prior_sd, reason, withheld)
 
 
 def compute(study: Study) -> ROIResult:

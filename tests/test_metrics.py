@@ -100,3 +100,11 @@ def test_suppression_blanks_derived_rates_in_touched_rows():
     assert out["count"].isna().tolist() == [False, True, True]  # 3 (primary) and 40 (complementary)
     assert out["pct"].isna().tolist() == [False, True, True]
     assert out.loc[0, "pct"] == 70.0
+
+
+def test_complementary_suppression_picks_a_nonzero_cell_before_a_zero():
+    table = pd.DataFrame({"a": [3, 10], "b": [0, 12], "c": [20, 8]})
+    out = suppress(table, ["a", "b", "c"], 5)
+    # row 0: 3 is small; blanking the 0 beside it would protect nothing, so 20 goes with it
+    assert out.isna().to_numpy().tolist() == [[True, False, True], [True, False, True]]
+    assert out.loc[0, "b"] == 0

@@ -13,6 +13,7 @@ import mentoring_eval as me
 from mentoring_eval import labels
 from mentoring_eval.privacy import Disclosure
 
+from .conftest import ROOT
 from .test_metrics import TINY
 
 
@@ -160,3 +161,78 @@ def test_funnel_rates_blank_only_the_small_stages():
     assert cells == ["mentees", "enrolled", "15.0", "15.0", "11.9 to 18.8", "mentees", "withdrawn", "\u2014", "\u2014", ""]
     shown = re.findall(r"<td[^>]*>([^<]*)</td>", me.display.funnel_rates(table, Disclosure("analyst", 5)).to_html())
     assert shown[-3:] == ["\u2014", "0.8", "0.3 to 2.2"]  # analysts see the small stage
+
+
+def test_published_counts_withhold_small_groups_and_small_remainders(demo_dir):
+    study = me.open_study(ROOT / "params" / "2023-spring.yaml", data_dir=demo_dir)
+    n = me.populations.counts(study).set_index("role")
+    public = me.populations.published(study).set_index("role")
+    small = study.disclosure.min_cell_size
+    for role in me.populations.ROLES:
+        ids = {p: set(me.populations.members(study, role, p)) for p in me.populations.POPULATIONS}
+        for p in me.populations.POPULATIONS:
+            if 0 < n.loc[role, p] < small:
+                assert pd.isna(public.loc[role, p]), (role, p)
+            if pd.notna(public.loc[role, p]):
+                assert public.loc[role, p] == n.loc[role, p]
+        for outer in me.populations.POPULATIONS:  # no two shown counts of nested groups differ by 1 to 4 people
+            for inner in me.populations.POPULATIONS:
+                if outer != inner and ids[inner] <= ids[outer] and pd.notna(public.loc[role, outer]) \
+                        and pd.notna(public.loc[role, inner]):
+                    assert not 0 < n.loc[role, outer] - n.loc[role, inner] < small, (role, outer, inner)
+    withheld = [(r, p) for r in me.populations.ROLES for p in me.populations.POPULATIONS if pd.isna(public.loc[r, p])]
+    assert any(n.loc[r, p] >= small for r, p in withheld)  # the small test company has a small remainder
+    analyst = me.Study(study.params.model_copy(update={"audience": "analyst"}), study.dataset)
+    assert me.populations.published(analyst).set_index("role").equals(n.astype("Int64"))
+    role, p = next((r, p) for r, p in withheld if n.loc[r, p] >= small)
+    assert me.narrate.people(study, role, p).endswith(">all but a few</span>")
+
+
+def test_funnel_rates_never_give_back_a_withheld_count():
+    table = pd.DataFrame({"role": ["mentee"] * 4, "stage": ["eligible", "enrolled", "matched", "active"],
+                          "count": [400, 60, 58, 50], "pct_of_previous": [np.nan, 15.0, 96.7, 86.2],
+                          "pct_of_eligible": [100.0, 15.0, 14.5, 12.5], "ci_low": [99.0, 11.9, 11.4, 9.6],
+                          "ci_high": [100.0, 18.8, 18.2, 16.1], "withheld": [False, False, True, False]})
+    cells = re.findall(r"<td[^>]*>([^<]*)</td>", me.display.funnel_rates(table, Disclosure("stakeholder", 5)).to_html())
+    # matched (60 - 58 = 2 left out) shows no rate; active's share of matched would give it back too
+    assert cells == ["mentees", "enrolled", "15.0", "15.0", "11.9 to 18.8",
+                     "mentees", "matched", "\u2014", "\u2014", "",
+                     "mentees", "active", "\u2014", "12.5", "9.6 to 16.1"]
+
+
+def test_a_suppressed_rate_shows_no_interval_either():
+    found = me.Estimates([me.Estimate(cohort_id="C1", role="mentor", estimand="match_rate", method="funnel",
+                                      estimate=96.67, ci_low=83.33, ci_high=99.41, n_treated=29, n_control=1,
+                                      design="descriptive", unit="percent")])
+    html_ = me.display.estimates(found, Disclosure("stakeholder", 5)).to_html()
+    cells = re.findall(r"<td[^>]*>([^<]*)</td>", html_)
+    assert "96.7" not in html_ and "83.3" not in html_ and "99.4" not in html_
+    assert cells[-4:] == ["\u2014", "", "\u2014", "\u2014"]
+
+
+def test_a_small_cell_in_one_estimate_blanks_no_other_estimate():
+    rows = [me.Estimate(cohort_id="C1", role="mentor", estimand="match_rate", method="funnel", estimate=96.67,
+                        ci_low=83.33, ci_high=99.41, n_treated=29, n_control=1, design="descriptive", unit="percent"),
+            me.Estimate(cohort_id="C1", role="mentee", estimand="retention_12m", method="itt_did", estimate=3.1,
+                        ci_low=-1.0, ci_high=7.0, n_treated=300, n_control=280, design="lottery", unit="pp",
+                        headline=True)]
+    cells = re.findall(r"<td[^>]*>([^<]*)</td>", me.display.estimates(me.Estimates(rows), Disclosure("stakeholder",
+                                                                                                       5)).to_html())
+    assert cells[3:7] == ["+3.1", "-1.0 to +7.0", "300", "280"]  # the headline row is whole
+    assert cells[-4:] == ["\u2014", "", "\u2014", "\u2014"]  # the 29 of 30 would give the 1 back: all blank
+
+
+def test_a_shared_estimates_file_holds_no_small_group_of_a_descriptive_figure(tmp_path):
+    rows = [me.Estimate(cohort_id="C1", role="mentor", estimand="match_rate", method="funnel", estimate=96.67,
+                        ci_low=83.33, ci_high=99.41, n_treated=29, n_control=1, design="descriptive", unit="percent"),
+            me.Estimate(cohort_id="C1", role="mentee", estimand="match_rate", method="funnel", estimate=50.0,
+                        ci_low=40.0, ci_high=60.0, n_treated=30, n_control=30, design="descriptive", unit="percent"),
+            me.Estimate(cohort_id="C1", role="mentee", estimand="retention_12m", method="itt_did", estimate=3.1,
+                        ci_low=-1.0, ci_high=7.0, n_treated=300, n_control=280, design="lottery", unit="pp")]
+    found = me.Estimates(rows)
+    back = me.Estimates.read(found.disclosed(Disclosure("stakeholder", 5)).write(tmp_path)).to_frame()
+    mentor = back[back["role"] == "mentor"].iloc[0]
+    assert mentor[["estimate", "ci_low", "ci_high", "n_treated", "n_control"]].isna().all()
+    assert back[back["role"] == "mentee"].set_index("estimand")["estimate"].to_dict() == {"match_rate": 50.0,
+                                                                                         "retention_12m": 3.1}
+    assert found.disclosed(Disclosure("analyst", 5)) is found
