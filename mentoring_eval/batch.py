@@ -12,6 +12,7 @@ import hashlib
 import json
 import os
 import shutil
+import threading
 import time
 from collections.abc import Callable, Iterator
 from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
@@ -25,7 +26,7 @@ import pandas as pd
 from .errors import MentoringEvalError, ParamsError
 from .estimates import SOURCE_ENV
 from .files import atomic_write, folder_name, private_dir
-from .data import RESULTS_DIR
+from .data import FOLLOW_ENV, RESULTS_DIR
 from .params import SET_ENV, CohortParams, active_settings, find_files, load_params, unknown_cohort_message
 from .runlog import COLUMNS, Progress
 from .publish import ALL_COHORTS
@@ -403,17 +404,26 @@ def _sweep(out: Path) -> None:
 
 def run(params: Path | str | list = "params", notebooks: Path | str | list | None = None, out: Path | str = "reports",
         jobs: int | None = None, audience: str | None = None, timeout: float | None = None, force: bool = False,
-        echo: Callable[[str], None] | None = print, live: bool = False, settings: dict | None = None) -> pd.DataFrame:
+        echo: Callable[[str], None] | None = print, live: bool = False, settings: dict | None = None,
+        executor: str = "local", scheduler: str | None = None) -> pd.DataFrame:
     """Execute and render every notebook for every params file; cross-cohort notebooks run once after
     the cohorts' own. Returns one row per cohort x notebook (cohort_id, notebook, status = done,
     skipped (inputs unchanged) or failed, seconds, html, cell, message) and writes out/index.html.
 
     `echo` receives a line as each report starts and ends; `live` shows a table that updates in
     place instead (for a terminal). `settings` ({key: value}, see `params.parse_settings`) replace
-    those keys of every params file for this run; its reports get folders of their own."""
+    those keys of every params file for this run; its reports get folders of their own.
+    `executor="dask"` sends each report to the Dask distributed cluster at `scheduler` (its workers
+    must see the same files: notebooks, params, data and the output folder) instead of the local
+    process pool; everything else is the same."""
+    if executor not in ("local", "dask"):
+        raise MentoringEvalError(f"executor {executor!r}: expected local or dask")
+    if executor == "dask" and not scheduler:
+        raise MentoringEvalError("--executor dask needs --scheduler ADDRESS (a Dask scheduler, e.g. tcp://10.0.0.5:8786)")
     if settings:
         with _environment({SET_ENV: json.dumps(settings, sort_keys=True)}):
-            return run(params, notebooks, out, jobs, audience, timeout, force, echo, live)
+            return run(params, notebooks, out, jobs, audience, timeout, force, echo, live, executor=executor,
+                       scheduler=scheduler)
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
     everything = _notebooks(notebooks)
@@ -472,10 +482,14 @@ def run(params: Path | str | list = "params", notebooks: Path | str | list | Non
         workers = max(1, jobs or os.cpu_count() or 1)
         display = Progress(results, runnable, echo=echo, live=live)
         try:
-            with _environment(_kernel_environment(cache, workers)), display:
+            environment = _kernel_environment(cache, workers)
+            with _environment(environment), display:
                 for batch in ([j for j in runnable if j.cohort_id != ALL_COHORTS],
                               [j for j in runnable if j.cohort_id == ALL_COHORTS]):
-                    results += _execute_all(batch, workers, display, private / KERNEL_LOG)
+                    if executor == "dask":
+                        results += _execute_on_cluster(batch, scheduler, display, _forwarded(environment))
+                    else:
+                        results += _execute_all(batch, workers, display, private / KERNEL_LOG)
         finally:
             frame = pd.DataFrame(results, columns=COLUMNS).sort_values(["cohort_id", "notebook"], ignore_index=True)
             _index_or_say_why(out, frame, cohort_info)
@@ -612,6 +626,80 @@ def _execute_all(batch: list[Job], jobs: int, display: Progress, kernel_log: Pat
     finally:
         pool.shutdown(wait=True)
     return done
+
+
+# ---------------------------------------------------------------- on a Dask cluster
+
+FORWARDED = (SET_ENV, FOLLOW_ENV)  # the run's settings a remote kernel must see too
+_ONE_AT_A_TIME = threading.Lock()  # a worker process with several threads runs one report at a time
+
+
+def _forwarded(environment: dict[str, str]) -> dict[str, str]:
+    """What a report's kernel inherits on a cluster's worker: the run's kernel environment and its
+    settings (the worker's own environment is not the runner's)."""
+    return {**environment, **{name: os.environ[name] for name in FORWARDED if name in os.environ}}
+
+
+def _execute_remotely(job: Job, environment: dict[str, str], started: str) -> dict:
+    """`_execute` on a Dask worker: says it started (a distributed Queue the runner reads), then runs
+    with the run's environment, one report per worker process at a time (the environment is the
+    process's)."""
+    from distributed import Queue
+
+    with _ONE_AT_A_TIME, _environment(environment):
+        try:
+            Queue(started).put(list(job.key))
+        except Exception:  # progress is a courtesy; the report still runs
+            pass
+        return _execute(job)
+
+
+def _execute_on_cluster(batch: list[Job], scheduler: str, display: Progress, environment: dict[str, str]) -> list[dict]:
+    """Run the jobs on the Dask cluster at `scheduler`, showing progress as they start and end; a
+    job that raises on the worker (it never should) or whose worker died fails that report only."""
+    import uuid
+
+    from distributed import Client, Queue, as_completed
+
+    if not batch:
+        return []
+    done: list[dict] = []
+    try:
+        client = Client(scheduler, timeout=10, set_as_default=False)
+    except (OSError, TimeoutError) as exc:
+        raise MentoringEvalError(f"--scheduler {scheduler}: no Dask scheduler answered ({exc})") from None
+    with client:
+        started = f"mentoring-eval-started-{uuid.uuid4().hex}"
+        queue = Queue(started, client=client)
+        futures = {client.submit(_execute_remotely, job, environment, started, pure=False,
+                                 key=f"mentoring-eval-{job.cohort_id}-{job.name}-{uuid.uuid4().hex[:8]}"): job
+                   for job in batch}
+        try:
+            pending = as_completed(futures, loop=client.loop)
+            while not pending.is_empty():
+                for key in _drain(queue):
+                    display.started(tuple(key))
+                for fut in pending.next_batch(block=False) or []:
+                    job = futures[fut]
+                    try:
+                        result = fut.result()
+                    except Exception as exc:  # the worker died or the job could not be sent
+                        result = job.result("failed", message=_last_line(exc))
+                    done.append(display.finished(result))
+                display.refresh()
+                time.sleep(0.25)
+        except BaseException:  # Ctrl-C: start nothing more; what finished is still indexed
+            client.cancel(list(futures))
+            raise
+    return done
+
+
+def _drain(queue) -> list:
+    """Whatever the queue holds now, without waiting."""
+    try:
+        return list(queue.get(batch=True, timeout=0) or [])
+    except Exception:
+        return []
 
 
 def _write_index(out: Path, results: pd.DataFrame, cohorts: dict | None = None) -> None:

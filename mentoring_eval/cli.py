@@ -72,7 +72,8 @@ def _run(args) -> int:
     _follow(args)
     results = run(params=args.params, notebooks=args.notebooks, out=args.out, jobs=args.jobs,
                   audience=args.audience, timeout=args.timeout, force=args.force, echo=default_echo,
-                  live=sys.stderr.isatty(), settings=parse_settings(args.set or []))
+                  live=sys.stderr.isatty(), settings=parse_settings(args.set or []), executor=args.executor,
+                  scheduler=args.scheduler)
     print(summary_text(results))
     print(f"index at {Path(args.out) / 'index.html'}")
     if args.pdf:
@@ -160,6 +161,11 @@ def build_parser() -> argparse.ArgumentParser:
                    help="read table files that link outside the data directory (refused by default)")
     r.add_argument("--force", action="store_true",
                    help="rerun every report, even those whose notebook, params, data and package are unchanged")
+    r.add_argument("--executor", choices=["local", "dask"], default="local",
+                   help="where reports run: local processes (default) or a Dask distributed cluster (--scheduler)")
+    r.add_argument("--scheduler", metavar="ADDRESS", default=None,
+                   help="the Dask scheduler for --executor dask, e.g. tcp://10.0.0.5:8786; its workers must see the "
+                        "same notebooks, params, data and output folder")
     r.add_argument("--set", action="append", metavar="KEY=VALUE",
                    help="replace one key of every params file for this run, e.g. --set period=quarter or "
                         "--set mentee_eligibility.min_tenure_months=12 (repeatable); its reports get folders of "
