@@ -12,7 +12,7 @@ import numpy as np
 import pandas as pd
 
 from . import labels, narrate
-from .errors import MissingTableError
+from .errors import MissingTableError, NotEstimable
 from .estimates import Estimates
 from .privacy import Disclosure, suppress
 
@@ -361,6 +361,38 @@ def rollout(found, outcome: str):
     ax.set_xlabel(f"{found.period}s since a cohort first reached the department and location (0 = the first)")
     return described(ax, f"Staggered rollout: {label}, by {found.period}s since a cohort first reached a department "
                          f"and location, with 95% bands.")
+
+
+def rollout_section(studies, outcome: str = "exited_voluntary", what: str = "voluntary exits"):
+    """The staggered rollout across the studies' cohorts (figure and paragraph), or the sentence
+    saying why there is none (e.g. cohorts of several programs: each company invited its own
+    departments)."""
+    from .summary import rollout as across
+
+    try:
+        found = across(studies, outcome)
+    except NotEstimable as exc:
+        return markdown(f"No rollout across these cohorts: {html.escape(str(exc))}.")
+    rollout(found, what)  # shown with its alt text in a notebook
+    return markdown(narrate.rollout(found, what))
+
+
+def between_programs(studies, estimand: str = "retention_12m"):
+    """Each program's answer and the random-effects pool across programs with how much they differ
+    (a table and its paragraph), or the sentence saying why there is none."""
+    from IPython.display import display
+
+    from . import pooling
+
+    try:
+        found = pooling.between_programs(studies, estimand)
+    except NotEstimable as exc:
+        return markdown(f"{html.escape(str(exc)).capitalize()}.")
+    display(markdown(narrate.between_programs(found)))
+    frame = found.to_frame().drop(columns="std_error").rename(
+        columns={"estimate": "effect_pp", "ci_low": "effect_pp_ci_low", "ci_high": "effect_pp_ci_high"})
+    disclosure = Disclosure.strictest(s.disclosure for s in studies)
+    return table(frame, disclosure, count_cols=["participants"])
 
 
 def balance_section(result):

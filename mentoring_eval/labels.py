@@ -64,6 +64,8 @@ COLUMNS: dict[str, tuple[str, str]] = {
     "change": ("change (points)", "score"), "effect_size": ("change in standard deviations", "score"),
     "respondents": ("people who answered", "count"), "satisfaction_mean": ("satisfaction (mean, 1-5)", "score"),
     "nps": ("net promoter score", "level"), "participate_again_pct": ("would take part again (%)", "pct"),
+    # programs pooled
+    "program": ("program", "text"), "cohorts": ("cohorts", "count"), "effect_pp": ("effect (pp)", "pp"),
     # estimates
     "estimand": ("measure", "text"), "method": ("method", "text"), "design": ("design", "text"),
     "evidence": ("evidence", "text"), "estimate": ("estimate", "level"), "measure": ("measure", "text"),

@@ -12,7 +12,7 @@ import pandas as pd
 from .data import quality_notes
 from .errors import NotEstimable
 from .estimates import Estimates
-from .labels import covariate
+from .labels import ESTIMANDS, covariate
 
 if TYPE_CHECKING:
     from .did.regression import EventStudy
@@ -185,6 +185,21 @@ def rollout(result: Rollout, what: str = "voluntary exits") -> str:
             f"{signed(s.ci_low, 2)} to {signed(s.ci_high, 2)}), compared with departments and locations not yet or "
             f"never reached."
             + (" The interval includes zero." if inside else ""))
+
+
+def between_programs(result) -> str:
+    """One paragraph on the programs' answers pooled with random effects: the pooled figure and its
+    interval, how much the programs differ (tau, I^2), and what few programs mean for the interval."""
+    p, k = result.pooled, result.pooled["k"]
+    what = ESTIMANDS.get(result.estimand, result.estimand).removesuffix(" (pp)")
+    spread = ("the programs differ by no more than chance would make them" if p["tau2"] == 0 else
+              f"the programs' true effects differ from each other by about {np.sqrt(p['tau2']):.1f} pp (one standard "
+              f"deviation); {p['i2']:.0f}% of the spread between their estimates is that difference, not chance")
+    few = (" With so few programs the interval is wide by construction: how much programs differ can hardly be "
+           "told from two or three of them." if k <= 3 else "")
+    return (f"**Across {k} programs** ({what}), pooled allowing each program its own true effect: "
+            f"{signed(p['estimate'], 1)} pp (95% interval {signed(p['ci_low'], 1)} to {signed(p['ci_high'], 1)}); "
+            f"{spread}.{few}")
 
 
 def _effect(estimate: float, low: float, high: float, what: str) -> str:

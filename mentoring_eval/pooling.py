@@ -75,25 +75,62 @@ def _weakest(grades) -> str:
     return max(present, key=GRADES.index) if present else ""
 
 
+def program_of(study: Study) -> str:
+    """Which program (company, or programme of one) a study's cohort belongs to: its data folder."""
+    from pathlib import Path
+
+    return str(Path(study.params.data_dir).resolve())
+
+
+def program_names(studies: Sequence[Study]) -> dict[str, str]:
+    """A short name for each program of the studies: its data folder's name (with the folder above
+    it when two programs' folders share a name)."""
+    from pathlib import Path
+
+    keys = sorted({program_of(s) for s in studies})
+    short = {k: Path(k).name for k in keys}
+    if len(set(short.values())) < len(keys):
+        short = {k: f"{Path(k).parent.name}/{Path(k).name}" for k in keys}
+    return short
+
+
+def _in_program(result: DesignResult, name: str) -> DesignResult:
+    """A cohort's design result with its people and its cohort named within its program
+    ('acme:E000001', 'acme/2023-spring'), so that two companies' employee E000001 are two people
+    when their cohorts are pooled."""
+    from dataclasses import replace
+
+    effects = {k: replace(e, ids=np.char.add(f"{name}:", e.ids.astype(str))) for k, e in result.effects.items()}
+    return replace(result, cohort_id=f"{name}/{result.cohort_id}", effects=effects)
+
+
 def pooled(studies: Sequence[Study]) -> Pooled:
-    """Every design's effects pooled over the studies' cohorts (mentees), with a headline per outcome."""
+    """Every design's effects pooled over the studies' cohorts (mentees), with a headline per outcome.
+    Cohorts of several programs (data folders) pool as the cohorts of one, their people kept apart;
+    a rollout pools within one program only (its departments were invited by that company)."""
     from . import promotion, retention
 
+    names = program_names(studies)
+    several = len(names) > 1
     applicant: dict[str, list[DesignResult]] = {}
-    rollout_rows: list[est.Estimate] = []
+    rollout_rows: list[tuple[est.Estimate, Study]] = []
     for study in sorted(studies, key=lambda s: s.start):
         ret, pro = retention.analyze(study, "mentee"), promotion.analyze(study, "mentee")
         if ret.applicants is not None:
-            applicant.setdefault(ret.applicants.design, []).append(ret.applicants)
-        rollout_rows += [e for e in (*ret.estimates, *pro.estimates)
+            result = _in_program(ret.applicants, names[program_of(study)]) if several else ret.applicants
+            applicant.setdefault(result.design, []).append(result)
+        rollout_rows += [(e, study) for e in (*ret.estimates, *pro.estimates)
                          if e.design == "rollout" and e.method == "tot_wald" and e.estimand in ROLLOUT_ESTIMANDS]
     rows, behind = pooled_applicant_rows([r for results in applicant.values() for r in results])
     for estimand in ROLLOUT_ESTIMANDS:
-        used = [e for e in rollout_rows if e.estimand == estimand]
+        pairs = [(e, s) for e, s in rollout_rows if e.estimand == estimand]
+        if len({program_of(s) for _, s in pairs}) > 1:
+            continue  # departments of different companies are not one rollout
+        used = [e for e, _ in pairs]
         if used:
             try:
-                rows.append(pooled_rollout([s for s in studies if s.cohort_id in {e.cohort_id for e in used}],
-                                           estimand, _weakest(e.evidence for e in used)))
+                rows.append(pooled_rollout([s for s in studies if any(s is t for _, t in pairs)], estimand,
+                                           _weakest(e.evidence for e in used)))
             except NotEstimable:
                 continue
             behind += used
@@ -125,7 +162,9 @@ def strongest(studies: Sequence[Study], estimands: Sequence[str]) -> tuple[est.E
                       list(estimands).index(c[0].estimand))
     best = min(candidates, key=rank)
     if len(studies) > 1 and len(best[1]) == 1:
-        alone = [c for c in own(next(s for s in studies if s.cohort_id == best[1][0])) if c[0].design == best[0].design]
+        names = program_names(studies)
+        label = {(f"{names[program_of(s)]}/{s.cohort_id}" if len(names) > 1 else s.cohort_id): s for s in studies}
+        alone = [c for c in own(label[best[1][0]]) if c[0].design == best[0].design]
         if alone:
             return min(alone, key=rank)
     return best
@@ -232,3 +271,80 @@ def _headlines(rows: list[est.Estimate]) -> list[est.Estimate]:
                 out[pick] = replace(out[pick], headline=True)
                 break
     return out
+
+
+# ---------------------------------------------------------------- across programs
+
+
+def random_effects(effects, std_errors) -> dict[str, float]:
+    """Random-effects pooling of k independent estimates: DerSimonian-Laird between-study variance
+    tau^2, Cochran's Q, I^2 (percent of the spread that is between studies, not chance), the pooled
+    estimate, and its Hartung-Knapp standard error (the DL variance scaled by the weighted spread of
+    the estimates, never below 1x: with few programs the normal DL interval is too narrow), read
+    with Student t on k-1 degrees of freedom."""
+    y, v = np.asarray(effects, float), np.asarray(std_errors, float) ** 2
+    k = y.size
+    if k < 2:
+        raise NotEstimable("random-effects pooling needs at least two programs' estimates")
+    w = 1 / v
+    fixed = np.sum(w * y) / np.sum(w)
+    q = float(np.sum(w * (y - fixed) ** 2))
+    c = np.sum(w) - np.sum(w ** 2) / np.sum(w)
+    tau2 = max(0.0, (q - (k - 1)) / c)
+    i2 = 100 * max(0.0, (q - (k - 1)) / q) if q > 0 else 0.0
+    wr = 1 / (v + tau2)
+    mean = float(np.sum(wr * y) / np.sum(wr))
+    se_dl = float(np.sqrt(1 / np.sum(wr)))
+    scale = float(np.sum(wr * (y - mean) ** 2) / (k - 1))
+    se = se_dl * np.sqrt(max(1.0, scale))
+    t = stats.t.ppf(0.975, k - 1)
+    return {"estimate": mean, "std_error": float(se), "ci_low": mean - t * se, "ci_high": mean + t * se,
+            "std_error_dl": se_dl, "hartung_knapp_scale": scale, "tau2": float(tau2), "i2": float(i2), "q": q,
+            "k": k}
+
+
+@dataclass(frozen=True)
+class BetweenPrograms:
+    """Each program's best estimate of one outcome (its cohorts pooled, strongest design) and the
+    random-effects pool across programs, with how much the programs differ (tau^2, I^2)."""
+
+    estimand: str
+    programs: pd.DataFrame  # program, cohorts, design, evidence, estimate, std_error, ci_low, ci_high, participants
+    pooled: dict = field(repr=False)  # `random_effects` of the programs' estimates
+
+    def summary(self) -> str:
+        p = self.pooled
+        return (f"{self.estimand}, {p['k']} programs, random effects: {p['estimate']:+.2f} pp "
+                f"(95% interval {p['ci_low']:+.2f} to {p['ci_high']:+.2f}); tau = {np.sqrt(p['tau2']):.2f} pp, "
+                f"I^2 = {p['i2']:.0f}%")
+
+    def to_frame(self) -> pd.DataFrame:
+        """The programs' rows, then the random-effects pool ('all programs')."""
+        p = self.pooled
+        total = pd.DataFrame([{"program": "all programs (random effects)", "cohorts": int(self.programs["cohorts"].sum()),
+                               "design": "", "evidence": _weakest(self.programs["evidence"]),
+                               "estimate": p["estimate"], "std_error": p["std_error"], "ci_low": p["ci_low"],
+                               "ci_high": p["ci_high"], "participants": int(self.programs["participants"].sum())}])
+        return pd.concat([self.programs, total], ignore_index=True)
+
+
+def between_programs(studies: Sequence[Study], estimand: str = "retention_12m") -> BetweenPrograms:
+    """Each program's (data folder's) answer on `estimand` from its own cohorts (`strongest`), pooled
+    across programs with random effects; NotEstimable with fewer than two programs that can answer."""
+    names = program_names(studies)
+    if len(names) < 2:
+        raise NotEstimable(f"the cohorts come from one program ({next(iter(names.values()), 'none')}); "
+                           f"pooling across programs needs params files of two or more programs' data folders")
+    rows = []
+    for key, name in names.items():
+        found = strongest([s for s in studies if program_of(s) == key], [estimand])
+        if found is None or not np.isfinite(found[0].std_error):
+            continue
+        e, cohorts = found
+        rows.append({"program": name, "cohorts": len(cohorts), "design": e.design, "evidence": e.evidence,
+                     "estimate": e.estimate, "std_error": e.std_error, "ci_low": e.ci_low, "ci_high": e.ci_high,
+                     "participants": int(e.n_treated or 0)})
+    if len(rows) < 2:
+        raise NotEstimable(f"fewer than two programs have an estimate of {estimand} with a standard error")
+    programs = pd.DataFrame(rows)
+    return BetweenPrograms(estimand, programs, random_effects(programs["estimate"], programs["std_error"]))

@@ -370,14 +370,18 @@ def _priced(studies: Sequence[Study]) -> tuple[float, int, float, float]:
     costs or salaries."""
     from . import retention
 
-    ds = studies[0].dataset
-    if not ds.has("program_costs"):
-        raise NotEstimable(f"no program_costs table in {ds.source}: the program's cost is unknown")
-    if not ds.has_values("employees", "annual_salary"):
-        raise NotEstimable("employees.csv has no annual_salary: the cost of a departure cannot be priced")
-    salary_of = ds.employees.set_index("employee_id")["annual_salary"]
+    currencies = {s.params.currency for s in studies}
+    if len(currencies) > 1:
+        raise NotEstimable(f"the cohorts' costs are in {len(currencies)} currencies ({', '.join(sorted(currencies))}); "
+                           f"their money cannot be added up")
+    for ds in {id(s.dataset): s.dataset for s in studies}.values():
+        if not ds.has("program_costs"):
+            raise NotEstimable(f"no program_costs table in {ds.source}: the program's cost is unknown")
+        if not ds.has_values("employees", "annual_salary"):
+            raise NotEstimable(f"{ds.source}: employees have no annual_salary: the cost of a departure cannot be priced")
     cost, people, salaries, gaps = 0.0, 0, [], []
     for study in studies:
+        salary_of = study.dataset.employees.set_index("employee_id")["annual_salary"]  # each company's own people
         took_part = populations.members(study, "mentee", "matched")  # the count every page prints
         cost += float(costs(study)["amount"].sum())
         people += len(took_part)

@@ -159,12 +159,19 @@ def compare(studies: list[Study]) -> Comparison:
     results (computed once per run)."""
     if not studies:
         raise NotEstimable("no cohorts to compare")
+    from dataclasses import replace
+
+    from .pooling import program_names, program_of
+
+    names = program_names(studies)
+    label = (lambda s: f"{names[program_of(s)]}/{s.cohort_id}") if len(names) > 1 else (lambda s: s.cohort_id)
     found = []
     for study in sorted(studies, key=lambda s: s.start):
         mine = Estimates.combine(retention.analyze(study, "mentee"), promotion.analyze(study, "mentee"),
                                  program_health.analyze(study)).where(role="mentee")
-        found.extend(e for e in mine if e.headline or e.method == "naive")
-    cohorts = tuple((s.cohort_id, s.name, s.start) for s in sorted(studies, key=lambda s: s.start))
+        found.extend(replace(e, cohort_id=label(study)) for e in mine if e.headline or e.method == "naive")
+    cohorts = tuple((label(s), s.name if len(names) == 1 else f"{names[program_of(s)]}: {s.name}", s.start)
+                    for s in sorted(studies, key=lambda s: s.start))
     return Comparison(Estimates(found), cohorts, Disclosure.strictest(s.disclosure for s in studies))
 
 
