@@ -374,11 +374,14 @@ def _priced(studies: Sequence[Study]) -> tuple[float, int, float, float]:
     if len(currencies) > 1:
         raise NotEstimable(f"the cohorts' costs are in {len(currencies)} currencies ({', '.join(sorted(currencies))}); "
                            f"their money cannot be added up")
-    for ds in {id(s.dataset): s.dataset for s in studies}.values():
+    datasets = {id(s.dataset): s.dataset for s in studies}.values()
+    for ds in datasets:
         if not ds.has("program_costs"):
             raise NotEstimable(f"no program_costs table in {ds.source}: the program's cost is unknown")
         if not ds.has_values("employees", "annual_salary"):
-            raise NotEstimable(f"{ds.source}: employees have no annual_salary: the cost of a departure cannot be priced")
+            where = f" (in {ds.source})" if len(datasets) > 1 else ""
+            raise NotEstimable(f"{ds.files.get('employees', 'employees.csv')}{where} has no annual_salary: the cost of "
+                               f"a departure cannot be priced")
     cost, people, salaries, gaps = 0.0, 0, [], []
     for study in studies:
         salary_of = study.dataset.employees.set_index("employee_id")["annual_salary"]  # each company's own people
