@@ -33,7 +33,7 @@ from .did.inference import cluster_factor, sandwich, solve_wls
 from .did.regression import DiDEstimate, EventStudy
 from .errors import NotEstimable
 from .estimates import Estimates
-from .panels import at_risk, employed_on, had_event, period_index
+from .panels import employed_on, had_event, period_index, segment_counts, spell_at, spells
 from .params import Eligibility
 
 if TYPE_CHECKING:
@@ -380,24 +380,33 @@ def rollout_panel(ds: Dataset, period: str = "month", by: tuple[str, ...] = ("de
     """Unit x period rates for the staggered rollout: units are combinations of `by` (as of each
     period), the rate is `outcome` per 100 employees at risk in the period (percentage points), and
     first_period is the start of the first cohort that enrolled anyone from the unit (0 = never)."""
-    panel = at_risk(ds, period)
-    codes = panel.groupby(list(by), sort=True).ngroup().to_numpy()
-    labels = panel.groupby(list(by), sort=True).size().index.map(lambda key: " / ".join(map(str, key)))
-    unit = pd.Series(np.asarray(labels, dtype=object)[codes], index=panel.index)
-    grouped = pd.DataFrame({"unit": unit, **{c: panel[c] for c in by}, "period": panel["period"],
-                            "hit": panel[outcome].astype(float)})
-    rates = grouped.groupby(["unit", *by, "period"], as_index=False).agg(at_risk=("hit", "size"), events=("hit", "sum"))
+    counts = segment_counts(ds, period, by, (outcome,))  # from spells: no row per person per period
+    rates = counts.assign(unit=_unit_labels(counts, by)).rename(columns={outcome: "events"})
+    rates = rates[["unit", *by, "period", "at_risk", "events"]].sort_values(["unit", *by, "period"], ignore_index=True)
+    rates["events"] = rates["events"].astype(float)
     rates["rate"] = 100 * rates["events"] / rates["at_risk"]
-    # the unit of every enrollee as of their cohort's start
+    # the unit of every enrollee as of their cohort's start (enrollees employed then)
     enr, cohorts = ds.enrollments, ds.cohorts.set_index("cohort_id")
-    starts = enr["cohort_id"].map(cohorts["start_date"])
-    start_period = pd.Series(period_index(starts, period), index=enr.index)
-    at_start = pd.DataFrame({"employee_id": panel["employee_id"], "period": panel["period"], "unit": unit})
-    reached = enr[["employee_id"]].assign(period=start_period.to_numpy()).merge(at_start, on=["employee_id", "period"])
+    start_period = period_index(enr["cohort_id"].map(cohorts["start_date"]), period)
+    found = spells(ds, period)
+    row = spell_at(found, pd.Index(ds.employees["employee_id"]).get_indexer(enr["employee_id"]), start_period)
+    held = found.iloc[row[row >= 0]]
+    at_start = pd.DataFrame({"department": held["department"].to_numpy(),
+                             "location": ds.employees["location"].to_numpy(dtype=object)[held["employee"].to_numpy()]})
+    reached = pd.DataFrame({"unit": _unit_labels(at_start.astype(str), by), "period": start_period[row >= 0]})
     first = reached.groupby("unit")["period"].min()
     rates["first_period"] = rates["unit"].map(first).fillna(0).astype(int)
     rates["weight"] = rates.groupby("unit")["at_risk"].transform("mean")
     return rates
+
+
+def _unit_labels(frame: pd.DataFrame, by: tuple[str, ...]) -> np.ndarray:
+    """'Sales / Berlin': a unit's name from its `by` values."""
+    parts = [frame[c].astype(str).to_numpy(dtype=object) for c in by]
+    out = parts[0]
+    for part in parts[1:]:
+        out = out + " / " + part
+    return out
 
 
 RolloutOutcome = Literal["exited_voluntary", "exited", "promoted", "grade_changed"]

@@ -85,13 +85,7 @@ def at_risk(ds: Dataset, period: str = "month", start=None, end=None,
     without an order), department, location, tenure_months, last_rating, last_engagement."""
     emp = ds.employees.reset_index(drop=True)
     term = emp["termination_date"]
-    first_date = pd.Timestamp(start) if start is not None else (term.min() if term.notna().any() else emp["hire_date"].min())
-    last_date = pd.Timestamp(end) if end is not None else max(emp["hire_date"].max(), term.max() if term.notna().any() else emp["hire_date"].max())
-    p0, p1 = period_index(pd.Series([first_date, last_date]), period)
-    hire_p = period_index(emp["hire_date"], period)
-    exit_p = period_index(term, period)
-    lo = np.maximum(hire_p, p0)
-    hi = np.where(exit_p >= 0, np.minimum(exit_p, p1), p1)
+    _, _, lo, hi, exit_p = _window(emp, period, start, end)
     n_rows = np.maximum(hi - lo + 1, 0)
     who = np.repeat(np.arange(len(emp)), n_rows)
     offset = np.arange(who.size) - np.repeat(np.cumsum(n_rows) - n_rows, n_rows)
@@ -143,6 +137,121 @@ def at_risk(ds: Dataset, period: str = "month", start=None, end=None,
         else:
             panel[name] = np.nan
     return panel
+
+
+def _window(emp: pd.DataFrame, period: str, start=None, end=None):
+    """(first period, last period, each employee's first and last period in it, each exit's period
+    or -1): the window between start and end (default: the span of recorded exits)."""
+    term = emp["termination_date"]
+    first_date = pd.Timestamp(start) if start is not None else (term.min() if term.notna().any() else emp["hire_date"].min())
+    last_date = pd.Timestamp(end) if end is not None else max(emp["hire_date"].max(), term.max() if term.notna().any() else emp["hire_date"].max())
+    p0, p1 = period_index(pd.Series([first_date, last_date]), period)
+    hire_p = period_index(emp["hire_date"], period)
+    exit_p = period_index(term, period)
+    lo = np.maximum(hire_p, p0)
+    hi = np.where(exit_p >= 0, np.minimum(exit_p, p1), p1)
+    return int(p0), int(p1), lo, hi, exit_p
+
+
+def spells(ds: Dataset, period: str = "month", start=None, end=None) -> pd.DataFrame:
+    """Each employee's time in the window as runs of periods in one department (the job record in
+    force at the start of each period, or at hire if later; the employees table's department before
+    the first record): employee (position in the employees table), first and last period,
+    department. The at-risk panel's rows, without a row per person per period: its rows in a
+    department are exactly the periods these spells cover. Sorted by employee and first period."""
+    emp = ds.employees.reset_index(drop=True)
+    _, _, lo, hi, _ = _window(emp, period, start, end)
+    jobs = ds.job_history
+    j_emp = pd.Index(emp["employee_id"]).get_indexer(jobs["employee_id"])
+    j_day = day_numbers(jobs["effective_date"])
+    order = np.lexsort((j_day, j_emp))
+    je, jd = j_emp[order], j_day[order]
+    rec_p = period_index(jobs["effective_date"].iloc[order], period)
+    on_or_after = rec_p + (day_numbers(pd.Series(period_start(rec_p, period))) < jd)  # first period starting >= the day
+    in_force = np.where(day_numbers(emp["hire_date"])[je] >= jd, lo[je], np.maximum(lo[je], on_or_after))
+    last_of_emp = np.r_[je[1:] != je[:-1], True]
+    until = np.where(last_of_emp, hi[je], np.minimum(np.r_[in_force[1:], 0] - 1, hi[je]))
+    first_of_emp = np.r_[True, je[1:] != je[:-1]]
+    first_record = np.full(len(emp), np.iinfo(np.int64).max)
+    first_record[je[first_of_emp]] = in_force[first_of_emp]
+    before = np.minimum(first_record - 1, hi)  # the employees table's department until a record is in force
+    frame = pd.DataFrame({"employee": np.r_[je, np.arange(len(emp))], "first": np.r_[in_force, lo],
+                          "last": np.r_[until, before],
+                          "department": np.r_[jobs["department"].to_numpy(dtype=object)[order],
+                                              emp["department"].to_numpy(dtype=object)]})
+    frame = frame[frame["first"] <= frame["last"]]
+    return frame.sort_values(["employee", "first"], kind="stable", ignore_index=True)
+
+
+def spell_at(found: pd.DataFrame, employee: np.ndarray, per: np.ndarray) -> np.ndarray:
+    """For each (employee position, period), the row of `spells` covering it, or -1."""
+    key = found["employee"].to_numpy().astype(np.int64) * (1 << 32) + found["first"].to_numpy()
+    at = np.searchsorted(key, np.asarray(employee, np.int64) * (1 << 32) + np.asarray(per, np.int64), side="right") - 1
+    ok = at >= 0
+    ok[ok] &= (found["employee"].to_numpy()[at[ok]] == np.asarray(employee)[ok]) & \
+        (found["last"].to_numpy()[at[ok]] >= np.asarray(per)[ok])
+    return np.where(ok, at, -1)
+
+
+SEGMENT_EVENTS = ("exited", "exited_voluntary", "exited_involuntary", "promoted", "grade_changed")
+
+
+def segment_counts(ds: Dataset, period: str = "month", by: tuple[str, ...] = ("department", "location"),
+                   events: tuple[str, ...] = ("exited_voluntary",), start=None, end=None) -> pd.DataFrame:
+    """People at risk and people with each event per segment (combinations of `by`: department as
+    of each period, location) and period, computed from the spells (`spells`) and the exits and
+    job records directly: what grouping the at-risk panel by segment and period gives, without
+    building it (47.9M rows for a million employees over four years). Columns: *by, period,
+    at_risk, one column per event; only cells with someone at risk."""
+    unknown = [e for e in events if e not in SEGMENT_EVENTS]
+    if unknown:
+        raise ValueError(f"events {unknown}: expected among {', '.join(SEGMENT_EVENTS)}")
+    emp = ds.employees.reset_index(drop=True)
+    p0, p1, lo, hi, exit_p = _window(emp, period, start, end)
+    found = spells(ds, period, start, end)
+    values = {"department": found["department"].to_numpy(dtype=object),
+              "location": emp["location"].to_numpy(dtype=object)[found["employee"].to_numpy()]}
+    segment, keys = pd.factorize(pd.MultiIndex.from_arrays([pd.array(values[c], dtype="str") for c in by]), sort=True)
+    width = p1 - p0 + 1
+    change = np.zeros(len(keys) * (width + 1), dtype=np.int64)
+    np.add.at(change, segment * (width + 1) + (found["first"].to_numpy() - p0), 1)
+    np.add.at(change, segment * (width + 1) + (found["last"].to_numpy() + 1 - p0), -1)
+    at_risk = change.reshape(len(keys), width + 1).cumsum(axis=1)[:, :-1]
+    cells, per = np.nonzero(at_risk > 0)
+    frame = pd.DataFrame({c: np.asarray(keys.get_level_values(i))[cells] for i, c in enumerate(by)})
+    frame["period"] = per + p0
+    frame["at_risk"] = at_risk[cells, per]
+    for name in events:
+        who, when = _events(ds, emp, name, period, lo, hi, exit_p)
+        row = spell_at(found, who, when)
+        hits = np.bincount(segment[row] * width + (when - p0), minlength=len(keys) * width).reshape(len(keys), width)
+        frame[name] = hits[cells, per]
+    return frame
+
+
+def _events(ds: Dataset, emp: pd.DataFrame, name: str, period: str, lo, hi, exit_p) -> tuple[np.ndarray, np.ndarray]:
+    """(employee position, period) of each person-period with the event, within each one's window
+    (one per person and period, as the panel's flags count them)."""
+    if name.startswith("exited"):
+        hit = (exit_p >= 0) & (exit_p >= lo) & (exit_p <= hi)
+        if name != "exited":
+            hit &= emp["termination_reason"].to_numpy(dtype=object) == name.removeprefix("exited_")
+        return np.flatnonzero(hit), exit_p[hit]
+    jobs = ds.job_history
+    j_emp = pd.Index(emp["employee_id"]).get_indexer(jobs["employee_id"])
+    order = np.lexsort((day_numbers(jobs["effective_date"]), j_emp))
+    e_sorted = j_emp[order]
+    same = np.r_[False, e_sorted[1:] == e_sorted[:-1]]
+    if name == "promoted":
+        level = jobs["job_level"].to_numpy(dtype=float)[order]
+        hit = same & (np.r_[0, np.diff(level)] > 0)
+    else:
+        hit = same & _grade_changes(jobs["salary_grade"].iloc[order])[1]
+    when = period_index(jobs["effective_date"].iloc[order], period)[hit]
+    who = e_sorted[hit]
+    inside = (when >= lo[who]) & (when <= hi[who])
+    pairs = np.unique(np.c_[who[inside], when[inside]], axis=0)
+    return pairs[:, 0], pairs[:, 1]
 
 
 def _flag_events(who: np.ndarray, per: np.ndarray, event_emp: np.ndarray, event_period: np.ndarray) -> np.ndarray:

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import numpy as np
 import pandas as pd
 import pytest
 
 import mentoring_eval as me
-from mentoring_eval.panels import at_risk, period_index, period_start
+from mentoring_eval.effects import rollout_panel
+from mentoring_eval.panels import SEGMENT_EVENTS, at_risk, period_index, period_start, segment_counts
 from tests.test_metrics import TINY
 
 
@@ -54,3 +56,48 @@ def test_demo_panel_counts_agree_with_the_headcount_table(demo_dir):
     assert (by_month["exited_involuntary"].sum() == h["exits_involuntary"]).all()
     # everyone employed at a month's start, plus that month's hires, is at risk in it
     assert (by_month.size() == h["headcount_start"] + h["hires"]).all()
+
+
+@pytest.mark.parametrize("period", ["month", "quarter"])
+@pytest.mark.parametrize("by", [("department", "location"), ("department",), ("location",)])
+def test_segment_counts_from_spells_equal_the_panel_grouped(demo_dir, period, by):
+    ds = me.load(demo_dir)
+    events = SEGMENT_EVENTS
+    for window in ({}, {"start": "2022-02-15", "end": "2024-07-31"}):
+        found = segment_counts(ds, period, by, events, **window).sort_values([*by, "period"], ignore_index=True)
+        panel = at_risk(ds, period, **window)
+        expected = panel.groupby([*by, "period"], as_index=False).agg(at_risk=("exited", "size"),
+                                                                      **{e: (e, "sum") for e in events})
+        expected[list(by)] = expected[list(by)].astype(str)
+        pd.testing.assert_frame_equal(found, expected, check_dtype=False)
+
+
+def _rollout_panel_from_the_panel(ds, period, by, outcome):
+    """The rollout's unit x period rates as the person-period panel gives them (the reference)."""
+    panel = at_risk(ds, period)
+    codes = panel.groupby(list(by), sort=True).ngroup().to_numpy()
+    labels = panel.groupby(list(by), sort=True).size().index.map(
+        lambda key: " / ".join(map(str, key if isinstance(key, tuple) else (key,))))
+    unit = pd.Series(np.asarray(labels, dtype=object)[codes], index=panel.index)
+    grouped = pd.DataFrame({"unit": unit, **{c: panel[c] for c in by}, "period": panel["period"],
+                            "hit": panel[outcome].astype(float)})
+    rates = grouped.groupby(["unit", *by, "period"], as_index=False).agg(at_risk=("hit", "size"), events=("hit", "sum"))
+    rates["rate"] = 100 * rates["events"] / rates["at_risk"]
+    enr, cohorts = ds.enrollments, ds.cohorts.set_index("cohort_id")
+    start_period = period_index(enr["cohort_id"].map(cohorts["start_date"]), period)
+    at_start = pd.DataFrame({"employee_id": panel["employee_id"], "period": panel["period"], "unit": unit})
+    reached = enr[["employee_id"]].assign(period=start_period).merge(at_start, on=["employee_id", "period"])
+    rates["first_period"] = rates["unit"].map(reached.groupby("unit")["period"].min()).fillna(0).astype(int)
+    rates["weight"] = rates.groupby("unit")["at_risk"].transform("mean")
+    return rates
+
+
+@pytest.mark.parametrize(("period", "by", "outcome"), [("month", ("department", "location"), "exited_voluntary"),
+                                                     ("quarter", ("department",), "promoted")])
+def test_rollout_rates_from_spells_equal_those_from_the_panel(demo_dir, period, by, outcome):
+    ds = me.load(demo_dir)
+    found = rollout_panel(ds, period, by, outcome)
+    expected = _rollout_panel_from_the_panel(ds, period, by, outcome)
+    expected[list(by)] = expected[list(by)].astype(str)
+    pd.testing.assert_frame_equal(found, expected, check_dtype=False)
+    assert (found["first_period"] > 0).any() and (found["first_period"] == 0).any()
