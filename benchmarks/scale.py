@@ -1,0 +1,75 @@
+"""How each step of the data path grows with the company: seconds and peak memory per step, each
+step in a fresh process (peak = that process's max RSS, loading included where the step needs the
+data), at several sizes.
+
+Run:  .venv/bin/python benchmarks/scale.py [--sizes 100000 1000000] [--data /tmp/scale] [--steps ...]
+Companies are simulated once into --data/<size> (CSV, rollout design) and reused. Figures go to
+docs/performance.md with the date and the machine; nothing here is asserted."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import platform
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+STEPS = {
+    "load + validate": "ds = me.load(DATA)",
+    "at-risk panel (person x month), grouped by unit": (
+        "ds = me.load(DATA)\nT0()\npanel = at_risk(ds)\n"
+        "panel.groupby(['department', 'location', 'period']).agg(n=('exited', 'size'), v=('exited_voluntary', 'sum'))"),
+    "unit x month counts from spells": (
+        "ds = me.load(DATA)\nT0()\nsegment_counts(ds, 'month', ('department', 'location'), ('exited_voluntary',))"),
+    "rollout unit rates (from spells)": "ds = me.load(DATA)\nT0()\nrollout_panel(ds, 'month')",
+}
+
+RUNNER = """
+import json, resource, sys, time
+import mentoring_eval as me
+from mentoring_eval.effects import rollout_panel
+from mentoring_eval.panels import at_risk, segment_counts
+DATA = sys.argv[1]
+start = [time.perf_counter()]
+def T0():
+    start[0] = time.perf_counter()
+{code}
+print(json.dumps({{"seconds": time.perf_counter() - start[0],
+                  "peak_gib": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 2**20}}))
+"""
+
+
+def measure(code: str, data: Path) -> dict:
+    done = subprocess.run([sys.executable, "-c", RUNNER.format(code=code), str(data)], capture_output=True, text=True)
+    if done.returncode != 0:
+        return {"seconds": float("nan"), "peak_gib": float("nan"), "error": done.stderr.strip().splitlines()[-1]}
+    return json.loads(done.stdout.strip().splitlines()[-1])
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--sizes", type=int, nargs="+", default=[100_000, 1_000_000])
+    parser.add_argument("--data", type=Path, default=Path("/tmp/mentoring-eval-scale"))
+    parser.add_argument("--steps", nargs="+", default=list(STEPS), choices=list(STEPS))
+    args = parser.parse_args()
+    import mentoring_eval as me
+
+    print(f"# {time.strftime('%Y-%m-%d')} {platform.node()} {platform.machine()} python {platform.python_version()}")
+    print("| employees at start | step | seconds | peak GiB |")
+    print("|---:|---|---:|---:|")
+    for n in args.sizes:
+        data = args.data / str(n)
+        if not (data / "employees.csv").exists():
+            t0 = time.perf_counter()
+            me.simulate(data, n_employees=n, seed=0, design="rollout")
+            print(f"<!-- simulated {n:,} employees in {time.perf_counter() - t0:.1f} s -->", flush=True)
+        for step in args.steps:
+            got = measure(STEPS[step], data)
+            note = f" ({got['error']})" if "error" in got else ""
+            print(f"| {n:,} | {step} | {got['seconds']:.1f} | {got['peak_gib']:.2f} |{note}", flush=True)
+
+
+if __name__ == "__main__":
+    main()
