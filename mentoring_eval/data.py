@@ -419,7 +419,7 @@ def _convert(s: pd.Series, col: Col) -> tuple[pd.Series, pd.Series, str]:
     if col.kind in ("number", "integer"):
         if pd.api.types.is_bool_dtype(s):  # a Parquet boolean is not a number, whatever it casts to
             return pd.Series(np.nan, index=s.index), present, "a number (the column holds true/false)"
-        out = pd.to_numeric(s, errors="coerce") if not pd.api.types.is_numeric_dtype(s) else s
+        out = s if pd.api.types.is_numeric_dtype(s) else _numbers_from_text(s)
         out = out.astype("float64")
         bad = present & (out.isna() | ~np.isfinite(out.fillna(0)) | (out.abs() > LARGEST))
         if col.kind == "integer":
@@ -452,12 +452,32 @@ def _dates(s: pd.Series, present: pd.Series) -> tuple[pd.Series, pd.Series, str]
         ok = stamps.notna() & (stamps == stamps.dt.normalize()) & (stamps >= FIRST_DAY) & (stamps <= LAST_DAY)
         out = stamps.where(ok).astype("datetime64[ns]")
         return out, present & ~ok, DATE_FORM
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
     text = _as_text(s).str.strip()
     form = text.str.fullmatch(r"\d{4}-\d{2}-\d{2}").fillna(False).astype(bool)
-    year = pd.to_numeric(text.str[:4].where(form), errors="coerce")
-    inside = form & year.between(FIRST_DAY.year, LAST_DAY.year)
-    out = pd.to_datetime(text.where(inside), format="%Y-%m-%d", errors="coerce").astype("datetime64[ns]")
+    # parsed in Arrow (C++, seconds, any year), kept only within range, then as datetime64[ns]
+    stamps = pc.strptime(pa.array(text.where(form), type=pa.string()), format="%Y-%m-%d", unit="s",
+                         error_is_null=True)
+    inside = pc.and_(pc.greater_equal(stamps, pa.scalar(FIRST_DAY.to_pydatetime(), pa.timestamp("s"))),
+                     pc.less_equal(stamps, pa.scalar(LAST_DAY.to_pydatetime(), pa.timestamp("s"))))
+    kept = pc.cast(pc.if_else(inside, stamps, pa.scalar(None, pa.timestamp("s"))), pa.timestamp("ns"))
+    out = pd.Series(kept.to_numpy(zero_copy_only=False), index=s.index).astype("datetime64[ns]")
     return out, present & out.isna(), DATE_FORM
+
+
+def _numbers_from_text(s: pd.Series) -> pd.Series:
+    """Numbers written as text, parsed in Arrow when every value is a plain number (the usual case,
+    many times faster on millions of rows); otherwise by pandas, which marks what does not parse."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    try:
+        parsed = pc.cast(pa.array(_as_text(s), type=pa.string()), pa.float64())
+    except (pa.ArrowInvalid, pa.ArrowNotImplementedError, pa.ArrowTypeError):
+        return pd.to_numeric(s, errors="coerce")
+    return pd.Series(parsed.to_numpy(zero_copy_only=False), index=s.index, dtype="float64")
 
 
 def _problem(file: str, offset: int, column: str, expected: str, mask: pd.Series, shown: pd.Series) -> Problem | None:
@@ -537,14 +557,17 @@ def _validate_table(spec: Table, raw: pd.DataFrame, src: _Source) -> tuple[pd.Da
     for earlier, later in spec.date_order:
         if earlier in df and later in df and pd.api.types.is_datetime64_any_dtype(df[later]):
             wrong = df[later] < df[earlier]
-            shown = _fmt_dates(df[later]) + " before " + earlier + " " + _fmt_dates(df[earlier])
+            shown = (_fmt_dates(df[later]) + " before " + earlier + " " + _fmt_dates(df[earlier])) if wrong.any() \
+                else wrong  # written out only when something is shown: strftime on millions of rows is slow
             if (p := _problem(src.file, src.row_offset, later, f"a date on or after {earlier}", wrong, shown)):
                 problems.append(p)
     if spec.key and all(k in df for k in spec.key):
-        dup = df.duplicated(list(spec.key), keep=False) & df[list(spec.key)].notna().all(axis=1)
-        shown = df[spec.key[0]].astype("str")
-        for k in spec.key[1:]:
-            shown = shown + " / " + df[k].astype("str")
+        dup = _duplicated(df, list(spec.key)) & df[list(spec.key)].notna().all(axis=1)
+        shown = dup
+        if dup.any():  # written out only when something is shown
+            shown = df[spec.key[0]].astype("str")
+            for k in spec.key[1:]:
+                shown = shown + " / " + df[k].astype("str")
         p = _problem(src.file, src.row_offset, ", ".join(spec.key),
                      "one row per " + " and ".join(spec.key) + " (duplicate key)", dup, shown)
         if p:
@@ -553,9 +576,25 @@ def _validate_table(spec: Table, raw: pd.DataFrame, src: _Source) -> tuple[pd.Da
 
 
 def _member(values: pd.Series, reference: pd.Series) -> pd.Series:
-    """values.isin(reference) by hashing: Series.isin on large string columns is several times slower."""
-    index = pd.Index(reference.dropna().unique())
-    return pd.Series(index.get_indexer(values) >= 0, index=values.index)
+    """values.isin(reference), hashed in Arrow (Series.isin and Index.get_indexer on millions of
+    strings are many times slower)."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    known = pc.unique(pa.array(reference.dropna().astype("str"), type=pa.string()))
+    found = pc.is_in(pa.array(values.astype("str"), type=pa.string()), value_set=known)
+    return pd.Series(found.to_numpy(zero_copy_only=False), index=values.index, dtype=bool)
+
+
+def _duplicated(df: pd.DataFrame, key: list[str]) -> pd.Series:
+    """Rows whose key another row also has (every one of them), from each key column's integer codes
+    combined into one integer (DataFrame.duplicated on string and date columns is slow at millions
+    of rows)."""
+    combined = np.zeros(len(df), dtype=np.int64)
+    for k in key:
+        codes, uniques = pd.factorize(df[k], use_na_sentinel=False)
+        combined = pd.factorize(combined * (len(uniques) + 1) + codes)[0].astype(np.int64)  # dense: never overflows
+    return pd.Series(pd.Series(combined).duplicated(keep=False).to_numpy(), index=df.index)
 
 
 def _foreign_keys(tables: dict[str, pd.DataFrame], sources: dict[str, _Source]) -> list[Problem]:
@@ -601,7 +640,7 @@ def _cross_checks(tables: dict[str, pd.DataFrame], sources: dict[str, _Source]) 
     if {"employee_id", "effective_date"} <= set(jobs) and {"employee_id", "hire_date"} <= set(emp):
         hired = jobs["employee_id"].map(emp.drop_duplicates("employee_id").set_index("employee_id")["hire_date"])
         early = hired.notna() & (jobs["effective_date"] < hired)
-        shown = _fmt_dates(jobs["effective_date"]) + " before hire_date " + _fmt_dates(hired)
+        shown = (_fmt_dates(jobs["effective_date"]) + " before hire_date " + _fmt_dates(hired)) if early.any() else early
         problems.append(_problem(jsrc.file, jsrc.row_offset, "effective_date",
                                  "a date on or after the employee's hire_date", early, shown))
 

@@ -3,6 +3,7 @@ with the file, the column, the spreadsheet row and what was expected."""
 
 from __future__ import annotations
 
+import numpy as np
 import pandas as pd
 import pytest
 
@@ -251,3 +252,22 @@ def test_optional_columns_are_always_there_as_typed_missing_values(data_copy):
     assert not me.promotion.analyze(study).estimates.where(estimand=("salary_grade_12m", "salary_grade_rate"))
     assert me.roi.attempt(study).reason == "employees.csv has no annual_salary: the cost of a departure cannot be priced"
     assert (study.cohort.people["gender"] == "unknown").all()
+
+
+@pytest.mark.parametrize("seed", range(5))
+def test_fast_key_and_reference_checks_agree_with_pandas(seed):
+    from mentoring_eval.data import _duplicated, _member, _numbers_from_text
+
+    rng = np.random.default_rng(seed)
+    n = 2000
+    ids = pd.Series([f"E{v:04d}" if v % 17 else None for v in rng.integers(0, 900, n)], dtype="str")
+    days = pd.Series(pd.to_datetime("2020-01-01") + pd.to_timedelta(rng.integers(0, 40, n), unit="D"))
+    frame = pd.DataFrame({"employee_id": ids, "effective_date": days, "wave": rng.integers(0, 3, n)})
+    for key in (["employee_id"], ["employee_id", "effective_date"], ["employee_id", "effective_date", "wave"]):
+        assert _duplicated(frame, key).tolist() == frame.duplicated(key, keep=False).tolist()
+    reference = pd.Series([f"E{v:04d}" for v in rng.integers(0, 900, 500)], dtype="str")
+    assert _member(ids, reference).tolist() == ids.isin(reference).tolist()
+    text = pd.Series(["12", "3.5", "-4", None, "1e3"], dtype="str")
+    assert _numbers_from_text(text).tolist()[:3] == [12.0, 3.5, -4.0] and _numbers_from_text(text).iloc[4] == 1000.0
+    messy = pd.Series(["12", "twelve", " 7"], dtype="str")  # not all plain numbers: pandas decides, as before
+    assert _numbers_from_text(messy).isna().tolist() == pd.to_numeric(messy, errors="coerce").isna().tolist()
