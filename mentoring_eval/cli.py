@@ -19,7 +19,7 @@ def _simulate(args) -> int:
 
     truth = simulate(args.out, n_employees=args.employees, seed=args.seed,
                      effects=Effects.null() if args.null_effects else None, design=args.design,
-                     shocks=args.shocks, plan=args.plan)
+                     shocks=args.shocks, plan=args.plan, file_format=args.format)
     t = truth.table
     mentees = t[(t.role == "mentee") & t.estimand.isin(["retention_12m", "promotion_12m"]) & t.kind.isin(["att", "naive"])]
     print(f"wrote the demo data set and truth.json to {args.out} ({args.employees:,} employees at start, seed {args.seed})")
@@ -126,6 +126,8 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--plan", choices=["demo", "wide"], default="demo",
                    help="which departments each cohort invites: the demo's two or three (default), or wide: three per "
                         "cohort, re-invited a year later, three never invited")
+    s.add_argument("--format", choices=["csv", "parquet"], default="csv",
+                   help="write the tables as CSV (default) or as Parquet with typed columns, as large exports come")
     s.set_defaults(func=_simulate)
 
     v = sub.add_parser("validate", help="check a data directory against the data contract")
@@ -192,6 +194,9 @@ def main(argv: list[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("mentoring-eval: interrupted", file=sys.stderr)
         return 130
+    except BrokenPipeError:  # the reader went away (`mentoring-eval validate DIR | head`): stop quietly
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 141
 
 
 if __name__ == "__main__":

@@ -362,11 +362,23 @@ class Dataset:
 
 # ---------------------------------------------------------------- reading
 
-def _read(path: Path) -> pd.DataFrame:
+def _read(path: Path, table: str | None = None) -> pd.DataFrame:
     if path.suffix == ".parquet":
-        return pd.read_parquet(path)
+        return pd.read_parquet(path, columns=_contract_columns(path, table))
     # everything as text first, so that parsing problems are reported, not silently coerced
     return pd.read_csv(path, dtype=str, keep_default_na=False, na_values=[""])
+
+
+def _contract_columns(path: Path, table: str | None) -> list[str] | None:
+    """The columns of a Parquet file the contract names (headers matched as `_headers` matches them):
+    a wide export's other columns (names, addresses, free text) are never read. None = all."""
+    if table not in TABLES:
+        return None
+    import pyarrow.parquet as pq
+
+    wanted = {c.name for c in TABLES[table].columns}
+    names = pq.read_schema(path).names
+    return [n for n in names if _header_key(n) in wanted] or names
 
 
 def _other_delimiter(path: Path) -> str | None:
@@ -755,7 +767,7 @@ def _load(directory: Path) -> Dataset:
                                                     f"instead (export the table as CSV with commas)"))
             continue
         try:
-            raw[name] = _read(file)
+            raw[name] = _read(file, name)
         except Exception as exc:  # unreadable file: report, do not crash
             problems.append(Problem(file.name, "-", f"a readable {file.suffix[1:].upper()} file ({type(exc).__name__}: {exc})"))
             continue

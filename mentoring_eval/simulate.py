@@ -315,8 +315,24 @@ def _spec_for(spec: CohortSpec, design: str) -> CohortSpec:
                       spec.duration_months, DEPARTMENTS)
 
 
+def _typed(name: str, df: pd.DataFrame) -> pd.DataFrame:
+    """A table with the contract's types for Parquet: dates as dates, true/false as booleans."""
+    from .data import TABLES
+
+    kinds = {c.name: c.kind for c in TABLES[name].columns} if name in TABLES else {}
+    typed = {}
+    for column, kind in kinds.items():
+        if column not in df:
+            continue
+        if kind == "date":
+            typed[column] = pd.to_datetime(df[column], format="%Y-%m-%d").astype("datetime64[ms]")
+        elif kind == "bool":
+            typed[column] = df[column].map({True: True, False: False, "True": True, "False": False}).astype("boolean")
+    return df.assign(**typed)
+
+
 def simulate(out_dir: str | Path, n_employees: int = 5000, seed: int = 0, effects: Effects | None = None,
-             design: str = "rollout", shocks: float = 0.0, plan: str = "demo") -> Truth:
+             design: str = "rollout", shocks: float = 0.0, plan: str = "demo", file_format: str = "csv") -> Truth:
     """Simulate the demo company into out_dir (CSV tables + truth.json) and return the Truth.
 
     n_employees is the headcount on 2022-01-01; hires roughly replace exits over the four years.
@@ -324,8 +340,11 @@ def simulate(out_dir: str | Path, n_employees: int = 5000, seed: int = 0, effect
     `shocks` is the SD of department x half-year shocks to the log hazards of voluntary exit and
     promotion (0 = none; 0.2 and 0.4 are moderate and large). `plan` says which departments each
     cohort invites: "demo" (two or three, see DEMO_COHORTS) or "wide" (three, see WIDE_COHORTS).
-    The same arguments always write byte-identical files.
+    `file_format` "parquet" writes the tables as Parquet with typed columns (dates as dates),
+    as a large employer's export would come. The same arguments always write byte-identical files.
     """
+    if file_format not in ("csv", "parquet"):
+        raise ArgumentError(f"file_format must be csv or parquet, got {file_format!r}")
     effects = Effects() if effects is None else effects
     if n_employees < 200:
         raise ArgumentError(f"n_employees must be at least 200 for a usable demo (got {n_employees})")
@@ -422,7 +441,10 @@ def simulate(out_dir: str | Path, n_employees: int = 5000, seed: int = 0, effect
     )
     out.mkdir(parents=True, exist_ok=True)
     for name, df in tables.items():
-        df.to_csv(out / f"{name}.csv", index=False, lineterminator="\n")
+        if file_format == "parquet":
+            _typed(name, df).to_parquet(out / f"{name}.parquet", index=False)
+        else:
+            df.to_csv(out / f"{name}.csv", index=False, lineterminator="\n")
     truth_rows = [{"design": "", **r} if "design" not in r else r for r in truth_rows] + _pooled_truth(truth_rows)
     truth_table = pd.DataFrame(truth_rows)
     individual = [m["individual"] for m in cohort_meta if m.get("individual") is not None]

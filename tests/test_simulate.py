@@ -7,6 +7,7 @@ import hashlib
 import json
 
 import numpy as np
+import pandas as pd
 import pytest
 
 import mentoring_eval as me
@@ -160,3 +161,18 @@ def test_effects_can_differ_by_cohort(tmp_path):
     att = truth.table[(truth.table["kind"] == "att") & truth.table["estimand"].isin(["retention_12m", "promotion_12m"])]
     by_cohort = att.groupby("cohort_id")["value"].apply(lambda v: (v == 0).all())
     assert by_cohort.to_dict() == {"2023-spring": False, "2023-autumn": True, "2024-spring": False, "2024-autumn": False}
+
+
+def test_parquet_simulation_loads_as_the_csv_one_and_reads_only_contract_columns(tmp_path):
+    me.simulate(tmp_path / "csv", n_employees=300, seed=5)
+    me.simulate(tmp_path / "pq", n_employees=300, seed=5, file_format="parquet")
+    assert sorted(p.suffix for p in (tmp_path / "pq").iterdir()) == [".json"] + [".parquet"] * 11
+    text, typed = me.load(tmp_path / "csv"), me.load(tmp_path / "pq")
+    for name in text.tables:
+        pd.testing.assert_frame_equal(text.tables[name], typed.tables[name], check_dtype=False)
+    employees = pd.read_parquet(tmp_path / "pq" / "employees.parquet")
+    wide = employees.rename(columns={"employee_id": "Employee_ID"}).assign(email="someone@example.com")
+    wide.to_parquet(tmp_path / "pq" / "employees.parquet", index=False)
+    again = me.load(tmp_path / "pq")
+    assert "email" not in again.employees and again.employees["employee_id"].tolist() == text.employees["employee_id"].tolist()
+    assert ("employees.parquet", "employee_id", len(employees), "header 'Employee_ID' read as employee_id") in again.cleaned
