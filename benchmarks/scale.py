@@ -3,7 +3,8 @@ step in a fresh process (peak = that process's max RSS, loading included where t
 data), at several sizes.
 
 Run:  .venv/bin/python benchmarks/scale.py [--sizes 100000 1000000] [--data /tmp/scale] [--steps ...]
-Companies are simulated once into --data/<size> (CSV, rollout design) and reused. Figures go to
+Companies are simulated once into --data/<size> (CSV, or Parquet with --format parquet; rollout
+design) and reused. Figures go to
 docs/performance.md with the date and the machine; nothing here is asserted."""
 
 from __future__ import annotations
@@ -53,6 +54,7 @@ def main() -> None:
     parser.add_argument("--sizes", type=int, nargs="+", default=[100_000, 1_000_000])
     parser.add_argument("--data", type=Path, default=Path("/tmp/mentoring-eval-scale"))
     parser.add_argument("--steps", nargs="+", default=list(STEPS), choices=list(STEPS))
+    parser.add_argument("--format", choices=["csv", "parquet"], default="csv", help="how the company is written")
     args = parser.parse_args()
     import mentoring_eval as me
 
@@ -60,15 +62,15 @@ def main() -> None:
     print("| employees at start | step | seconds | peak GiB |")
     print("|---:|---|---:|---:|")
     for n in args.sizes:
-        data = args.data / str(n)
-        if not (data / "employees.csv").exists():
+        data = args.data / (str(n) if args.format == "csv" else f"{n}-parquet")
+        if not (data / f"employees.{args.format}").exists():
             t0 = time.perf_counter()
-            me.simulate(data, n_employees=n, seed=0, design="rollout")
+            me.simulate(data, n_employees=n, seed=0, design="rollout", file_format=args.format)
             print(f"<!-- simulated {n:,} employees in {time.perf_counter() - t0:.1f} s -->", flush=True)
         for step in args.steps:
             got = measure(STEPS[step], data)
             note = f" ({got['error']})" if "error" in got else ""
-            print(f"| {n:,} | {step} | {got['seconds']:.1f} | {got['peak_gib']:.2f} |{note}", flush=True)
+            print(f"| {n:,} ({args.format}) | {step} | {got['seconds']:.1f} | {got['peak_gib']:.2f} |{note}", flush=True)
 
 
 if __name__ == "__main__":
