@@ -387,7 +387,8 @@ def between_programs(studies, estimand: str = "retention_12m"):
     try:
         found = pooling.between_programs(studies, estimand)
     except NotEstimable as exc:
-        return markdown(f"{html.escape(str(exc)).capitalize()}.")
+        text = html.escape(str(exc))
+        return markdown(f"{text[:1].upper()}{text[1:]}.")  # the reason as written, its first letter capital
     display(markdown(narrate.between_programs(found)))
     frame = found.to_frame().drop(columns="std_error").rename(
         columns={"estimate": "effect_pp", "ci_low": "effect_pp_ci_low", "ci_high": "effect_pp_ci_high"})

@@ -82,8 +82,10 @@ def test_between_programs_pools_each_programs_own_answer(two_programs):
                                    ["retention_12m"])
         assert (row.estimate, row.std_error) == (own.estimate, own.std_error)
     assert found.pooled == pooling.random_effects(found.programs["estimate"], found.programs["std_error"])
+    alone = [s for s in studies if pooling.program_of(s).endswith("acme")]
     with pytest.raises(NotEstimable, match=r"the cohorts come from one program \(acme\)"):
-        pooling.between_programs([s for s in studies if pooling.program_of(s).endswith("acme")])
+        pooling.between_programs(alone)
+    assert me.display.between_programs(alone).data.startswith("The cohorts come from one program (acme); pooling")
 
 
 def test_the_cross_cohort_page_renders_over_two_companies(two_programs, tmp_path):
