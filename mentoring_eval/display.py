@@ -593,6 +593,10 @@ def by_cohort(compared: Comparison, estimand: str, ax=None, label: str | None = 
                    edgecolors="#D55E00", label="naive comparison")
     ax.axhline(0, color="black", lw=0.8)
     ax.set_xticks(list(x.values()), list(x.keys()))
+    if sum(len(str(c)) for c in x) > 60:  # many or long names (program/cohort): slanted, so they never overlap
+        ax.tick_params(axis="x", labelrotation=30)
+        for tick in ax.get_xticklabels():
+            tick.set_horizontalalignment("right")
     ax.set_ylabel(label or labels.words(estimand))
     ax.legend(frameon=False, loc="lower center", bbox_to_anchor=(0.5, 1.0), ncols=2)  # above the plot, never on a bar
     ax.spines[["top", "right"]].set_visible(False)
