@@ -68,26 +68,25 @@ def published(study: Study) -> pd.DataFrame:
     count that differs from a group holding all of its people by 1 to min_cell_size-1 (30 enrolled
     mentors, 29 of them matched: the 29 would single out the one left unmatched); analysts see
     every count."""
-    found = counts(study)
-    if not study.disclosure.stakeholder:
-        return found.astype({p: "Int64" for p in POPULATIONS})
-    small = study.disclosure.min_cell_size
-    rows = []
-    for role in ROLES:
-        n = found.set_index("role").loc[role, list(POPULATIONS)].astype(int).to_dict()
-        ids = {p: set(members(study, role, p)) for p in POPULATIONS}
-        hidden = {p for p in POPULATIONS if 0 < n[p] < small}
-        nested = [(outer, inner) for outer in POPULATIONS for inner in POPULATIONS
-                  if outer != inner and n[inner] <= n[outer] and ids[inner] <= ids[outer]]
-        changed = True
-        while changed:  # withholding one count never reveals another, but a pair may need a second look
-            changed = False
-            for outer, inner in nested:
-                if outer not in hidden and inner not in hidden and 0 < n[outer] - n[inner] < small:
-                    hidden.add(inner)
-                    changed = True
-        rows.append({"role": role, **{p: pd.NA if p in hidden else n[p] for p in POPULATIONS}})
-    return pd.DataFrame(rows).astype({p: "Int64" for p in POPULATIONS})
+    def compute() -> pd.DataFrame:
+        found = counts(study)
+        if not study.disclosure.stakeholder:
+            return found.astype({p: "Int64" for p in POPULATIONS})
+        small = study.disclosure.min_cell_size
+        rows = []
+        for role in ROLES:
+            n = found.set_index("role").loc[role, list(POPULATIONS)].astype(int).to_dict()
+            ids = {p: set(members(study, role, p)) for p in POPULATIONS}
+            hidden = {p for p in POPULATIONS if 0 < n[p] < small}
+            for outer in POPULATIONS:  # one pass: hiding only ever removes pairs from consideration
+                for inner in POPULATIONS:
+                    if outer != inner and outer not in hidden and inner not in hidden and n[inner] <= n[outer] \
+                            and 0 < n[outer] - n[inner] < small and ids[inner] <= ids[outer]:
+                        hidden.add(inner)
+            rows.append({"role": role, **{p: pd.NA if p in hidden else n[p] for p in POPULATIONS}})
+        return pd.DataFrame(rows).astype({p: "Int64" for p in POPULATIONS})
+
+    return study.result(("published populations",), compute)  # every count on every page asks: computed once
 
 
 def shown(study: Study, role: str, population: str) -> int | None:

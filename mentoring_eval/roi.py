@@ -382,9 +382,10 @@ def _priced(studies: Sequence[Study]) -> tuple[float, int, float, float]:
             where = f" (in {ds.source})" if len(datasets) > 1 else ""
             raise NotEstimable(f"{ds.files.get('employees', 'employees.csv')}{where} has no annual_salary: the cost of "
                                f"a departure cannot be priced")
+    salaries_of = {id(ds): ds.employees.set_index("employee_id")["annual_salary"] for ds in datasets}
     cost, people, salaries, gaps = 0.0, 0, [], []
     for study in studies:
-        salary_of = study.dataset.employees.set_index("employee_id")["annual_salary"]  # each company's own people
+        salary_of = salaries_of[id(study.dataset)]  # each company's own people
         took_part = populations.members(study, "mentee", "matched")  # the count every page prints
         cost += float(costs(study)["amount"].sum())
         people += len(took_part)
