@@ -118,7 +118,9 @@ def assigned_did(rows: pd.DataFrame, outcome: str, unit: tuple[str, ...], treate
                  alpha: float = 0.05, seed: int = 0, draws: int = 9999, variance: str = "cv1") -> Assignment:
     """The 2x2 difference-in-differences of `outcome` (treated x post) with inference at the
     assigned unit: CR1 standard error, WCR bootstrap interval and randomization p-value. Every
-    unit must lie wholly in one arm (else the unit is not how the program was assigned)."""
+    unit must lie wholly in one arm (else the unit is not how the program was assigned). Rows may
+    be cells of people with a `weight` column counting them (`effects.exit_panel`): the results
+    equal those on one row per person."""
     labels = cluster_labels(rows, unit)
     d = rows[treated].to_numpy(float)
     arm = pd.DataFrame({"unit": labels, "d": d}).groupby("unit")["d"].agg(["min", "max"])
@@ -132,24 +134,29 @@ def assigned_did(rows: pd.DataFrame, outcome: str, unit: tuple[str, ...], treate
         raise NotEstimable("the rollout needs both treated and comparison units")
     p = rows[post].to_numpy(float)
     y = rows[outcome].to_numpy(float)
+    w = rows["weight"].to_numpy(float) if "weight" in rows else np.ones(len(y))
     x = np.column_stack([np.ones(len(y)), d, p, d * p])
-    boot = wild_cluster_bootstrap(x, y, labels.to_numpy(), 3, draws=draws, alpha=alpha, seed=seed, variance=variance)
-    small = cr2_interval(x, y, labels.to_numpy(), 3, alpha=alpha)
-    ri_p, n_assign, enumerated = randomization_test(labels.to_numpy(), d, p, y, treated_units, seed)
+    boot = wild_cluster_bootstrap(x, y, labels.to_numpy(), 3, weights=w, draws=draws, alpha=alpha, seed=seed,
+                                  variance=variance, counts=True)
+    small = cr2_interval(x, y, labels.to_numpy(), 3, alpha=alpha, weights=w)
+    ri_p, n_assign, enumerated = randomization_test(labels.to_numpy(), d, p, y, treated_units, seed, weights=w)
     return Assignment(tuple(unit), treated_units, comparison_units, boot, ri_p, n_assign, enumerated, small)
 
 
 def randomization_test(labels: np.ndarray, treated: np.ndarray, post: np.ndarray, y: np.ndarray,
-                       treated_units: tuple[str, ...], seed: int = 0) -> tuple[float, int, bool]:
+                       treated_units: tuple[str, ...], seed: int = 0,
+                       weights: np.ndarray | None = None) -> tuple[float, int, bool]:
     """Two-sided randomization p-value of the 2x2 DiD over the choices of which units were treated
-    (as many as were), from unit x period sums: (p, assignments compared, every one enumerated)."""
+    (as many as were), from unit x period sums: (p, assignments compared, every one enumerated).
+    `weights` count the people each row stands for (cells), one each by default."""
     codes, uniques = pd.factorize(pd.Series(labels), sort=True)
     g = len(uniques)
     post_i = post.astype(int)
     sums = np.zeros((g, 2))
     counts = np.zeros((g, 2))
-    np.add.at(sums, (codes, post_i), y)
-    np.add.at(counts, (codes, post_i), 1.0)
+    w = np.ones(len(y)) if weights is None else np.asarray(weights, float)
+    np.add.at(sums, (codes, post_i), w * y)
+    np.add.at(counts, (codes, post_i), w)
     actual = np.isin(np.asarray(uniques, dtype=object), np.asarray(treated_units, dtype=object))
     k = int(actual.sum())
     total = math.comb(g, k)

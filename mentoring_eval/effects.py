@@ -33,7 +33,8 @@ from .did.inference import cluster_factor, sandwich, solve_wls
 from .did.regression import DiDEstimate, EventStudy
 from .errors import NotEstimable
 from .estimates import Estimates
-from .panels import employed_on, had_event, period_index, segment_counts, spell_at, spells
+from .panels import (attributes_at, employed_on, employment_periods, had_event, period_index, period_start,
+                     segment_counts, spell_at, spells)
 from .params import Eligibility
 
 if TYPE_CHECKING:
@@ -97,11 +98,13 @@ def assigned_itt(rows: pd.DataFrame, outcome: str, study: Study) -> tuple[DiDEst
     bounded by the eligible segment's observed rate after the start."""
     a = assigned_did(rows, outcome, study.params.assignment_unit, seed=study.params.seed)
     b = a.bootstrap
-    after = rows.loc[(rows["treated"] == 1) & (rows["post"] == 1), outcome]
+    after = ((rows["treated"] == 1) & (rows["post"] == 1)).to_numpy()
+    w = _weights(rows)
     value, (lo, hi) = b.estimate, a.interval
-    if len(after):
-        value, lo, hi = bounds.intersect(value, lo, hi, float(after.mean()))
-    itt = DiDEstimate("2x2 DiD", value, b.std_error, float(lo), float(hi), b.pvalue, len(rows), sum(a.clusters),
+    if after.any():
+        value, lo, hi = bounds.intersect(value, lo, hi, float(np.average(rows[outcome].to_numpy(float)[after],
+                                                                          weights=w[after])))
+    itt = DiDEstimate("2x2 DiD", value, b.std_error, float(lo), float(hi), b.pvalue, int(w.sum()), sum(a.clusters),
                       f"wild cluster bootstrap by {a.unit_name}", b.alpha)
     return itt, a
 
@@ -247,31 +250,55 @@ def _require_segments(rows: pd.DataFrame, cohort_id: str, role: Role) -> None:
 
 
 def exit_panel(study: Study, role: Role) -> pd.DataFrame:
-    """At-risk rows of the eligible and comparison segments for the periods S-P .. S+H-1, with
-    exited_voluntary in percent. Each person's segment (and department and location) is fixed at
-    the cohort start (or at the period nearest it for those who left before or joined after), so
-    promotions and moves the program may have caused do not move people between arms."""
-    cohort = study.cohort
+    """The eligible and comparison segments' people at risk in each period S-P .. S+H-1 and the
+    share of them who left voluntarily, as cells: one row per department, location, arm
+    (`treated`), `participant` and period, with `weight` (people at risk: the rows' frequency
+    weights) and `exit_pct` (percent of them leaving in the period). Each person's segment (and
+    department and location) is fixed at the cohort start (or at the period nearest it for those
+    who left before or joined after), so promotions and moves the program may have caused do not
+    move people between arms. Computed from each person's first and last period and their
+    attributes at one reference period, never a row per person per period; regressions on these
+    cells weighted by `weight` equal those on the person-period rows."""
+    cohort, ds, p = study.cohort, study.dataset, study.params
     s = cohort.start_period
-    panel = study.panel
+    first, last = period_start(np.array(study.window[:2]), p.period)
+    emp = ds.employees.reset_index(drop=True)
+    p0, p1, lo, hi, exit_p = employment_periods(emp, p.period, pd.Timestamp(first), pd.Timestamp(last))
+    present = np.flatnonzero(lo <= hi)
+    # each person's reference period: the start, else the last before it, else the first after it
+    reference = attributes_at(ds, present, np.clip(s, lo[present], hi[present]), p.period, p.salary_grade_order)
     rule = getattr(cohort.params, f"{role}_eligibility")
-    # each person's reference row: the start period, else the last before it, else the first after it
-    distance = np.where(panel["period"] <= s, s - panel["period"], 10**6 + panel["period"] - s)
-    order = np.lexsort((distance, pd.factorize(panel["employee_id"])[0]))
-    first = np.r_[True, panel["employee_id"].to_numpy()[order][1:] != panel["employee_id"].to_numpy()[order][:-1]]
-    reference = panel.iloc[order[first]].reset_index(drop=True)
     inside, outside = segments(reference, rule, cohort.treated_departments)
-    arm = pd.DataFrame({"employee_id": reference["employee_id"], "treated": inside.astype(int).to_numpy(),
-                        "keep": (inside | outside).to_numpy(), "department": reference["department"].to_numpy(),
-                        "location": reference["location"].to_numpy()})
-    arm = arm[arm["keep"]].drop(columns="keep")
-    rows = panel[["employee_id", "period", "exited_voluntary"]].merge(arm, on="employee_id", how="inner")
+    keep = (inside | outside).to_numpy()
+    who = present[keep]
+    participants = emp["employee_id"].isin(cohort.participants(role)["employee_id"]).to_numpy()
+    people = pd.DataFrame({"department": reference["department"].to_numpy()[keep],
+                           "location": reference["location"].to_numpy()[keep],
+                           "treated": inside.to_numpy()[keep].astype(int), "participant": participants[who]})
+    groups = people.groupby(list(people.columns), sort=True)
+    cell, keys = groups.ngroup().to_numpy(), groups.size().index.to_frame(index=False)
+    width = p1 - p0 + 1
+    change = np.zeros(len(keys) * (width + 1), dtype=np.int64)
+    np.add.at(change, cell * (width + 1) + (lo[who] - p0), 1)
+    np.add.at(change, cell * (width + 1) + (hi[who] + 1 - p0), -1)
+    at_risk_count = change.reshape(len(keys), width + 1).cumsum(axis=1)[:, :-1]
+    voluntary = (emp["termination_reason"].to_numpy(dtype=object)[who] == "voluntary") & (exit_p[who] == hi[who])
+    exits = np.bincount(cell[voluntary] * width + (hi[who][voluntary] - p0),
+                        minlength=len(keys) * width).reshape(len(keys), width)
+    c, k = np.nonzero(at_risk_count > 0)
+    rows = keys.iloc[c].reset_index(drop=True)
+    rows["period"] = k + p0
+    rows["weight"] = at_risk_count[c, k].astype(float)
+    rows["exit_pct"] = 100.0 * exits[c, k] / rows["weight"].to_numpy()
     rows["post"] = (rows["period"] >= s).astype(int)
     rows["rel_time"] = rows["period"] - s
-    rows["exit_pct"] = 100.0 * rows.pop("exited_voluntary").astype(float)
-    participants = set(cohort.participants(role)["employee_id"])
-    rows["participant"] = rows["employee_id"].isin(participants)
+    rows["participant"] = rows["participant"].astype(bool)
     return rows
+
+
+def _weights(rows: pd.DataFrame) -> np.ndarray:
+    """The rows' frequency weights: people per row (`weight`, for cells), else one each."""
+    return rows["weight"].to_numpy(float) if "weight" in rows else np.ones(len(rows))
 
 
 def itt_exit_rate(study: Study, role: Role) -> tuple[DiDEstimate, WaldEffect, pd.DataFrame]:
@@ -281,9 +308,10 @@ def itt_exit_rate(study: Study, role: Role) -> tuple[DiDEstimate, WaldEffect, pd
     _require_segments(rows, study.cohort_id, role)
     itt, assignment = assigned_itt(rows, "exit_pct", study)
     after = rows[(rows["treated"] == 1) & (rows["post"] == 1)]
-    mine = after.loc[after["participant"], "exit_pct"]
-    observed = float(mine.mean()) if len(mine) else float("nan")
-    return itt, wald(itt, int(after["participant"].sum()), len(after), assignment=assignment, observed=observed), rows
+    w = _weights(after)
+    mine = after["participant"].to_numpy(bool)
+    observed = float(np.average(after["exit_pct"].to_numpy(float)[mine], weights=w[mine])) if mine.any() else float("nan")
+    return itt, wald(itt, int(w[mine].sum()), int(w.sum()), assignment=assignment, observed=observed), rows
 
 
 def population_event_study(rows: pd.DataFrame, outcome: str = "exit_pct", reference: int = -1,
@@ -303,12 +331,12 @@ def population_event_study(rows: pd.DataFrame, outcome: str = "exit_pct", refere
     x = np.column_stack(cols)
     names = ["const", "segment"] + [f"period_{k}" for k in range(1, n_periods)] + [f"rel_{r}" for r in periods]
     y = rows[outcome].to_numpy(float)
-    w = np.ones(len(rows))
+    w = _weights(rows)
     beta, bread = solve_wls(x, y, w, names)
     resid = y - x @ beta
     clusters = pd.factorize(cluster_labels(rows, unit))[0]
     g = clusters.max() + 1
-    n, k = x.shape
+    n, k = int(round(w.sum())), x.shape[1]
     vcov = sandwich(x, resid, w, bread, clusters) * cluster_factor(g, n, k)
     idx = np.arange(len(names) - len(periods), len(names))
     b, v = beta[idx], vcov[np.ix_(idx, idx)]

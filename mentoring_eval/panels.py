@@ -77,16 +77,18 @@ def _grade_changes(codes: pd.Series) -> tuple[np.ndarray, np.ndarray]:
 
 
 def at_risk(ds: Dataset, period: str = "month", start=None, end=None,
-            grade_order: tuple[str, ...] | None = None) -> pd.DataFrame:
+            grade_order: tuple[str, ...] | None = None, employee_ids=None) -> pd.DataFrame:
     """One row per employee per period while employed, between start and end (dates; default: the
     span of recorded exits). Columns: employee_id, period (integer), period_start, exited,
     exited_voluntary, exited_involuntary, promoted, grade_changed (the grade code differs from the
     record before), job_level, salary_grade (its rank, see `grade_ranks`; missing for codes
-    without an order), department, location, tenure_months, last_rating, last_engagement."""
+    without an order), department, location, tenure_months, last_rating, last_engagement.
+    `employee_ids` keeps the rows of those people only (a matched sample in a large company)."""
     emp = ds.employees.reset_index(drop=True)
-    term = emp["termination_date"]
-    _, _, lo, hi, exit_p = _window(emp, period, start, end)
+    _, _, lo, hi, exit_p = employment_periods(emp, period, start, end)
     n_rows = np.maximum(hi - lo + 1, 0)
+    if employee_ids is not None:
+        n_rows = np.where(emp["employee_id"].isin(employee_ids).to_numpy(), n_rows, 0)
     who = np.repeat(np.arange(len(emp)), n_rows)
     offset = np.arange(who.size) - np.repeat(np.cumsum(n_rows) - n_rows, n_rows)
     per = lo[who] + offset
@@ -101,23 +103,13 @@ def at_risk(ds: Dataset, period: str = "month", start=None, end=None,
         "exited_voluntary": exited & (reason[who] == "voluntary"),
         "exited_involuntary": exited & (reason[who] == "involuntary"),
     })
-    # job attributes as of the later of period start and hire date
+    attributes = attributes_at(ds, who, per, period, grade_order)
+    for name in ("job_level", "salary_grade", "department", "location", "tenure_months"):
+        panel[name] = attributes[name].array
     emp_code = pd.Index(emp["employee_id"])
     jobs = ds.job_history
     j_emp = emp_code.get_indexer(jobs["employee_id"])
     j_day = day_numbers(jobs["effective_date"])
-    asof_day = np.maximum(day_numbers(pd.Series(starts)), day_numbers(emp["hire_date"])[who])
-    pos = as_of_position(who, asof_day, j_emp, j_day)
-    has = pos >= 0
-    panel["job_level"] = pd.array(np.where(has, jobs["job_level"].to_numpy(dtype=float)[np.maximum(pos, 0)], np.nan)).astype("Int64")
-    rank = grade_ranks(jobs["salary_grade"], grade_order)
-    rank = np.full(len(jobs), np.nan) if rank is None else rank
-    panel["salary_grade"] = pd.array(np.where(has, rank[np.maximum(pos, 0)], np.nan)).astype("Int64")
-    dept = np.where(has, jobs["department"].to_numpy(dtype=object)[np.maximum(pos, 0)], emp["department"].to_numpy(dtype=object)[who])
-    panel["department"] = pd.array(dept, dtype="str")
-    panel["location"] = pd.array(emp["location"].to_numpy(dtype=object)[who], dtype="str")
-    hire_days = day_numbers(emp["hire_date"])[who]
-    panel["tenure_months"] = np.maximum((day_numbers(pd.Series(starts)) - hire_days) / 30.4375, 0).round(1)
     # promotions and grade changes: rises between consecutive records, placed in their period
     order = np.lexsort((j_day, j_emp))
     e_sorted, lvl = j_emp[order], jobs["job_level"].to_numpy(dtype=float)[order]
@@ -127,19 +119,50 @@ def at_risk(ds: Dataset, period: str = "month", start=None, end=None,
                                      rec_period[same & (np.r_[0, np.diff(lvl)] > 0)])
     changed = same & _grade_changes(jobs["salary_grade"].iloc[order])[1]
     panel["grade_changed"] = _flag_events(who, per, e_sorted[changed], rec_period[changed])
-    # last rating and last engagement strictly before the as-of day
+    for name in ("last_rating", "last_engagement"):
+        panel[name] = attributes[name].array
+    return panel
+
+
+def attributes_at(ds: Dataset, who: np.ndarray, per: np.ndarray, period: str = "month",
+                  grade_order: tuple[str, ...] | None = None) -> pd.DataFrame:
+    """Each (employee position in the employees table, period)'s attributes as the at-risk panel
+    gives them, for any rows asked for (one per person at a reference period, say) without the
+    panel: job_level, salary_grade (rank), department (the job record in force at the later of the
+    period's start and hire, else the employees table's), location, tenure_months (at the period's
+    start), last_rating and last_engagement (the latest strictly before that day)."""
+    emp = ds.employees.reset_index(drop=True)
+    who, per = np.asarray(who, np.int64), np.asarray(per, np.int64)
+    starts = period_start(per, period)
+    emp_code = pd.Index(emp["employee_id"])
+    jobs = ds.job_history
+    j_emp = emp_code.get_indexer(jobs["employee_id"])
+    j_day = day_numbers(jobs["effective_date"])
+    asof_day = np.maximum(day_numbers(pd.Series(starts)), day_numbers(emp["hire_date"])[who])
+    pos = as_of_position(who, asof_day, j_emp, j_day)
+    has = pos >= 0
+    out = pd.DataFrame(index=pd.RangeIndex(who.size))
+    out["job_level"] = pd.array(np.where(has, jobs["job_level"].to_numpy(dtype=float)[np.maximum(pos, 0)], np.nan)).astype("Int64")
+    rank = grade_ranks(jobs["salary_grade"], grade_order)
+    rank = np.full(len(jobs), np.nan) if rank is None else rank
+    out["salary_grade"] = pd.array(np.where(has, rank[np.maximum(pos, 0)], np.nan)).astype("Int64")
+    dept = np.where(has, jobs["department"].to_numpy(dtype=object)[np.maximum(pos, 0)], emp["department"].to_numpy(dtype=object)[who])
+    out["department"] = pd.array(dept, dtype="str")
+    out["location"] = pd.array(emp["location"].to_numpy(dtype=object)[who], dtype="str")
+    hire_days = day_numbers(emp["hire_date"])[who]
+    out["tenure_months"] = np.maximum((day_numbers(pd.Series(starts)) - hire_days) / 30.4375, 0).round(1)
     for table, date_col, value_col, name in (("performance_reviews", "review_date", "rating", "last_rating"),
                                              ("engagement_surveys", "survey_date", "score", "last_engagement")):
         if ds.has(table):
             t = ds.require(table)
             pos = as_of_position(who, asof_day, emp_code.get_indexer(t["employee_id"]), day_numbers(t[date_col]), strictly_before=True)
-            panel[name] = np.where(pos >= 0, t[value_col].to_numpy(dtype=float)[np.maximum(pos, 0)], np.nan)
+            out[name] = np.where(pos >= 0, t[value_col].to_numpy(dtype=float)[np.maximum(pos, 0)], np.nan)
         else:
-            panel[name] = np.nan
-    return panel
+            out[name] = np.nan
+    return out
 
 
-def _window(emp: pd.DataFrame, period: str, start=None, end=None):
+def employment_periods(emp: pd.DataFrame, period: str, start=None, end=None):
     """(first period, last period, each employee's first and last period in it, each exit's period
     or -1): the window between start and end (default: the span of recorded exits)."""
     term = emp["termination_date"]
@@ -160,7 +183,7 @@ def spells(ds: Dataset, period: str = "month", start=None, end=None) -> pd.DataF
     department. The at-risk panel's rows, without a row per person per period: its rows in a
     department are exactly the periods these spells cover. Sorted by employee and first period."""
     emp = ds.employees.reset_index(drop=True)
-    _, _, lo, hi, _ = _window(emp, period, start, end)
+    _, _, lo, hi, _ = employment_periods(emp, period, start, end)
     jobs = ds.job_history
     j_emp = pd.Index(emp["employee_id"]).get_indexer(jobs["employee_id"])
     j_day = day_numbers(jobs["effective_date"])
@@ -207,7 +230,7 @@ def segment_counts(ds: Dataset, period: str = "month", by: tuple[str, ...] = ("d
     if unknown:
         raise ValueError(f"events {unknown}: expected among {', '.join(SEGMENT_EVENTS)}")
     emp = ds.employees.reset_index(drop=True)
-    p0, p1, lo, hi, exit_p = _window(emp, period, start, end)
+    p0, p1, lo, hi, exit_p = employment_periods(emp, period, start, end)
     found = spells(ds, period, start, end)
     values = {"department": found["department"].to_numpy(dtype=object),
               "location": emp["location"].to_numpy(dtype=object)[found["employee"].to_numpy()]}

@@ -73,9 +73,10 @@ def weight_matrix(n_clusters: int, draws: int, kind: Weights = "auto", seed: int
 
 
 class _Cross:
-    """Per-cluster cross-products X_g'WX_g and X_g'Wy_g of a weighted regression."""
+    """Per-cluster cross-products X_g'WX_g and X_g'Wy_g of a weighted regression; `n` observations
+    (the rows, or the people they stand for when the weights count them)."""
 
-    def __init__(self, x: np.ndarray, y: np.ndarray, w: np.ndarray, clusters: np.ndarray):
+    def __init__(self, x: np.ndarray, y: np.ndarray, w: np.ndarray, clusters: np.ndarray, n: int | None = None):
         codes, g = group_codes(clusters)
         self.g = g
         k = x.shape[1]
@@ -85,7 +86,7 @@ class _Cross:
         self.xy = group_sums(codes, g, xw * y[:, None])
         self.bread = np.linalg.inv(self.xx.sum(axis=0))
         self.beta = self.bread @ self.xy.sum(axis=0)
-        self.n, self.k = len(y), k
+        self.n, self.k = (len(y) if n is None else n), k
 
     @cached_property
     def leave_one_out(self) -> np.ndarray | None:
@@ -137,16 +138,18 @@ class _Cross:
 
 def wild_cluster_bootstrap(x: np.ndarray, y: np.ndarray, clusters: np.ndarray | pd.Series, column: int,
                            weights: np.ndarray | None = None, draws: int = 9999, kind: Weights = "auto",
-                           alpha: float = 0.05, seed: int = 0, variance: Variance = "cv1") -> WildBootstrap:
+                           alpha: float = 0.05, seed: int = 0, variance: Variance = "cv1",
+                           counts: bool = False) -> WildBootstrap:
     """WCR-t bootstrap of coefficient `column` of the (weighted) regression of y on x, clusters
     given per row: p-value for H0 = 0 and the interval of values not rejected at `alpha`. The t
     statistics use CV1 by default, or CV3 (the cluster jackknife; WCR3 in MacKinnon, Nielsen & Webb
     2023; CV1 when leaving out a cluster makes the design singular); `std_error` is the same
     variance's. On the simulator's three-against-three department rollouts the two give the same
-    coverage (docs/validation.md)."""
+    coverage (docs/validation.md). `counts=True`: the weights count people (rows are cells of
+    identical regressors, y their mean), so the result equals the person-level one."""
     x, y = np.asarray(x, float), np.asarray(y, float)
     w = np.ones(len(y)) if weights is None else np.asarray(weights, float)
-    cross = _Cross(x, y, w, np.asarray(clusters))
+    cross = _Cross(x, y, w, np.asarray(clusters), int(round(w.sum())) if counts else None)
     if cross.g < 2:
         raise NotEstimable("a single cluster: nothing to bootstrap over")
     if variance not in ("cv1", "cv3"):
