@@ -158,8 +158,13 @@ def snapshot_did(study: Study, role: Role, outcome: SnapshotOutcome, months: int
     so that differences are percentage points. `start` replaces the cohort's start (a placebo)."""
     if outcome not in ("stayed", "promoted", "grade_changed"):
         raise ValueError(f"outcome must be 'stayed', 'promoted' or 'grade_changed', got {outcome!r}")
+    start = study.cohort.start if start is None else pd.Timestamp(start)
+    return study.kept(("snapshot rows", role, months, start), lambda: _snapshot_rows(study, role, months, start))
+
+
+def _snapshot_rows(study: Study, role: Role, months: int, start: pd.Timestamp) -> pd.DataFrame:
+    """`snapshot_did`'s rows with every outcome, built once per role, follow-up and start."""
     cohort, ds = study.cohort, study.dataset
-    start = cohort.start if start is None else pd.Timestamp(start)
     rule = getattr(cohort.params, f"{role}_eligibility")
     end = ds.end
     if start + pd.DateOffset(months=months) > end + pd.Timedelta(days=1):
@@ -169,7 +174,7 @@ def snapshot_did(study: Study, role: Role, outcome: SnapshotOutcome, months: int
     participants = set(cohort.participants(role)["employee_id"])
     frames = []
     for post, when in ((1, start), (0, start - pd.DateOffset(months=months))):
-        snap = employed_on(ds, when, cohort.params.period)
+        snap = study.employed_on(when)
         gone = snap["termination_date"]
         horizon = when + pd.DateOffset(months=months)
         inside, outside = segments(snap, rule, cohort.treated_departments)

@@ -91,7 +91,12 @@ def at_risk(ds: Dataset, period: str = "month", start=None, end=None,
         n_rows = np.where(emp["employee_id"].isin(employee_ids).to_numpy(), n_rows, 0)
     who = np.repeat(np.arange(len(emp)), n_rows)
     offset = np.arange(who.size) - np.repeat(np.cumsum(n_rows) - n_rows, n_rows)
-    per = lo[who] + offset
+    return _panel_rows(ds, emp, who, lo[who] + offset, exit_p, period, grade_order)
+
+
+def _panel_rows(ds: Dataset, emp: pd.DataFrame, who: np.ndarray, per: np.ndarray, exit_p: np.ndarray, period: str,
+                grade_order: tuple[str, ...] | None) -> pd.DataFrame:
+    """The at-risk panel's rows for these (employee position, period) pairs."""
     starts = period_start(per, period)
     exited = (exit_p[who] == per)
     reason = emp["termination_reason"].to_numpy(dtype=object)
@@ -312,9 +317,11 @@ def had_event(events: pd.DataFrame, kind: str, after: pd.Timestamp, before: pd.T
 def employed_on(ds: Dataset, date: pd.Timestamp, period: str = "month") -> pd.DataFrame:
     """Everyone employed on `date` (hired on or before it, not gone before it), with their attributes
     as of that day (the at-risk panel's row for the date's period) and their termination_date."""
-    snap = at_risk(ds, period, start=date, end=date)
-    emp = ds.employees.set_index("employee_id")
-    hired = snap["employee_id"].map(emp["hire_date"])
-    gone = snap["employee_id"].map(emp["termination_date"])
-    keep = (hired <= date) & (gone.isna() | (gone >= date))
-    return snap[keep].assign(termination_date=gone[keep]).reset_index(drop=True)
+    date = pd.Timestamp(date)
+    emp = ds.employees.reset_index(drop=True)
+    term = emp["termination_date"]
+    who = np.flatnonzero(((emp["hire_date"] <= date) & (term.isna() | (term >= date))).to_numpy())
+    per = np.full(who.size, period_index(pd.Series([date]), period)[0], dtype=np.int64)
+    snap = _panel_rows(ds, emp, who, per, period_index(term, period), period, None)
+    snap["termination_date"] = term.iloc[who].to_numpy()
+    return snap

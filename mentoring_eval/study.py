@@ -26,7 +26,7 @@ from .data import CACHE_ENV, RESULTS_DIR, TABLES, CohortInfo, DataValidationErro
 from .errors import MentoringEvalError, ParamsError
 from .estimates import Estimates
 from .files import folder_name, locked, scratch_dir
-from .panels import at_risk, job_events, period_index, period_start
+from .panels import at_risk, employed_on, job_events, period_index, period_start
 from .params import CohortParams, find_files, load_params, locate, unknown_cohort_message
 from .privacy import Disclosure
 from .version import __version__, code_fingerprint
@@ -42,6 +42,7 @@ class Study:
     dataset: Dataset
     params_file: Path | None = None
     _results: dict = field(default_factory=dict, init=False, repr=False)
+    _kept: dict = field(default_factory=dict, init=False, repr=False)  # large frames, this process only
 
     def __post_init__(self) -> None:
         where = self.params_file or "params"
@@ -163,6 +164,30 @@ class Study:
         first, last = period_start(np.array(self.window[:2]), self.params.period)
         return at_risk(self.dataset, self.params.period, start=pd.Timestamp(first), end=pd.Timestamp(last),
                        grade_order=self.params.salary_grade_order)
+
+    def kept(self, key: tuple, compute: Callable[[], T]) -> T:
+        """A large intermediate (a snapshot of the company, say) computed once in this process and
+        never written to the run's cache: cheaper to rebuild than to store."""
+        if key not in self._kept:
+            self._kept[key] = compute()
+        return self._kept[key]
+
+    def employed_on(self, date: pd.Timestamp) -> pd.DataFrame:
+        """`panels.employed_on` of this study's data and period: everyone employed on `date` with
+        their attributes then. The before/after snapshots of every outcome and role share few dates,
+        so each date is built once."""
+        date = pd.Timestamp(date)
+        return self.kept(("employed on", date), lambda: employed_on(self.dataset, date, self.params.period))
+
+    def panel_of(self, employee_ids) -> pd.DataFrame:
+        """`panel`'s rows of these employees only, without building the whole company's (a matched
+        sample in a large company); the whole panel's rows when it is already built."""
+        if "panel" in self.__dict__:
+            panel = self.panel
+            return panel[panel["employee_id"].isin(employee_ids)].reset_index(drop=True)
+        first, last = period_start(np.array(self.window[:2]), self.params.period)
+        return at_risk(self.dataset, self.params.period, start=pd.Timestamp(first), end=pd.Timestamp(last),
+                       grade_order=self.params.salary_grade_order, employee_ids=employee_ids)
 
     @cached_property
     def window(self) -> tuple[int, int, int, int]:
