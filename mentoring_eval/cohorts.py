@@ -176,8 +176,8 @@ def build_cohort(ds: Dataset, params: CohortParams, info: CohortInfo) -> Cohort:
     # departments any cohort reached by the end of the post window (as of each enrollee's cohort start)
     by_then = enr[(months < params.post_periods * unit).to_numpy()]
     jobs = ds.job_history
-    codes = pd.Index(emp.index)
-    pos = as_of_position(codes.get_indexer(by_then["employee_id"]), day_numbers(by_then["cohort_id"].map(cohorts["start_date"])),
-                 codes.get_indexer(jobs["employee_id"]), day_numbers(jobs["effective_date"]))
+    enrolled = ds.employee_positions("enrollments")[(months < params.post_periods * unit).to_numpy()]
+    pos = as_of_position(enrolled, day_numbers(by_then["cohort_id"].map(cohorts["start_date"])),
+                         ds.employee_positions("job_history"), day_numbers(jobs["effective_date"]))
     reached = set(jobs["department"].to_numpy(dtype=object)[pos[pos >= 0]])
     return Cohort(params, params.cohort_id, info.name, start, end, s, people, tuple(sorted(reached)))

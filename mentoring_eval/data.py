@@ -325,6 +325,17 @@ class Dataset:
         return CohortInfo(str(row["cohort_id"]), str(row["name"]), pd.Timestamp(row["start_date"]),
                           pd.Timestamp(row["end_date"]))
 
+    def employee_positions(self, table: str) -> np.ndarray:
+        """Each row's employee as a position in the employees table (-1 when not in it), found once
+        per table: panels index people by position, and matching millions of id strings is slow."""
+        if table not in self._positions:
+            self._positions[table] = positions_in(self.require(table)["employee_id"], self.employees["employee_id"])
+        return self._positions[table]
+
+    @cached_property
+    def _positions(self) -> dict[str, np.ndarray]:
+        return {}
+
     @cached_property
     def end(self) -> pd.Timestamp:
         """The last date the data record something happening (planned dates such as goal targets
@@ -596,6 +607,17 @@ def _member(values: pd.Series, reference: pd.Series) -> pd.Series:
     known = pc.unique(pa.array(reference.dropna().astype("str"), type=pa.string()))
     found = pc.is_in(pa.array(values.astype("str"), type=pa.string()), value_set=known)
     return pd.Series(found.to_numpy(zero_copy_only=False), index=values.index, dtype=bool)
+
+
+def positions_in(values: pd.Series, reference: pd.Series) -> np.ndarray:
+    """pd.Index(reference).get_indexer(values) for unique reference values, hashed in Arrow: each
+    value's position in `reference`, -1 when absent."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    where = pc.index_in(pa.array(values.astype("str"), type=pa.string()),
+                        value_set=pa.array(reference.astype("str"), type=pa.string()))
+    return where.fill_null(-1).to_numpy(zero_copy_only=False).astype(np.int64)
 
 
 def _duplicated(df: pd.DataFrame, key: list[str]) -> pd.Series:

@@ -422,7 +422,7 @@ def rollout_panel(ds: Dataset, period: str = "month", by: tuple[str, ...] = ("de
     enr, cohorts = ds.enrollments, ds.cohorts.set_index("cohort_id")
     start_period = period_index(enr["cohort_id"].map(cohorts["start_date"]), period)
     found = spells(ds, period)
-    row = spell_at(found, pd.Index(ds.employees["employee_id"]).get_indexer(enr["employee_id"]), start_period)
+    row = spell_at(found, ds.employee_positions("enrollments"), start_period)
     held = found.iloc[row[row >= 0]]
     at_start = pd.DataFrame({"department": held["department"].to_numpy(),
                              "location": ds.employees["location"].to_numpy(dtype=object)[held["employee"].to_numpy()]})

@@ -111,9 +111,8 @@ def _panel_rows(ds: Dataset, emp: pd.DataFrame, who: np.ndarray, per: np.ndarray
     attributes = attributes_at(ds, who, per, period, grade_order)
     for name in ("job_level", "salary_grade", "department", "location", "tenure_months"):
         panel[name] = attributes[name].array
-    emp_code = pd.Index(emp["employee_id"])
     jobs = ds.job_history
-    j_emp = emp_code.get_indexer(jobs["employee_id"])
+    j_emp = ds.employee_positions("job_history")
     j_day = day_numbers(jobs["effective_date"])
     # promotions and grade changes: rises between consecutive records, placed in their period
     order = np.lexsort((j_day, j_emp))
@@ -139,9 +138,8 @@ def attributes_at(ds: Dataset, who: np.ndarray, per: np.ndarray, period: str = "
     emp = ds.employees.reset_index(drop=True)
     who, per = np.asarray(who, np.int64), np.asarray(per, np.int64)
     starts = period_start(per, period)
-    emp_code = pd.Index(emp["employee_id"])
     jobs = ds.job_history
-    j_emp = emp_code.get_indexer(jobs["employee_id"])
+    j_emp = ds.employee_positions("job_history")
     j_day = day_numbers(jobs["effective_date"])
     asof_day = np.maximum(day_numbers(pd.Series(starts)), day_numbers(emp["hire_date"])[who])
     pos = as_of_position(who, asof_day, j_emp, j_day)
@@ -160,7 +158,8 @@ def attributes_at(ds: Dataset, who: np.ndarray, per: np.ndarray, period: str = "
                                              ("engagement_surveys", "survey_date", "score", "last_engagement")):
         if ds.has(table):
             t = ds.require(table)
-            pos = as_of_position(who, asof_day, emp_code.get_indexer(t["employee_id"]), day_numbers(t[date_col]), strictly_before=True)
+            pos = as_of_position(who, asof_day, ds.employee_positions(table), day_numbers(t[date_col]),
+                                 strictly_before=True)
             out[name] = np.where(pos >= 0, t[value_col].to_numpy(dtype=float)[np.maximum(pos, 0)], np.nan)
         else:
             out[name] = np.nan
@@ -190,7 +189,7 @@ def spells(ds: Dataset, period: str = "month", start=None, end=None) -> pd.DataF
     emp = ds.employees.reset_index(drop=True)
     _, _, lo, hi, _ = employment_periods(emp, period, start, end)
     jobs = ds.job_history
-    j_emp = pd.Index(emp["employee_id"]).get_indexer(jobs["employee_id"])
+    j_emp = ds.employee_positions("job_history")
     j_day = day_numbers(jobs["effective_date"])
     order = np.lexsort((j_day, j_emp))
     je, jd = j_emp[order], j_day[order]
@@ -266,7 +265,7 @@ def _events(ds: Dataset, emp: pd.DataFrame, name: str, period: str, lo, hi, exit
             hit &= emp["termination_reason"].to_numpy(dtype=object) == name.removeprefix("exited_")
         return np.flatnonzero(hit), exit_p[hit]
     jobs = ds.job_history
-    j_emp = pd.Index(emp["employee_id"]).get_indexer(jobs["employee_id"])
+    j_emp = ds.employee_positions("job_history")
     order = np.lexsort((day_numbers(jobs["effective_date"]), j_emp))
     e_sorted = j_emp[order]
     same = np.r_[False, e_sorted[1:] == e_sorted[:-1]]

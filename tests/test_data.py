@@ -256,7 +256,7 @@ def test_optional_columns_are_always_there_as_typed_missing_values(data_copy):
 
 @pytest.mark.parametrize("seed", range(5))
 def test_fast_key_and_reference_checks_agree_with_pandas(seed):
-    from mentoring_eval.data import _duplicated, _member, _numbers_from_text
+    from mentoring_eval.data import _duplicated, _member, _numbers_from_text, positions_in
 
     rng = np.random.default_rng(seed)
     n = 2000
@@ -267,6 +267,9 @@ def test_fast_key_and_reference_checks_agree_with_pandas(seed):
         assert _duplicated(frame, key).tolist() == frame.duplicated(key, keep=False).tolist()
     reference = pd.Series([f"E{v:04d}" for v in rng.integers(0, 900, 500)], dtype="str")
     assert _member(ids, reference).tolist() == ids.isin(reference).tolist()
+    unique = pd.Series(reference.unique(), dtype="str")
+    assert positions_in(ids, unique).tolist() == pd.Index(unique).get_indexer(ids).tolist()
+    assert (positions_in(ids, unique) == -1).sum() > 100  # absent and missing ids are -1
     text = pd.Series(["12", "3.5", "-4", None, "1e3"], dtype="str")
     assert _numbers_from_text(text).tolist()[:3] == [12.0, 3.5, -4.0] and _numbers_from_text(text).iloc[4] == 1000.0
     messy = pd.Series(["12", "twelve", " 7"], dtype="str")  # not all plain numbers: pandas decides, as before
