@@ -77,13 +77,15 @@ def _grade_changes(codes: pd.Series) -> tuple[np.ndarray, np.ndarray]:
 
 
 def at_risk(ds: Dataset, period: str = "month", start=None, end=None,
-            grade_order: tuple[str, ...] | None = None, employee_ids=None) -> pd.DataFrame:
+            grade_order: tuple[str, ...] | None = None, employee_ids=None, positions: bool = False) -> pd.DataFrame:
     """One row per employee per period while employed, between start and end (dates; default: the
     span of recorded exits). Columns: employee_id, period (integer), period_start, exited,
     exited_voluntary, exited_involuntary, promoted, grade_changed (the grade code differs from the
     record before), job_level, salary_grade (its rank, see `grade_ranks`; missing for codes
     without an order), department, location, tenure_months, last_rating, last_engagement.
-    `employee_ids` keeps the rows of those people only (a matched sample in a large company)."""
+    `employee_ids` keeps the rows of those people only (a matched sample in a large company);
+    `positions` adds `employee`, each row's position in the employees table (integer keys for
+    joining millions of rows)."""
     emp = ds.employees.reset_index(drop=True)
     _, _, lo, hi, exit_p = employment_periods(emp, period, start, end)
     n_rows = np.maximum(hi - lo + 1, 0)
@@ -91,7 +93,10 @@ def at_risk(ds: Dataset, period: str = "month", start=None, end=None,
         n_rows = np.where(emp["employee_id"].isin(employee_ids).to_numpy(), n_rows, 0)
     who = np.repeat(np.arange(len(emp)), n_rows)
     offset = np.arange(who.size) - np.repeat(np.cumsum(n_rows) - n_rows, n_rows)
-    return _panel_rows(ds, emp, who, lo[who] + offset, exit_p, period, grade_order)
+    panel = _panel_rows(ds, emp, who, lo[who] + offset, exit_p, period, grade_order)
+    if positions:
+        panel["employee"] = who
+    return panel
 
 
 def _panel_rows(ds: Dataset, emp: pd.DataFrame, who: np.ndarray, per: np.ndarray, exit_p: np.ndarray, period: str,

@@ -10,7 +10,7 @@ import numpy as np
 import pandas as pd
 
 from .cohorts import eligible
-from .data import Dataset
+from .data import Dataset, positions_in
 from .panels import at_risk, period_index
 
 if TYPE_CHECKING:
@@ -86,20 +86,11 @@ def baseline(study: Study, by: str | None = None, months: int = 12) -> pd.DataFr
     separations / average headcount, percent per year), voluntary and involuntary turnover,
     promotion, internal-move and salary-grade-change rates (percent per year), mean engagement; with
     `by`, a column named for it holds each group's value."""
-    ds, params = study.dataset, study.params
-    start = study.start
-    first = start - pd.DateOffset(months=months)
-    panel = at_risk(ds, "month", start=first, end=start - pd.Timedelta(days=1))
-    events = study.job_events
+    params = study.params
+    panel = study.kept(("baseline panel", months), lambda: _baseline_panel(study, months))
     groups = {"all employees": np.ones(len(panel), dtype=bool),
               "eligible mentees": eligible(panel, params.mentee_eligibility).to_numpy(),
               "eligible mentors": eligible(panel, params.mentor_eligibility).to_numpy()}
-    for kind in ("promoted", "grade_changed", "moved"):
-        panel[kind + "_any"] = False
-        hits = events[events[kind] & (events["effective_date"] >= first) & (events["effective_date"] < start)]
-        key = pd.MultiIndex.from_arrays([hits["employee_id"], period_index(hits["effective_date"], "month")])
-        rows = pd.MultiIndex.from_arrays([panel["employee_id"], panel["period"]])
-        panel[kind + "_any"] = rows.isin(key)
     records = []
     for name, mask in groups.items():
         sub = panel[mask]
@@ -119,6 +110,22 @@ def baseline(study: Study, by: str | None = None, months: int = 12) -> pd.DataFr
                 "mean_engagement": g["last_engagement"].mean(),
             })
     return pd.DataFrame(records)
+
+
+def _baseline_panel(study: Study, months: int) -> pd.DataFrame:
+    """Everyone's months in the `months` before the start, with whether each month held a
+    promotion, a salary-grade change or an internal move (`*_any`); built once per study."""
+    ds, start = study.dataset, study.start
+    first = start - pd.DateOffset(months=months)
+    panel = at_risk(ds, "month", start=first, end=start - pd.Timedelta(days=1), positions=True)
+    events = study.job_events
+    span = int(panel["period"].max()) + 1 if len(panel) else 1
+    rows = panel.pop("employee").to_numpy(np.int64) * span + panel["period"].to_numpy(np.int64)
+    for kind in ("promoted", "grade_changed", "moved"):
+        hits = events[events[kind] & (events["effective_date"] >= first) & (events["effective_date"] < start)]
+        who = positions_in(hits["employee_id"], ds.employees["employee_id"])
+        panel[kind + "_any"] = np.isin(rows, who.astype(np.int64) * span + period_index(hits["effective_date"], "month"))
+    return panel
 
 
 def rating_distribution(study: Study, months: int = 12) -> pd.DataFrame:
