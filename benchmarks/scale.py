@@ -25,6 +25,13 @@ STEPS = {
     "unit x month counts from spells": (
         "ds = me.load(DATA)\nT0()\nsegment_counts(ds, 'month', ('department', 'location'), ('exited_voluntary',))"),
     "rollout unit rates (from spells)": "ds = me.load(DATA)\nT0()\nrollout_panel(ds, 'month')",
+    "one cohort's full analysis (after loading)": (
+        "study = open_cohort(DATA)\nT0()\nstudy.cohort\n"
+        "for by in (None, 'department'):\n    me.workforce.baseline(study, by=by)\n"
+        "for role in ('mentee', 'mentor'):\n    me.retention.analyze(study, role)\n    me.promotion.analyze(study, role)\n"
+        "for outcome in ('exited_voluntary', 'promoted'):\n    me.effects.staggered(study, outcome)\n"
+        "me.roi.attempt(study)\nme.summary.what_it_takes(study)\nme.program_health.analyze(study)\n"
+        "me.summary.build(study)"),
 }
 
 RUNNER = """
@@ -34,6 +41,11 @@ from mentoring_eval.effects import rollout_panel
 from mentoring_eval.panels import at_risk, segment_counts
 DATA = sys.argv[1]
 start = [time.perf_counter()]
+def open_cohort(data, cohort="2023-spring"):
+    """The demo's params for one cohort, pointed at the benchmark's company."""
+    import pathlib
+    root = pathlib.Path(me.__file__).resolve().parent.parent
+    return me.open_study(root / "params" / f"{cohort}.yaml", data_dir=data)
 def T0():
     start[0] = time.perf_counter()
 {code}

@@ -148,3 +148,21 @@ def test_rollout_units_start_when_a_cohort_first_reaches_them(demo_dir):
     assert row["rate"] == pytest.approx(100 * one["exited_voluntary"].mean())
     result, _ = effects.fit_staggered(ds)
     assert result.control_group == "never_treated" and np.isfinite(result.aggregate("simple").overall_se)
+
+
+def test_cox_robust_errors_by_cumulative_sums_equal_lifelines():
+    """The matched Cox model's robust standard error, computed with cumulative sums, equals
+    lifelines' own O(n^2) loop on weighted data with tied durations."""
+    from lifelines import CoxPHFitter
+
+    rng = np.random.default_rng(4)
+    n = 3000
+    frame = pd.DataFrame({"duration": rng.integers(1, 30, n) + rng.random(n).round(1),
+                          "event": (rng.random(n) < 0.4).astype(int), "participant": rng.integers(0, 2, n),
+                          "weight": rng.choice([0.5, 1.0, 2.5], n)})
+    frame["event"] = frame["event"] * ((frame["participant"] == 0) | (rng.random(n) < 0.8))  # a hazard ratio below 1
+    theirs = CoxPHFitter().fit(frame, "duration", "event", weights_col="weight", robust=True).summary.loc["participant"]
+    ours = retention._cox_fitter()().fit(frame, "duration", "event", weights_col="weight", robust=True).summary.loc["participant"]
+    assert theirs["se(coef)"] != pytest.approx(np.sqrt(1 / 300), rel=0.01)  # robust, not the model-based one
+    for column in ("coef", "se(coef)", "exp(coef) lower 95%", "exp(coef) upper 95%", "p"):
+        assert ours[column] == pytest.approx(theirs[column], rel=1e-10), column
