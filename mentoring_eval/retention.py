@@ -227,11 +227,18 @@ def _bootstrap_difference(d1, e1, v1, w1, d0, e0, v0, w0, at: float, draws: int,
     """Bootstrap standard errors of the differences in KM survival and in voluntary-exit incidence
     at `at` (resampling people within each arm)."""
     rng = np.random.default_rng(seed)
-    c1 = rng.multinomial(d1.size, np.full(d1.size, 1 / d1.size), size=draws)
-    c0 = rng.multinomial(d0.size, np.full(d0.size, 1 / d0.size), size=draws)
-    s1, i1 = _at_draws(d1, e1, v1, w1, at, c1)
-    s0, i0 = _at_draws(d0, e0, v0, w0, at, c0)
+    s1, i1 = _resampled(rng, d1, e1, v1, w1, at, draws)
+    s0, i0 = _resampled(rng, d0, e0, v0, w0, at, draws)
     return float((s1 - s0).std(ddof=1)), float((i1 - i0).std(ddof=1))
+
+
+def _resampled(rng, duration, event, cause, w, at: float, draws: int, chunk: int = 20) -> tuple[np.ndarray, np.ndarray]:
+    """`_at_draws` over `draws` resamples of everyone, drawn `chunk` at a time (the same draws as
+    all at once, without a draws x people matrix)."""
+    n = duration.size
+    parts = [_at_draws(duration, event, cause, w, at, rng.multinomial(n, np.full(n, 1 / n), size=min(chunk, draws - k)))
+             for k in range(0, draws, chunk)]
+    return np.concatenate([p[0] for p in parts]), np.concatenate([p[1] for p in parts])
 
 
 def analyze(study: Study, role: Role = "mentee", months: int = 12, bootstrap: int = 200) -> RetentionResult:
