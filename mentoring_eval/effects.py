@@ -33,7 +33,7 @@ from .did.inference import cluster_factor, sandwich, solve_wls
 from .did.regression import DiDEstimate, EventStudy
 from .errors import NotEstimable
 from .estimates import Estimates
-from .panels import (attributes_at, employed_on, employment_periods, had_event, period_index, period_start,
+from .panels import (attributes_at, covered, employment_periods, had_event, period_index, period_start,
                      segment_counts, spell_at, spells)
 from .params import Eligibility
 
@@ -283,10 +283,7 @@ def exit_panel(study: Study, role: Role) -> pd.DataFrame:
     groups = people.groupby(list(people.columns), sort=True)
     cell, keys = groups.ngroup().to_numpy(), groups.size().index.to_frame(index=False)
     width = p1 - p0 + 1
-    change = np.zeros(len(keys) * (width + 1), dtype=np.int64)
-    np.add.at(change, cell * (width + 1) + (lo[who] - p0), 1)
-    np.add.at(change, cell * (width + 1) + (hi[who] + 1 - p0), -1)
-    at_risk_count = change.reshape(len(keys), width + 1).cumsum(axis=1)[:, :-1]
+    at_risk_count = covered(cell, len(keys), lo[who] - p0, hi[who] - p0, width)
     voluntary = (emp["termination_reason"].to_numpy(dtype=object)[who] == "voluntary") & (exit_p[who] == hi[who])
     exits = np.bincount(cell[voluntary] * width + (hi[who][voluntary] - p0),
                         minlength=len(keys) * width).reshape(len(keys), width)

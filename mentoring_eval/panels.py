@@ -245,10 +245,7 @@ def segment_counts(ds: Dataset, period: str = "month", by: tuple[str, ...] = ("d
               "location": emp["location"].to_numpy(dtype=object)[found["employee"].to_numpy()]}
     segment, keys = pd.factorize(pd.MultiIndex.from_arrays([pd.array(values[c], dtype="str") for c in by]), sort=True)
     width = p1 - p0 + 1
-    change = np.zeros(len(keys) * (width + 1), dtype=np.int64)
-    np.add.at(change, segment * (width + 1) + (found["first"].to_numpy() - p0), 1)
-    np.add.at(change, segment * (width + 1) + (found["last"].to_numpy() + 1 - p0), -1)
-    at_risk = change.reshape(len(keys), width + 1).cumsum(axis=1)[:, :-1]
+    at_risk = covered(segment, len(keys), found["first"].to_numpy() - p0, found["last"].to_numpy() - p0, width)
     cells, per = np.nonzero(at_risk > 0)
     frame = pd.DataFrame({c: np.asarray(keys.get_level_values(i))[cells] for i, c in enumerate(by)})
     frame["period"] = per + p0
@@ -259,6 +256,16 @@ def segment_counts(ds: Dataset, period: str = "month", by: tuple[str, ...] = ("d
         hits = np.bincount(segment[row] * width + (when - p0), minlength=len(keys) * width).reshape(len(keys), width)
         frame[name] = hits[cells, per]
     return frame
+
+
+def covered(group: np.ndarray, n_groups: int, first: np.ndarray, last: np.ndarray, width: int) -> np.ndarray:
+    """How many runs [first, last] (periods counted from 0) of each group cover each of `width`
+    periods (groups x periods), by difference arrays: people at risk per cell without a row per
+    person per period."""
+    change = np.zeros(n_groups * (width + 1), dtype=np.int64)
+    np.add.at(change, group * (width + 1) + first, 1)
+    np.add.at(change, group * (width + 1) + last + 1, -1)
+    return change.reshape(n_groups, width + 1).cumsum(axis=1)[:, :-1]
 
 
 def _events(ds: Dataset, emp: pd.DataFrame, name: str, period: str, lo, hi, exit_p) -> tuple[np.ndarray, np.ndarray]:

@@ -161,9 +161,7 @@ class Study:
     def panel(self) -> pd.DataFrame:
         """The company's at-risk panel over the analysis window S-P .. S+H-1 cut to the periods the
         data cover (`window`), built once."""
-        first, last = period_start(np.array(self.window[:2]), self.params.period)
-        return at_risk(self.dataset, self.params.period, start=pd.Timestamp(first), end=pd.Timestamp(last),
-                       grade_order=self.params.salary_grade_order)
+        return self.panel_of(None)
 
     def kept(self, key: tuple, compute: Callable[[], T]) -> T:
         """A large intermediate (a snapshot of the company, say) computed once in this process and
@@ -180,11 +178,8 @@ class Study:
         return self.kept(("employed on", date), lambda: employed_on(self.dataset, date, self.params.period))
 
     def panel_of(self, employee_ids) -> pd.DataFrame:
-        """`panel`'s rows of these employees only, without building the whole company's (a matched
-        sample in a large company); the whole panel's rows when it is already built."""
-        if "panel" in self.__dict__:
-            panel = self.panel
-            return panel[panel["employee_id"].isin(employee_ids)].reset_index(drop=True)
+        """`panel`'s rows of these employees only (all when None), without building the whole
+        company's: a matched sample in a large company."""
         first, last = period_start(np.array(self.window[:2]), self.params.period)
         return at_risk(self.dataset, self.params.period, start=pd.Timestamp(first), end=pd.Timestamp(last),
                        grade_order=self.params.salary_grade_order, employee_ids=employee_ids)
