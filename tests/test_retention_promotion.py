@@ -151,8 +151,8 @@ def test_rollout_units_start_when_a_cohort_first_reaches_them(demo_dir):
 
 
 def test_cox_robust_errors_by_cumulative_sums_equal_lifelines():
-    """The matched Cox model's robust standard error, computed with cumulative sums, equals
-    lifelines' own O(n^2) loop on weighted data with tied durations."""
+    """The matched Cox model's robust standard error and Schoenfeld residuals, computed with
+    cumulative sums, equal lifelines' own O(n^2) loops on weighted data with tied durations."""
     from lifelines import CoxPHFitter
 
     rng = np.random.default_rng(4)
@@ -166,3 +166,13 @@ def test_cox_robust_errors_by_cumulative_sums_equal_lifelines():
     assert theirs["se(coef)"] != pytest.approx(np.sqrt(1 / 300), rel=0.01)  # robust, not the model-based one
     for column in ("coef", "se(coef)", "exp(coef) lower 95%", "exp(coef) upper 95%", "p"):
         assert ours[column] == pytest.approx(theirs[column], rel=1e-10), column
+    # the proportional-hazards test's Schoenfeld residuals (Efron ties) too
+    from lifelines.statistics import proportional_hazard_test
+
+    fits = [CoxPHFitter().fit(frame, "duration", "event", weights_col="weight"),
+            retention._cox_fitter()().fit(frame, "duration", "event", weights_col="weight")]
+    theirs_r, ours_r = (f.compute_residuals(frame, "schoenfeld").to_numpy() for f in fits)
+    assert len(ours_r) == frame["event"].sum() and np.abs(ours_r).max() > 0.1
+    np.testing.assert_allclose(ours_r, theirs_r, rtol=1e-10, atol=1e-12)
+    tests = [proportional_hazard_test(f, frame, time_transform="rank").p_value[0] for f in fits]
+    assert tests[1] == pytest.approx(tests[0], rel=1e-10)
