@@ -27,6 +27,7 @@ import pandas as pd
 from . import bounds
 from . import estimates as est
 from .cohorts import Role
+from .data import member
 from .errors import NotEstimable
 from .estimates import Estimates
 from .experiments import DesignEffect, doubly_robust, instrumented, propensity, regression_adjusted
@@ -89,7 +90,7 @@ def _pool(study: Study) -> ApplicantPool:
     enr = ds.enrollments
     mine = enr[(enr["cohort_id"] == cid) & (enr["role"] == "mentee")]
     people = cohort.people[cohort.people["role"] == "mentee"].copy()
-    present = mine["employee_id"].isin(people["employee_id"])
+    present = member(mine["employee_id"], people["employee_id"])
     left = pd.DataFrame({"employee_id": mine.loc[~present, "employee_id"].to_numpy(),
                          "offered": mine.loc[~present, "offered"].to_numpy()})
     starts = ds.cohorts.set_index("cohort_id")["start_date"]
@@ -101,10 +102,10 @@ def _pool(study: Study) -> ApplicantPool:
         matched = set(m.loc[m["cohort_id"] == cid, "mentee_id"])
     else:
         earlier, matched = set(), set()
-    is_earlier = people["employee_id"].isin(earlier)
+    is_earlier = member(people["employee_id"], earlier)
     people = people[~is_earlier].reset_index(drop=True)
     people["offered"] = people["employee_id"].map(mine.set_index("employee_id")["offered"]).astype("boolean")
-    people["took_part"] = people["employee_id"].isin(matched).to_numpy()
+    people["took_part"] = member(people["employee_id"], matched)
 
     horizon = start + pd.DateOffset(months=12)
     emp = ds.employees.set_index("employee_id")
@@ -114,10 +115,10 @@ def _pool(study: Study) -> ApplicantPool:
     people["retention_12m"] = 100.0 * (~left_by).to_numpy()
     people["voluntary_exit_12m"] = 100.0 * (left_by & (why == "voluntary")).to_numpy(dtype=bool)
     events = study.job_events
-    people["promotion_12m"] = 100.0 * people["employee_id"].isin(
-        had_event(events, "promoted", start - pd.Timedelta(days=1), horizon)).to_numpy()
-    people["promoted_before"] = people["employee_id"].isin(
-        had_event(events, "promoted", start - pd.DateOffset(months=12), start)).to_numpy(dtype=float)
+    people["promotion_12m"] = 100.0 * member(people["employee_id"],
+                                             had_event(events, "promoted", start - pd.Timedelta(days=1), horizon))
+    people["promoted_before"] = member(people["employee_id"],
+                                       had_event(events, "promoted", start - pd.DateOffset(months=12), start)).astype(float)
     people["performance_rating"] = _first_rating_after(ds, people["employee_id"], start + pd.DateOffset(months=6),
                                                        start + pd.DateOffset(months=18))
     for c in ("job_level", "tenure_months", "last_rating", "last_engagement"):

@@ -10,7 +10,7 @@ from typing import Literal, NamedTuple
 import numpy as np
 import pandas as pd
 
-from .data import CohortInfo, Dataset
+from .data import CohortInfo, Dataset, member
 from .errors import NotEstimable
 from .matching import BalanceResult, balance_table, cem
 from .panels import as_of_position, day_numbers, employed_on, period_index
@@ -169,10 +169,10 @@ def build_cohort(ds: Dataset, params: CohortParams, info: CohortInfo) -> Cohort:
     unit = 3 if params.period == "quarter" else 1
     # anyone enrolled in an earlier cohort, or in one starting before the post window ends, was treated
     treated_by_then = enr[(months < params.post_periods * unit).to_numpy()]
-    people["comparison"] = (~people["employee_id"].isin(treated_by_then["employee_id"])).to_numpy()
+    people["comparison"] = ~member(people["employee_id"], treated_by_then["employee_id"])
     later = enr[(months >= params.post_periods * unit).to_numpy()]
     for role in ROLES:
-        people["later_" + role] = people["employee_id"].isin(later.loc[later["role"] == role, "employee_id"]).to_numpy()
+        people["later_" + role] = member(people["employee_id"], later.loc[later["role"] == role, "employee_id"])
     # departments any cohort reached by the end of the post window (as of each enrollee's cohort start)
     by_then = enr[(months < params.post_periods * unit).to_numpy()]
     jobs = ds.job_history

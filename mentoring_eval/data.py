@@ -598,15 +598,23 @@ def _validate_table(spec: Table, raw: pd.DataFrame, src: _Source) -> tuple[pd.Da
     return df, problems, cleaned
 
 
-def _member(values: pd.Series, reference: pd.Series) -> pd.Series:
-    """values.isin(reference), hashed in Arrow (Series.isin and Index.get_indexer on millions of
-    strings are many times slower)."""
+def member(values: pd.Series, reference) -> np.ndarray:
+    """values.isin(reference) as a bool array, hashed in Arrow: Series.isin, given millions of
+    strings or a large set of ids, converts them one by one in Python. `reference` is a Series, an
+    Index or any collection of ids (a set from `panels.had_event`, say)."""
     import pyarrow as pa
     import pyarrow.compute as pc
 
+    if not isinstance(reference, (pd.Series, pd.Index)):
+        reference = pd.Series(list(reference), dtype="str")
     known = pc.unique(pa.array(reference.dropna().astype("str"), type=pa.string()))
-    found = pc.is_in(pa.array(values.astype("str"), type=pa.string()), value_set=known)
-    return pd.Series(found.to_numpy(zero_copy_only=False), index=values.index, dtype=bool)
+    found = pc.is_in(pa.array(pd.Series(values).astype("str"), type=pa.string()), value_set=known)
+    return found.to_numpy(zero_copy_only=False).astype(bool)
+
+
+def _member(values: pd.Series, reference: pd.Series) -> pd.Series:
+    """values.isin(reference) as a Series on values' index (`member`)."""
+    return pd.Series(member(values, reference), index=values.index, dtype=bool)
 
 
 def positions_in(values: pd.Series, reference: pd.Series) -> np.ndarray:

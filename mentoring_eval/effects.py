@@ -27,7 +27,7 @@ from . import bounds
 from . import estimates as est
 from .assignment import Assignment, assigned_did, cluster_labels
 from .cohorts import NaiveGap, Role, eligible
-from .data import Dataset
+from .data import Dataset, member
 from .did import att_gt
 from .did.inference import cluster_factor, sandwich, solve_wls
 from .did.regression import DiDEstimate, EventStudy
@@ -183,12 +183,12 @@ def _snapshot_rows(study: Study, role: Role, months: int, start: pd.Timestamp) -
             "employee_id": snap["employee_id"].to_numpy()[keep],
             "department": snap["department"].to_numpy()[keep],
             "location": snap["location"].to_numpy()[keep],
-            "participant": snap["employee_id"].isin(participants).to_numpy()[keep] & (post == 1),
+            "participant": member(snap["employee_id"], participants)[keep] & (post == 1),
             "treated": inside.to_numpy()[keep].astype(int),
             "post": post,
             "stayed": 100.0 * (gone.isna() | (gone >= horizon)).to_numpy()[keep],
-            "promoted": 100.0 * snap["employee_id"].isin(had_event(events, "promoted", when, horizon)).to_numpy()[keep],
-            "grade_changed": 100.0 * snap["employee_id"].isin(had_event(events, "grade_changed", when, horizon)).to_numpy()[keep],
+            "promoted": 100.0 * member(snap["employee_id"], had_event(events, "promoted", when, horizon))[keep],
+            "grade_changed": 100.0 * member(snap["employee_id"], had_event(events, "grade_changed", when, horizon))[keep],
         }))
     return pd.concat(frames, ignore_index=True)
 
@@ -276,7 +276,7 @@ def exit_panel(study: Study, role: Role) -> pd.DataFrame:
     inside, outside = segments(reference, rule, cohort.treated_departments)
     keep = (inside | outside).to_numpy()
     who = present[keep]
-    participants = emp["employee_id"].isin(cohort.participants(role)["employee_id"]).to_numpy()
+    participants = member(emp["employee_id"], cohort.participants(role)["employee_id"])
     people = pd.DataFrame({"department": reference["department"].to_numpy()[keep],
                            "location": reference["location"].to_numpy()[keep],
                            "treated": inside.to_numpy()[keep].astype(int), "participant": participants[who]})

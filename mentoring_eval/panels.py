@@ -12,7 +12,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from .data import Dataset
+from .data import Dataset, member
 
 PERIODS_PER_YEAR = {"month": 12, "quarter": 4}
 
@@ -90,7 +90,7 @@ def at_risk(ds: Dataset, period: str = "month", start=None, end=None,
     _, _, lo, hi, exit_p = employment_periods(emp, period, start, end)
     n_rows = np.maximum(hi - lo + 1, 0)
     if employee_ids is not None:
-        n_rows = np.where(emp["employee_id"].isin(employee_ids).to_numpy(), n_rows, 0)
+        n_rows = np.where(member(emp["employee_id"], employee_ids), n_rows, 0)
     who = np.repeat(np.arange(len(emp)), n_rows)
     offset = np.arange(who.size) - np.repeat(np.cumsum(n_rows) - n_rows, n_rows)
     panel = _panel_rows(ds, emp, who, lo[who] + offset, exit_p, period, grade_order)

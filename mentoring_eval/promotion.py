@@ -14,6 +14,7 @@ from . import applicants
 from . import estimates as est
 from .applicants import DesignChoice, DesignResult
 from .cohorts import NaiveGap, Role
+from .data import member
 from .did import event_study, twfe
 from .did.regression import DiDEstimate, EventStudy
 from .effects import SNAPSHOTS, Placebo, WaldEffect, design_estimates, itt_snapshot, naive_estimate, placebo
@@ -32,7 +33,7 @@ def naive(study: Study, role: Role, months: int = 12, kind: Literal["promoted", 
     figure) and difference."""
     cohort = study.cohort
     horizon = cohort.start + pd.DateOffset(months=months)
-    hit = cohort.people["employee_id"].isin(had_event(study.job_events, kind, cohort.start, horizon)).to_numpy()
+    hit = member(cohort.people["employee_id"], had_event(study.job_events, kind, cohort.start, horizon))
     return cohort.naive_gap(hit, role)
 
 

@@ -256,7 +256,7 @@ def test_optional_columns_are_always_there_as_typed_missing_values(data_copy):
 
 @pytest.mark.parametrize("seed", range(5))
 def test_fast_key_and_reference_checks_agree_with_pandas(seed):
-    from mentoring_eval.data import _duplicated, _member, _numbers_from_text, positions_in
+    from mentoring_eval.data import _duplicated, _member, _numbers_from_text, member, positions_in
 
     rng = np.random.default_rng(seed)
     n = 2000
@@ -267,6 +267,8 @@ def test_fast_key_and_reference_checks_agree_with_pandas(seed):
         assert _duplicated(frame, key).tolist() == frame.duplicated(key, keep=False).tolist()
     reference = pd.Series([f"E{v:04d}" for v in rng.integers(0, 900, 500)], dtype="str")
     assert _member(ids, reference).tolist() == ids.isin(reference).tolist()
+    assert member(ids, set(reference)).tolist() == ids.isin(set(reference)).tolist()  # a set of ids too
+    assert not member(ids, set()).any()
     unique = pd.Series(reference.unique(), dtype="str")
     assert positions_in(ids, unique).tolist() == pd.Index(unique).get_indexer(ids).tolist()
     assert (positions_in(ids, unique) == -1).sum() > 100  # absent and missing ids are -1
