@@ -328,12 +328,17 @@ class Dataset:
     def employee_positions(self, table: str) -> np.ndarray:
         """Each row's employee as a position in the employees table (-1 when not in it), found once
         per table: panels index people by position, and matching millions of id strings is slow."""
-        if table not in self._positions:
-            self._positions[table] = positions_in(self.require(table)["employee_id"], self.employees["employee_id"])
-        return self._positions[table]
+        return self.kept(("employee positions", table),
+                         lambda: positions_in(self.require(table)["employee_id"], self.employees["employee_id"]))
+
+    def kept(self, key: tuple, compute):
+        """An index derived from the tables (positions, sort orders), computed once per data set."""
+        if key not in self._kept:
+            self._kept[key] = compute()
+        return self._kept[key]
 
     @cached_property
-    def _positions(self) -> dict[str, np.ndarray]:
+    def _kept(self) -> dict:
         return {}
 
     @cached_property

@@ -9,6 +9,8 @@ with array operations: no per-employee Python loop.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import numpy as np
 import pandas as pd
 
@@ -39,13 +41,37 @@ def as_of_position(keys_emp: np.ndarray, keys_day: np.ndarray, rec_emp: np.ndarr
            strictly_before: bool = False) -> np.ndarray:
     """For each (employee, day), the position of that employee's latest record dated on or before the
     day (before it, if strictly_before), or -1. Records need not be sorted."""
-    order = np.lexsort((rec_day, rec_emp))
-    rec_key = rec_emp[order].astype(np.int64) * 10**6 + rec_day[order]
-    key = keys_emp.astype(np.int64) * 10**6 + keys_day
-    pos = np.searchsorted(rec_key, key, side="left" if strictly_before else "right") - 1
-    valid = pos >= 0
-    valid[valid] &= rec_emp[order][pos[valid]] == keys_emp[valid]
-    return np.where(valid, order[np.maximum(pos, 0)], -1)
+    return DatedRecords.of(rec_emp, rec_day).as_of(keys_emp, keys_day, strictly_before)
+
+
+@dataclass(frozen=True)
+class DatedRecords:
+    """A table's records sorted by employee position and day, sorted once and searched for many
+    (employee, day) pairs: `order` (row positions in that order) and their sorted keys."""
+
+    order: np.ndarray
+    employee: np.ndarray  # employee positions, in `order`
+    key: np.ndarray  # employee * 10**6 + day, in `order`
+
+    @classmethod
+    def of(cls, rec_emp: np.ndarray, rec_day: np.ndarray) -> DatedRecords:
+        order = np.lexsort((rec_day, rec_emp))
+        employee = np.asarray(rec_emp)[order]
+        return cls(order, employee, employee.astype(np.int64) * 10**6 + np.asarray(rec_day)[order])
+
+    def as_of(self, keys_emp: np.ndarray, keys_day: np.ndarray, strictly_before: bool = False) -> np.ndarray:
+        """`as_of_position` on these records."""
+        key = np.asarray(keys_emp).astype(np.int64) * 10**6 + keys_day
+        pos = np.searchsorted(self.key, key, side="left" if strictly_before else "right") - 1
+        valid = pos >= 0
+        valid[valid] &= self.employee[pos[valid]] == np.asarray(keys_emp)[valid]
+        return np.where(valid, self.order[np.maximum(pos, 0)], -1)
+
+
+def dated_records(ds: Dataset, table: str, date_col: str) -> DatedRecords:
+    """`DatedRecords` of a table of the data set, sorted once per data set."""
+    return ds.kept(("dated records", table, date_col),
+                   lambda: DatedRecords.of(ds.employee_positions(table), day_numbers(ds.require(table)[date_col])))
 
 
 def day_numbers(dates: pd.Series) -> np.ndarray:
@@ -117,11 +143,10 @@ def _panel_rows(ds: Dataset, emp: pd.DataFrame, who: np.ndarray, per: np.ndarray
     for name in ("job_level", "salary_grade", "department", "location", "tenure_months"):
         panel[name] = attributes[name].array
     jobs = ds.job_history
-    j_emp = ds.employee_positions("job_history")
-    j_day = day_numbers(jobs["effective_date"])
     # promotions and grade changes: rises between consecutive records, placed in their period
-    order = np.lexsort((j_day, j_emp))
-    e_sorted, lvl = j_emp[order], jobs["job_level"].to_numpy(dtype=float)[order]
+    records = dated_records(ds, "job_history", "effective_date")
+    order, e_sorted = records.order, records.employee
+    lvl = jobs["job_level"].to_numpy(dtype=float)[order]
     same = np.r_[False, e_sorted[1:] == e_sorted[:-1]]
     rec_period = period_index(jobs["effective_date"].iloc[order], period)
     panel["promoted"] = _flag_events(who, per, e_sorted[same & (np.r_[0, np.diff(lvl)] > 0)],
@@ -144,10 +169,8 @@ def attributes_at(ds: Dataset, who: np.ndarray, per: np.ndarray, period: str = "
     who, per = np.asarray(who, np.int64), np.asarray(per, np.int64)
     starts = period_start(per, period)
     jobs = ds.job_history
-    j_emp = ds.employee_positions("job_history")
-    j_day = day_numbers(jobs["effective_date"])
     asof_day = np.maximum(day_numbers(pd.Series(starts)), day_numbers(emp["hire_date"])[who])
-    pos = as_of_position(who, asof_day, j_emp, j_day)
+    pos = dated_records(ds, "job_history", "effective_date").as_of(who, asof_day)
     has = pos >= 0
     out = pd.DataFrame(index=pd.RangeIndex(who.size))
     out["job_level"] = pd.array(np.where(has, jobs["job_level"].to_numpy(dtype=float)[np.maximum(pos, 0)], np.nan)).astype("Int64")
@@ -163,8 +186,7 @@ def attributes_at(ds: Dataset, who: np.ndarray, per: np.ndarray, period: str = "
                                              ("engagement_surveys", "survey_date", "score", "last_engagement")):
         if ds.has(table):
             t = ds.require(table)
-            pos = as_of_position(who, asof_day, ds.employee_positions(table), day_numbers(t[date_col]),
-                                 strictly_before=True)
+            pos = dated_records(ds, table, date_col).as_of(who, asof_day, strictly_before=True)
             out[name] = np.where(pos >= 0, t[value_col].to_numpy(dtype=float)[np.maximum(pos, 0)], np.nan)
         else:
             out[name] = np.nan
@@ -194,10 +216,9 @@ def spells(ds: Dataset, period: str = "month", start=None, end=None) -> pd.DataF
     emp = ds.employees.reset_index(drop=True)
     _, _, lo, hi, _ = employment_periods(emp, period, start, end)
     jobs = ds.job_history
-    j_emp = ds.employee_positions("job_history")
-    j_day = day_numbers(jobs["effective_date"])
-    order = np.lexsort((j_day, j_emp))
-    je, jd = j_emp[order], j_day[order]
+    records = dated_records(ds, "job_history", "effective_date")
+    order, je = records.order, records.employee
+    jd = day_numbers(jobs["effective_date"])[order]
     rec_p = period_index(jobs["effective_date"].iloc[order], period)
     on_or_after = rec_p + (day_numbers(pd.Series(period_start(rec_p, period))) < jd)  # first period starting >= the day
     in_force = np.where(day_numbers(emp["hire_date"])[je] >= jd, lo[je], np.maximum(lo[je], on_or_after))
@@ -277,9 +298,8 @@ def _events(ds: Dataset, emp: pd.DataFrame, name: str, period: str, lo, hi, exit
             hit &= emp["termination_reason"].to_numpy(dtype=object) == name.removeprefix("exited_")
         return np.flatnonzero(hit), exit_p[hit]
     jobs = ds.job_history
-    j_emp = ds.employee_positions("job_history")
-    order = np.lexsort((day_numbers(jobs["effective_date"]), j_emp))
-    e_sorted = j_emp[order]
+    records = dated_records(ds, "job_history", "effective_date")
+    order, e_sorted = records.order, records.employee
     same = np.r_[False, e_sorted[1:] == e_sorted[:-1]]
     if name == "promoted":
         level = jobs["job_level"].to_numpy(dtype=float)[order]
