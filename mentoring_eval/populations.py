@@ -15,6 +15,8 @@ from typing import TYPE_CHECKING
 import numpy as np
 import pandas as pd
 
+from .data import member
+
 if TYPE_CHECKING:
     from .study import Study
 
@@ -36,10 +38,10 @@ def members(study: Study, role: str, population: str) -> pd.Series:
         m = ds.matches[ds.matches["cohort_id"] == cohort_id]
         if population == "active":
             if ds.has("meetings"):
-                m = m[m["match_id"].isin(ds.meetings["match_id"])]
+                m = m[member(m["match_id"], ds.meetings["match_id"])]
             else:
                 enr = enr[enr["status"].isin(["active", "completed"])]
-        enr = enr[enr["employee_id"].isin(m[f"{role}_id"])]
+        enr = enr[member(enr["employee_id"], m[f"{role}_id"])]
     elif population == "matched":
         enr = enr[enr["status"].isin(["matched", "active", "completed"])]
     elif population == "active":
