@@ -129,7 +129,8 @@ def _fe_fit_dummies(data: pd.DataFrame, outcome: str, codes: np.ndarray, names: 
         column[codes == j] = 1.0
         return within(column, out=column)
 
-    y = within(data[outcome].to_numpy(float))
+    raw = data[outcome].to_numpy(float)
+    y = within(raw)
     xty = np.bincount(code, weights=(w * y)[has], minlength=p)
     gram = np.empty((p, p))
     for j in range(p):
@@ -142,9 +143,9 @@ def _fe_fit_dummies(data: pd.DataFrame, outcome: str, codes: np.ndarray, names: 
                          "(no comparison units, or collinear relative periods)")
     bread = np.linalg.inv(gram)
     beta = bread @ xty
-    resid = y
-    for j in range(p):
-        resid -= beta[j] * demeaned_dummy(j)
+    fitted = np.zeros(n)
+    fitted[has] = beta[code]
+    resid = within(raw - fitted)  # demeaning is linear: y~ - X~ beta in one pass, not one per dummy
     cl_col = cluster or unit
     c, g = clusters_of(data[cl_col], cl_col)
     scores = np.empty((g, p))
