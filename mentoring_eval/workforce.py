@@ -80,25 +80,31 @@ def cohort_sizes(ds: Dataset, cohort_id: str | None = None) -> pd.DataFrame:
     return wide.reset_index()
 
 
+BASELINE_BY = ("department", "location", "job_level")  # what the baseline can be broken down by
+COUNTED = ("exited", "exited_voluntary", "exited_involuntary", "promoted_any", "grade_changed_any", "moved_any")
+
+
 def baseline(study: Study, by: str | None = None, months: int = 12) -> pd.DataFrame:
     """The 12 months before the cohort starts, for everyone, the eligible mentees and mentors (and
-    each level of `by` within them): average headcount, separations, annualized turnover (SHRM:
-    separations / average headcount, percent per year), voluntary and involuntary turnover,
-    promotion, internal-move and salary-grade-change rates (percent per year), mean engagement; with
-    `by`, a column named for it holds each group's value."""
-    params = study.params
-    panel = study.kept(("baseline panel", months), lambda: _baseline_panel(study, months))
-    groups = {"all employees": np.ones(len(panel), dtype=bool),
-              "eligible mentees": eligible(panel, params.mentee_eligibility).to_numpy(),
-              "eligible mentors": eligible(panel, params.mentor_eligibility).to_numpy()}
+    each level of `by` within them: department, location or job_level): average headcount,
+    separations, annualized turnover (SHRM: separations / average headcount, percent per year),
+    voluntary and involuntary turnover, promotion, internal-move and salary-grade-change rates
+    (percent per year), mean engagement; with `by`, a column named for it holds each group's value."""
+    if by is not None and by not in BASELINE_BY:
+        raise ValueError(f"by={by!r}: the baseline can be broken down by {', '.join(BASELINE_BY)}")
+    cells = study.kept(("baseline cells", months), lambda: _baseline_cells(study, months))
+    groups = {"all employees": np.ones(len(cells), dtype=bool), "eligible mentees": cells["mentee"].to_numpy(bool),
+              "eligible mentors": cells["mentor"].to_numpy(bool)}
     records = []
     for name, mask in groups.items():
-        sub = panel[mask]
+        sub = cells[mask]
         parts = [(name, "", sub)] if by is None else [(name, str(k), g) for k, g in sub.groupby(by, observed=True)]
         for group, value, g in parts:
-            heads = g.groupby("period").size()
+            heads = g.groupby("period")["people"].sum()
+            heads = heads[heads > 0]
             avg = heads.mean() if len(heads) else 0.0
             scale = 100 * 12 / months / avg if avg else np.nan
+            answered = g["engagement_n"].sum()
             records.append({
                 "group": group, **({by: value} if by else {}), "average_headcount": avg,
                 "separations": int(g["exited"].sum()), "turnover_rate": g["exited"].sum() * scale,
@@ -107,25 +113,35 @@ def baseline(study: Study, by: str | None = None, months: int = 12) -> pd.DataFr
                 "promotion_rate": g["promoted_any"].sum() * scale,
                 "internal_move_rate": g["moved_any"].sum() * scale,
                 "grade_change_rate": g["grade_changed_any"].sum() * scale,
-                "mean_engagement": g["last_engagement"].mean(),
+                "mean_engagement": g["engagement_sum"].sum() / answered if answered else np.nan,
             })
     return pd.DataFrame(records)
 
 
-def _baseline_panel(study: Study, months: int) -> pd.DataFrame:
-    """Everyone's months in the `months` before the start, with whether each month held a
-    promotion, a salary-grade change or an internal move (`*_any`); built once per study."""
-    ds, start = study.dataset, study.start
+def _baseline_cells(study: Study, months: int) -> pd.DataFrame:
+    """Everyone's months in the `months` before the start, summed by eligibility (mentee, mentor),
+    department, location, job level and month: people, exits of each kind, months holding a
+    promotion, a salary-grade change or an internal move, and the sum and count of known engagement
+    scores. Built once per study from the person-month panel, which is then let go."""
+    ds, start, params = study.dataset, study.start, study.params
     first = start - pd.DateOffset(months=months)
     panel = at_risk(ds, "month", start=first, end=start - pd.Timedelta(days=1), positions=True)
     events = study.job_events
     span = int(panel["period"].max()) + 1 if len(panel) else 1
-    rows = panel.pop("employee").to_numpy(np.int64) * span + panel["period"].to_numpy(np.int64)
+    rows = panel["employee"].to_numpy(np.int64) * span + panel["period"].to_numpy(np.int64)
+    flags = {}
     for kind in ("promoted", "grade_changed", "moved"):
         hits = events[events[kind] & (events["effective_date"] >= first) & (events["effective_date"] < start)]
         who = positions_in(hits["employee_id"], ds.employees["employee_id"])
-        panel[kind + "_any"] = np.isin(rows, who.astype(np.int64) * span + period_index(hits["effective_date"], "month"))
-    return panel
+        flags[kind + "_any"] = np.isin(rows, who.astype(np.int64) * span + period_index(hits["effective_date"], "month"))
+    engagement = panel["last_engagement"].to_numpy(float)
+    frame = pd.DataFrame({"mentee": eligible(panel, params.mentee_eligibility).to_numpy(),
+                          "mentor": eligible(panel, params.mentor_eligibility).to_numpy(),
+                          **{c: panel[c] for c in BASELINE_BY}, "period": panel["period"].to_numpy(),
+                          "people": 1, **{c: panel[c].to_numpy(int) for c in COUNTED[:3]},
+                          **{c: v.astype(int) for c, v in flags.items()},
+                          "engagement_sum": np.nan_to_num(engagement), "engagement_n": np.isfinite(engagement).astype(int)})
+    return frame.groupby(["mentee", "mentor", *BASELINE_BY, "period"], dropna=False, observed=True, sort=True).sum().reset_index()
 
 
 def rating_distribution(study: Study, months: int = 12) -> pd.DataFrame:

@@ -181,3 +181,23 @@ def test_early_warning_counts_below_the_cell_size_are_blanked_for_stakeholders()
     html = me.display.early_warnings(warnings, me.Disclosure("stakeholder", 5)).to_html()
     cells = re.findall(r"<td[^>]*>([^<]*)</td>", html)
     assert cells == ["20", "\u2014", "\u2014", "11"]  # 3 blanked, and the next smallest so it cannot be worked back
+
+
+def test_baseline_by_department_equals_the_person_month_panel(demo_dir):
+    """The baseline's cells give what the person-month panel of the 12 months before the start
+    gives, department by department."""
+    from mentoring_eval.cohorts import eligible
+    from mentoring_eval.panels import at_risk
+
+    study = me.open_study(ROOT / "params" / "2023-spring.yaml", data_dir=demo_dir)
+    found = workforce.baseline(study, by="department").set_index(["group", "department"])
+    panel = at_risk(study.dataset, "month", start=study.start - pd.DateOffset(months=12),
+                    end=study.start - pd.Timedelta(days=1))
+    mentees = panel[eligible(panel, study.params.mentee_eligibility).to_numpy()]
+    for department, rows in mentees.groupby("department"):
+        got = found.loc[("eligible mentees", department)]
+        assert got["average_headcount"] == pytest.approx(rows.groupby("period").size().mean(), rel=1e-12)
+        assert got["separations"] == rows["exited"].sum()
+        assert got["mean_engagement"] == pytest.approx(rows["last_engagement"].mean(), rel=1e-12)
+    with pytest.raises(ValueError, match="department, location, job_level"):
+        workforce.baseline(study, by="gender")
