@@ -103,7 +103,8 @@ def _grade_changes(codes: pd.Series) -> tuple[np.ndarray, np.ndarray]:
 
 
 def at_risk(ds: Dataset, period: str = "month", start=None, end=None,
-            grade_order: tuple[str, ...] | None = None, employee_ids=None, positions: bool = False) -> pd.DataFrame:
+            grade_order: tuple[str, ...] | None = None, employee_ids=None, positions: bool = False,
+            attributes: bool = True) -> pd.DataFrame:
     """One row per employee per period while employed, between start and end (dates; default: the
     span of recorded exits). Columns: employee_id, period (integer), period_start, exited,
     exited_voluntary, exited_involuntary, promoted, grade_changed (the grade code differs from the
@@ -111,7 +112,8 @@ def at_risk(ds: Dataset, period: str = "month", start=None, end=None,
     without an order), department, location, tenure_months, last_rating, last_engagement.
     `employee_ids` keeps the rows of those people only (a matched sample in a large company);
     `positions` adds `employee`, each row's position in the employees table (integer keys for
-    joining millions of rows)."""
+    joining millions of rows); `attributes=False` leaves out the job attributes, tenure, rating and
+    engagement (the events only: cheaper for a design that needs no more)."""
     emp = ds.employees.reset_index(drop=True)
     _, _, lo, hi, exit_p = employment_periods(emp, period, start, end)
     n_rows = np.maximum(hi - lo + 1, 0)
@@ -119,14 +121,14 @@ def at_risk(ds: Dataset, period: str = "month", start=None, end=None,
         n_rows = np.where(member(emp["employee_id"], employee_ids), n_rows, 0)
     who = np.repeat(np.arange(len(emp)), n_rows)
     offset = np.arange(who.size) - np.repeat(np.cumsum(n_rows) - n_rows, n_rows)
-    panel = _panel_rows(ds, emp, who, lo[who] + offset, exit_p, period, grade_order)
+    panel = _panel_rows(ds, emp, who, lo[who] + offset, exit_p, period, grade_order, attributes)
     if positions:
         panel["employee"] = who
     return panel
 
 
 def _panel_rows(ds: Dataset, emp: pd.DataFrame, who: np.ndarray, per: np.ndarray, exit_p: np.ndarray, period: str,
-                grade_order: tuple[str, ...] | None) -> pd.DataFrame:
+                grade_order: tuple[str, ...] | None, attributes: bool = True) -> pd.DataFrame:
     """The at-risk panel's rows for these (employee position, period) pairs."""
     starts = period_start(per, period)
     exited = (exit_p[who] == per)
@@ -139,9 +141,9 @@ def _panel_rows(ds: Dataset, emp: pd.DataFrame, who: np.ndarray, per: np.ndarray
         "exited_voluntary": exited & (reason[who] == "voluntary"),
         "exited_involuntary": exited & (reason[who] == "involuntary"),
     })
-    attributes = attributes_at(ds, who, per, period, grade_order)
-    for name in ("job_level", "salary_grade", "department", "location", "tenure_months"):
-        panel[name] = attributes[name].array
+    found = attributes_at(ds, who, per, period, grade_order) if attributes else None
+    for name in ("job_level", "salary_grade", "department", "location", "tenure_months") if attributes else ():
+        panel[name] = found[name].array
     jobs = ds.job_history
     # promotions and grade changes: rises between consecutive records, placed in their period
     records = dated_records(ds, "job_history", "effective_date")
@@ -153,8 +155,8 @@ def _panel_rows(ds: Dataset, emp: pd.DataFrame, who: np.ndarray, per: np.ndarray
                                      rec_period[same & (np.r_[0, np.diff(lvl)] > 0)])
     changed = same & _grade_changes(jobs["salary_grade"].iloc[order])[1]
     panel["grade_changed"] = _flag_events(who, per, e_sorted[changed], rec_period[changed])
-    for name in ("last_rating", "last_engagement"):
-        panel[name] = attributes[name].array
+    for name in ("last_rating", "last_engagement") if attributes else ():
+        panel[name] = found[name].array
     return panel
 
 

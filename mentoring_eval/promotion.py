@@ -74,7 +74,7 @@ def matched_panel(study: Study, role: Role) -> tuple[pd.DataFrame, BalanceResult
     matched, balance = cohort.matched(role)
     matched = matched[matched["cem_weight"] > 0]
     p, s = cohort.params, cohort.start_period
-    panel = study.panel_of(matched["employee_id"])
+    panel = study.panel_of(matched["employee_id"], attributes=False)  # the designs use events and periods only
     first_seen = panel.groupby("employee_id")["period"].transform("min")
     panel = panel[first_seen == s - p.pre_periods].copy()
     info = matched.set_index("employee_id")
