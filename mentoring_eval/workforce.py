@@ -11,7 +11,7 @@ import pandas as pd
 
 from .cohorts import eligible
 from .data import Dataset, positions_in
-from .panels import at_risk, period_index
+from .panels import at_risk, contains, period_index
 
 if TYPE_CHECKING:
     from .study import Study
@@ -125,7 +125,7 @@ def _baseline_cells(study: Study, months: int) -> pd.DataFrame:
     scores. Built once per study from the person-month panel, which is then let go."""
     ds, start, params = study.dataset, study.start, study.params
     first = start - pd.DateOffset(months=months)
-    panel = at_risk(ds, "month", start=first, end=start - pd.Timedelta(days=1), positions=True)
+    panel = at_risk(ds, "month", start=first, end=start - pd.Timedelta(days=1), positions=True, categorical=True)
     events = study.job_events
     span = int(panel["period"].max()) + 1 if len(panel) else 1
     rows = panel["employee"].to_numpy(np.int64) * span + panel["period"].to_numpy(np.int64)
@@ -133,7 +133,7 @@ def _baseline_cells(study: Study, months: int) -> pd.DataFrame:
     for kind in ("promoted", "grade_changed", "moved"):
         hits = events[events[kind] & (events["effective_date"] >= first) & (events["effective_date"] < start)]
         who = positions_in(hits["employee_id"], ds.employees["employee_id"])
-        flags[kind + "_any"] = np.isin(rows, who.astype(np.int64) * span + period_index(hits["effective_date"], "month"))
+        flags[kind + "_any"] = contains(rows, who.astype(np.int64) * span + period_index(hits["effective_date"], "month"))
     engagement = panel["last_engagement"].to_numpy(float)
     frame = pd.DataFrame({"mentee": eligible(panel, params.mentee_eligibility).to_numpy(),
                           "mentor": eligible(panel, params.mentor_eligibility).to_numpy(),

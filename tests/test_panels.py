@@ -101,3 +101,12 @@ def test_rollout_rates_from_spells_equal_those_from_the_panel(demo_dir, period, 
     expected[list(by)] = expected[list(by)].astype(str)
     pd.testing.assert_frame_equal(found, expected, check_dtype=False)
     assert (found["first_period"] > 0).any() and (found["first_period"] == 0).any()
+
+
+def test_integer_membership_by_hashing_equals_numpy():
+    from mentoring_eval.panels import contains
+
+    rng = np.random.default_rng(3)
+    values, keys = rng.integers(-5, 5000, 20000), rng.integers(0, 5000, 700)
+    assert contains(values, keys).tolist() == np.isin(values, keys).tolist()
+    assert contains(values, keys).sum() > 1000 and not contains(values, np.array([], dtype=np.int64)).any()
