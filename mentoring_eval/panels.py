@@ -102,6 +102,10 @@ def _grade_changes(codes: pd.Series) -> tuple[np.ndarray, np.ndarray]:
     return code, (code >= 0) & (prev >= 0) & (code != prev)
 
 
+# what the at-risk panel knows of each person in each period (`attributes_at`)
+ATTRIBUTES = ("job_level", "salary_grade", "department", "location", "tenure_months", "last_rating", "last_engagement")
+
+
 def at_risk(ds: Dataset, period: str = "month", start=None, end=None,
             grade_order: tuple[str, ...] | None = None, employee_ids=None, positions: bool = False,
             attributes: bool = True, categorical: bool = False) -> pd.DataFrame:
@@ -120,12 +124,17 @@ def at_risk(ds: Dataset, period: str = "month", start=None, end=None,
     n_rows = np.maximum(hi - lo + 1, 0)
     if employee_ids is not None:
         n_rows = np.where(member(emp["employee_id"], employee_ids), n_rows, 0)
-    who = np.repeat(np.arange(len(emp)), n_rows)
-    offset = np.arange(who.size) - np.repeat(np.cumsum(n_rows) - n_rows, n_rows)
-    panel = _panel_rows(ds, emp, who, lo[who] + offset, exit_p, period, grade_order, attributes, categorical)
+    who, per = person_periods(n_rows, lo)
+    panel = _panel_rows(ds, emp, who, per, exit_p, period, grade_order, attributes, categorical)
     if positions:
         panel["employee"] = who
     return panel
+
+
+def person_periods(n_rows: np.ndarray, first: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """(employee position, period) of every person-period: n_rows[i] periods from first[i] on."""
+    who = np.repeat(np.arange(n_rows.size), n_rows)
+    return who, first[who] + np.arange(who.size) - np.repeat(np.cumsum(n_rows) - n_rows, n_rows)
 
 
 def _panel_rows(ds: Dataset, emp: pd.DataFrame, who: np.ndarray, per: np.ndarray, exit_p: np.ndarray, period: str,
@@ -162,13 +171,15 @@ def _panel_rows(ds: Dataset, emp: pd.DataFrame, who: np.ndarray, per: np.ndarray
 
 
 def attributes_at(ds: Dataset, who: np.ndarray, per: np.ndarray, period: str = "month",
-                  grade_order: tuple[str, ...] | None = None, categorical: bool = False) -> pd.DataFrame:
+                  grade_order: tuple[str, ...] | None = None, categorical: bool = False,
+                  columns: tuple[str, ...] = ATTRIBUTES) -> pd.DataFrame:
     """Each (employee position in the employees table, period)'s attributes as the at-risk panel
     gives them, for any rows asked for (one per person at a reference period, say) without the
     panel: job_level, salary_grade (rank), department (the job record in force at the later of the
     period's start and hire, else the employees table's), location, tenure_months (at the period's
     start), last_rating and last_engagement (the latest strictly before that day). `categorical`:
-    department and location as categoricals (small codes for grouping millions of rows)."""
+    department and location as categoricals (small codes for grouping millions of rows); `columns`:
+    only these attributes (each one left out is work not done)."""
     emp = ds.employees.reset_index(drop=True)
     who, per = np.asarray(who, np.int64), np.asarray(per, np.int64)
     starts = period_start(per, period)
@@ -177,20 +188,27 @@ def attributes_at(ds: Dataset, who: np.ndarray, per: np.ndarray, period: str = "
     pos = dated_records(ds, "job_history", "effective_date").as_of(who, asof_day)
     has = pos >= 0
     out = pd.DataFrame(index=pd.RangeIndex(who.size))
-    out["job_level"] = pd.array(np.where(has, jobs["job_level"].to_numpy(dtype=float)[np.maximum(pos, 0)], np.nan)).astype("Int64")
-    rank = grade_ranks(jobs["salary_grade"], grade_order)
-    rank = np.full(len(jobs), np.nan) if rank is None else rank
-    out["salary_grade"] = pd.array(np.where(has, rank[np.maximum(pos, 0)], np.nan)).astype("Int64")
+    if "job_level" in columns:
+        out["job_level"] = pd.array(np.where(has, jobs["job_level"].to_numpy(dtype=float)[np.maximum(pos, 0)],
+                                             np.nan)).astype("Int64")
+    if "salary_grade" in columns:
+        rank = grade_ranks(jobs["salary_grade"], grade_order)
+        rank = np.full(len(jobs), np.nan) if rank is None else rank
+        out["salary_grade"] = pd.array(np.where(has, rank[np.maximum(pos, 0)], np.nan)).astype("Int64")
     names = ds.kept(("place codes",), lambda: _place_codes(ds))
     dept = np.where(has, names["job_department"][np.maximum(pos, 0)], names["employee_department"][who])
     for column, code in (("department", dept), ("location", names["employee_location"][who])):
         levels = names[column]
-        out[column] = (pd.Categorical.from_codes(code, levels) if categorical else
-                       pd.array(np.append(levels.to_numpy(dtype=object), None)[code], dtype="str"))  # -1: missing
-    hire_days = day_numbers(emp["hire_date"])[who]
-    out["tenure_months"] = np.maximum((day_numbers(pd.Series(starts)) - hire_days) / 30.4375, 0).round(1)
+        if column in columns:
+            out[column] = (pd.Categorical.from_codes(code, levels) if categorical else
+                           pd.array(np.append(levels.to_numpy(dtype=object), None)[code], dtype="str"))  # -1: missing
+    if "tenure_months" in columns:
+        hire_days = day_numbers(emp["hire_date"])[who]
+        out["tenure_months"] = np.maximum((day_numbers(pd.Series(starts)) - hire_days) / 30.4375, 0).round(1)
     for table, date_col, value_col, name in (("performance_reviews", "review_date", "rating", "last_rating"),
                                              ("engagement_surveys", "survey_date", "score", "last_engagement")):
+        if name not in columns:
+            continue
         if ds.has(table):
             t = ds.require(table)
             pos = dated_records(ds, table, date_col).as_of(who, asof_day, strictly_before=True)

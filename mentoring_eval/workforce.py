@@ -11,7 +11,7 @@ import pandas as pd
 
 from .cohorts import eligible
 from .data import Dataset, positions_in
-from .panels import at_risk, contains, period_index
+from .panels import attributes_at, contains, employment_periods, period_index, person_periods
 
 if TYPE_CHECKING:
     from .study import Study
@@ -122,22 +122,31 @@ def _baseline_cells(study: Study, months: int) -> pd.DataFrame:
     """Everyone's months in the `months` before the start, summed by eligibility (mentee, mentor),
     department, location, job level and month: people, exits of each kind, months holding a
     promotion, a salary-grade change or an internal move, and the sum and count of known engagement
-    scores. Built once per study from the person-month panel, which is then let go."""
+    scores. Built once per study from the person-months (only the attributes counted here), which
+    are then let go."""
     ds, start, params = study.dataset, study.start, study.params
     first = start - pd.DateOffset(months=months)
-    panel = at_risk(ds, "month", start=first, end=start - pd.Timedelta(days=1), positions=True, categorical=True)
+    emp = ds.employees.reset_index(drop=True)
+    _, _, lo, hi, exit_p = employment_periods(emp, "month", first, start - pd.Timedelta(days=1))
+    who, per = person_periods(np.maximum(hi - lo + 1, 0), lo)
+    panel = attributes_at(ds, who, per, "month", categorical=True,  # the panel's rows, only what is counted here
+                          columns=("job_level", "department", "location", "tenure_months", "last_engagement"))
+    exited = exit_p[who] == per
+    reason = emp["termination_reason"].to_numpy(dtype=object)[who]
+    panel["exited"], panel["exited_voluntary"] = exited, exited & (reason == "voluntary")
+    panel["exited_involuntary"] = exited & (reason == "involuntary")
     events = study.job_events
-    span = int(panel["period"].max()) + 1 if len(panel) else 1
-    rows = panel["employee"].to_numpy(np.int64) * span + panel["period"].to_numpy(np.int64)
+    span = int(per.max()) + 1 if per.size else 1
+    rows = who.astype(np.int64) * span + per
     flags = {}
     for kind in ("promoted", "grade_changed", "moved"):
         hits = events[events[kind] & (events["effective_date"] >= first) & (events["effective_date"] < start)]
-        who = positions_in(hits["employee_id"], ds.employees["employee_id"])
-        flags[kind + "_any"] = contains(rows, who.astype(np.int64) * span + period_index(hits["effective_date"], "month"))
+        where = positions_in(hits["employee_id"], ds.employees["employee_id"])
+        flags[kind + "_any"] = contains(rows, where.astype(np.int64) * span + period_index(hits["effective_date"], "month"))
     engagement = panel["last_engagement"].to_numpy(float)
     frame = pd.DataFrame({"mentee": eligible(panel, params.mentee_eligibility).to_numpy(),
                           "mentor": eligible(panel, params.mentor_eligibility).to_numpy(),
-                          **{c: panel[c] for c in BASELINE_BY}, "period": panel["period"].to_numpy(),
+                          **{c: panel[c] for c in BASELINE_BY}, "period": per,
                           "people": 1, **{c: panel[c].to_numpy(int) for c in COUNTED[:3]},
                           **{c: v.astype(int) for c, v in flags.items()},
                           "engagement_sum": np.nan_to_num(engagement), "engagement_n": np.isfinite(engagement).astype(int)})
