@@ -42,7 +42,7 @@ from mentoring_eval.panels import at_risk, segment_counts
 DATA = sys.argv[1]
 start = [time.perf_counter()]
 def open_cohort(data, cohort="2023-spring"):
-    """The demo's params for one cohort, pointed at the benchmark's company."""
+    # the demo's params for one cohort, pointed at the benchmark's company
     import pathlib
     root = pathlib.Path(me.__file__).resolve().parent.parent
     return me.open_study(root / "params" / f"{cohort}.yaml", data_dir=data)
