@@ -2,7 +2,7 @@
 step in a fresh process (peak = that process's max RSS, loading included where the step needs the
 data), at several sizes.
 
-Run:  .venv/bin/python benchmarks/scale.py [--sizes 100000 1000000] [--data /tmp/scale] [--steps ...]
+Run:  .venv/bin/python benchmarks/scale.py [--sizes 100000 1000000] [--data /tmp/scale] [--steps ...] [--plot x.png]
 Companies are simulated once into --data/<size> (CSV, or Parquet with --format parquet; rollout
 design) and reused. Figures go to
 docs/performance.md with the date and the machine; nothing here is asserted."""
@@ -45,7 +45,7 @@ def open_cohort(data, cohort="2023-spring"):
     # the demo's params for one cohort, pointed at the benchmark's company
     import pathlib
     root = pathlib.Path(me.__file__).resolve().parent.parent
-    return me.open_study(root / "params" / f"{cohort}.yaml", data_dir=data)
+    return me.open_study(root / "params" / (cohort + ".yaml"), data_dir=data)
 def T0():
     start[0] = time.perf_counter()
 {code}
@@ -67,12 +67,19 @@ def main() -> None:
     parser.add_argument("--data", type=Path, default=Path("/tmp/mentoring-eval-scale"))
     parser.add_argument("--steps", nargs="+", default=list(STEPS), choices=list(STEPS))
     parser.add_argument("--format", choices=["csv", "parquet"], default="csv", help="how the company is written")
+    parser.add_argument("--plot", type=Path, help="also draw seconds and peak memory against employees, log-log, "
+                        "to this PNG (from --table when given, else from this run)")
+    parser.add_argument("--table", type=Path, help="a table this script printed before: plot it, measure nothing")
     args = parser.parse_args()
+    if args.table:
+        plot(read_table(args.table.read_text()), args.plot or args.table.with_suffix(".png"))
+        return
     import mentoring_eval as me
 
     print(f"# {time.strftime('%Y-%m-%d')} {platform.node()} {platform.machine()} python {platform.python_version()}")
     print("| employees at start | step | seconds | peak GiB |")
     print("|---:|---|---:|---:|")
+    lines = []
     for n in args.sizes:
         data = args.data / (str(n) if args.format == "csv" else f"{n}-parquet")
         if not (data / f"employees.{args.format}").exists():
@@ -82,7 +89,48 @@ def main() -> None:
         for step in args.steps:
             got = measure(STEPS[step], data)
             note = f" ({got['error']})" if "error" in got else ""
-            print(f"| {n:,} ({args.format}) | {step} | {got['seconds']:.1f} | {got['peak_gib']:.2f} |{note}", flush=True)
+            line = f"| {n:,} ({args.format}) | {step} | {got['seconds']:.1f} | {got['peak_gib']:.2f} |{note}"
+            lines.append(line)
+            print(line, flush=True)
+    if args.plot:
+        plot(read_table("\n".join(lines)), args.plot)
+
+
+def read_table(text: str) -> list[tuple[int, str, float, float]]:
+    """(employees, step, seconds, peak GiB) from the rows of a table this script printed."""
+    rows = []
+    for line in text.splitlines():
+        cells = [c.strip() for c in line.strip().strip("|").split("|")]
+        if len(cells) >= 4 and cells[0][:1].isdigit():
+            rows.append((int(cells[0].split()[0].replace(",", "")), cells[1], float(cells[2]), float(cells[3])))
+    return rows
+
+
+def plot(rows: list[tuple[int, str, float, float]], path: Path) -> None:
+    """Seconds and peak GiB of each step against employees, both axes logarithmic: a step whose line
+    is steeper than the others is the next bottleneck."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, (left, right) = plt.subplots(1, 2, figsize=(10, 4))
+    for step in dict.fromkeys(r[1] for r in rows):
+        mine = sorted(r for r in rows if r[1] == step)
+        sizes = [r[0] for r in mine]
+        left.plot(sizes, [r[2] for r in mine], marker="o", label=step)
+        right.plot(sizes, [r[3] for r in mine], marker="o", label=step)
+    for ax, label in ((left, "seconds"), (right, "peak memory (GiB)")):
+        ax.set_xscale("log")
+        ax.set_yscale("log")
+        ax.set_xlabel("employees at start")
+        ax.set_ylabel(label)
+        ax.spines[["top", "right"]].set_visible(False)
+    handles, labels = left.get_legend_handles_labels()
+    fig.legend(handles, labels, loc="lower center", ncol=2, frameon=False, fontsize=8)
+    fig.tight_layout(rect=(0, 0.12, 1, 1))
+    fig.savefig(path, dpi=120)
+    print(f"<!-- plot written to {path} -->")
 
 
 if __name__ == "__main__":
