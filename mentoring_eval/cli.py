@@ -191,6 +191,11 @@ def main(argv: list[str] | None = None) -> int:
         text = exc.one_line() if hasattr(exc, "one_line") else str(exc)
         print(f"mentoring-eval: error: {text}", file=sys.stderr)
         return 1
+    except MemoryError as exc:
+        print(f"mentoring-eval: error: out of memory ({str(exc)[:120] or 'MemoryError'}); a smaller company or "
+              "cohort window, or a machine with more memory (docs/performance.md lists what each size needs)",
+              file=sys.stderr)
+        return 1
     except KeyboardInterrupt:
         print("mentoring-eval: interrupted", file=sys.stderr)
         return 130

@@ -417,3 +417,18 @@ def test_a_full_disk_leaves_no_temporary_files_and_no_stale_index(tmp_path, demo
     assert (out / "2023-spring" / "00_data_overview.html").read_bytes() == page  # the last good page stands
     monkeypatch.setattr(Path, "write_text", real)
     assert main(args) == 0 and "Every report ran." in (out / "index.html").read_text()
+
+
+def test_running_out_of_memory_is_one_line_and_exit_1(tmp_path, monkeypatch, capsys):
+    import importlib
+
+    from mentoring_eval import cli
+
+    def too_big(*args, **kwargs):
+        raise MemoryError("Unable to allocate 377. MiB for an array with shape (6, 8240864)")
+
+    monkeypatch.setattr(importlib.import_module("mentoring_eval.simulate"), "simulate", too_big)
+    assert cli.main(["simulate", str(tmp_path / "big"), "--employees", "5000000"]) == 1
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "out of memory (Unable to allocate 377. MiB" in err
+    assert "Traceback" not in err
