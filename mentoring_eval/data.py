@@ -842,14 +842,25 @@ def _with_optional_columns(spec: Table, df: pd.DataFrame) -> pd.DataFrame:
 
 def quality_notes(ds: Dataset) -> pd.DataFrame:
     """Things that are allowed by the contract but worth an analyst's attention before analysis:
-    one row per check with the number of rows affected (zero rows = the check passed)."""
+    one row per check with the number of rows affected (zero rows = the check passed). Computed
+    once per data set, by employee positions (the overview and its own table both ask)."""
+    return ds.kept(("quality notes",), lambda: _quality_notes(ds))
+
+
+def _quality_notes(ds: Dataset) -> pd.DataFrame:
     notes: list[tuple[str, int, str]] = []
     emp, jobs, enr, cohorts = ds.employees, ds.job_history, ds.enrollments, ds.cohorts
-    no_jobs = ~emp["employee_id"].isin(jobs["employee_id"])
+    holder = ds.employee_positions("job_history")
+    known = holder >= 0
+    no_jobs = np.bincount(holder[known], minlength=len(emp)) == 0
     notes.append(("employees without a job history record", int(no_jobs.sum()),
                   "their level and department over time are unknown; they drop out of panels"))
-    first_job = jobs.groupby("employee_id")["effective_date"].min()
-    late = emp["employee_id"].map(first_job) > emp["hire_date"] + pd.Timedelta(days=31)
+    first_job = np.full(len(emp), np.datetime64("NaT"), dtype="datetime64[ns]")
+    dates = jobs["effective_date"].to_numpy(dtype="datetime64[ns]")[known]
+    order = np.lexsort((dates, holder[known]))  # each employee's records by date: the first is the earliest
+    firsts = np.r_[True, np.diff(holder[known][order]) != 0]
+    first_job[holder[known][order][firsts]] = dates[order][firsts]
+    late = pd.Series(first_job) > (emp["hire_date"] + pd.Timedelta(days=31)).to_numpy(dtype="datetime64[ns]")
     notes.append(("employees whose first job record starts over a month after hire", int(late.sum()),
                   "their job level is unknown for the gap"))
     w = enr["status"] == "withdrawn"
@@ -858,17 +869,17 @@ def quality_notes(ds: Dataset) -> pd.DataFrame:
     notes.append(("a withdrawal date on enrollments not marked withdrawn",
                   int((~w & enr["withdrawal_date"].notna()).sum()),
                   "status and date disagree"))
-    start = enr["cohort_id"].map(cohorts.set_index("cohort_id")["start_date"])
-    people = emp.set_index("employee_id")
-    hired = enr["employee_id"].map(people["hire_date"])
-    gone = enr["employee_id"].map(people["termination_date"])
-    not_employed = (hired > start) | (gone.notna() & (gone < start))
+    start = enr["cohort_id"].map(cohorts.set_index("cohort_id")["start_date"]).to_numpy(dtype="datetime64[ns]")
+    who = ds.employee_positions("enrollments")  # every enrollee is an employee (checked when loading)
+    hired = emp["hire_date"].to_numpy(dtype="datetime64[ns]")[who]
+    gone = emp["termination_date"].to_numpy(dtype="datetime64[ns]")[who]
+    not_employed = (hired > start) | (~np.isnat(gone) & (gone < start))
     notes.append(("enrollments of people not employed at cohort start", int(not_employed.sum()),
                   "they cannot be in the at-risk population at start"))
     if ds.has("matches"):
         m = ds.matches
-        in_match = set(m["mentee_id"]) | set(m["mentor_id"])
-        claimed = enr["status"].isin(["matched", "active", "completed"]) & ~enr["employee_id"].isin(in_match)
+        in_match = pd.concat([m["mentee_id"], m["mentor_id"]], ignore_index=True)
+        claimed = enr["status"].isin(["matched", "active", "completed"]).to_numpy() & ~member(enr["employee_id"], in_match)
         notes.append(("enrollments marked matched/active/completed with no match record", int(claimed.sum()),
                       "match-based metrics will miss them"))
     for col in ("gender", "ethnicity", "annual_salary"):

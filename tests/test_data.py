@@ -180,9 +180,31 @@ def test_quality_notes_count_real_oddities(data_copy):
     done = enr.index[enr["status"] == "completed"][:4]
     enr.loc[done, "withdrawal_date"] = "2025-12-01"
     write_raw(data_copy, "enrollments", enr)
+    matches = read_raw(data_copy, "matches")
+    paired = set(matches["mentee_id"]) | set(matches["mentor_id"])
+    unpaired = enr.index[(enr["status"] == "applied") & ~enr["employee_id"].isin(paired)][:2]
+    enr.loc[unpaired, "status"] = "matched"  # claims a match no record shows
+    write_raw(data_copy, "enrollments", enr)
+    jobs, emp = read_raw(data_copy, "job_history"), read_raw(data_copy, "employees")
+    enrolled = set(enr["employee_id"])
+    quiet = [e for e in emp["employee_id"] if e not in enrolled][:2]
+    jobs = jobs[~jobs["employee_id"].isin(quiet)]  # two employees with no job record at all
+    hires = pd.to_datetime(emp.set_index("employee_id")["hire_date"])
+    dates = pd.to_datetime(jobs["effective_date"])
+    counted = jobs.assign(d=dates).groupby("employee_id")["d"].agg(["size", "min"])
+    # three more whose first record is dropped, leaving one that starts over a month after hire
+    later = [e for e in counted.index[counted["size"] >= 2] if e not in enrolled and
+             dates[jobs["employee_id"] == e].sort_values().iloc[1] > hires[e] + pd.Timedelta(days=31)][:3]
+    first_rows = [dates[jobs["employee_id"] == e].idxmin() for e in later]
+    write_raw(data_copy, "job_history", jobs.drop(index=first_rows))
     notes = quality_notes(me.load(data_copy)).set_index("check")["rows_affected"]
     assert notes["a withdrawal date on enrollments not marked withdrawn"] == 4
     assert notes["enrollments of people not employed at cohort start"] == 0
+    assert notes["enrollments marked matched/active/completed with no match record"] == 2
+    assert notes["employees without a job history record"] == 2
+    first = pd.to_datetime(jobs.drop(index=first_rows)["effective_date"]).groupby(jobs.drop(index=first_rows)["employee_id"]).min()
+    expected = int((first > hires.reindex(first.index) + pd.Timedelta(days=31)).sum())
+    assert len(later) == 3 and notes["employees whose first job record starts over a month after hire"] == expected >= 3
 
 
 def test_readme_documents_every_table_and_column():
