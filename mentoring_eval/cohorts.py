@@ -140,14 +140,16 @@ def eligible(people: pd.DataFrame, rule: Eligibility) -> pd.Series:
     return ok & (people["tenure_months"] >= rule.min_tenure_months)
 
 
-def build_cohort(ds: Dataset, params: CohortParams, info: CohortInfo) -> Cohort:
+def build_cohort(ds: Dataset, params: CohortParams, info: CohortInfo, employed: pd.DataFrame | None = None) -> Cohort:
     """The cohort's populations at its start date, from the data and the cohort's params (a Study
-    builds it once: `study.cohort`)."""
+    builds it once: `study.cohort`). `employed`: `employed_on(ds, info.start, params.period)` when
+    already built (the study's snapshot of the start date, shared with the before/after designs)."""
     cohorts = ds.cohorts.set_index("cohort_id")
     start, end = info.start, info.end
     s = int(period_index(pd.Series([start]), params.period)[0])
     emp = ds.employees.set_index("employee_id")
-    people = employed_on(ds, start, params.period).drop(
+    employed = employed_on(ds, start, params.period) if employed is None else employed
+    people = employed.drop(
         columns=["period", "period_start", "exited", "exited_voluntary", "exited_involuntary", "promoted",
                  "grade_changed", "termination_date"], errors="ignore")
     people["tenure_band"] = _band(people["tenure_months"], TENURE_BANDS, "t")

@@ -155,7 +155,7 @@ class Study:
     @cached_property
     def cohort(self) -> Cohort:
         """The populations at the start: eligible, participants by role, comparison pool."""
-        return build_cohort(self.dataset, self.params, self.info)
+        return build_cohort(self.dataset, self.params, self.info, self.employed_on(self.info.start))
 
     @cached_property
     def panel(self) -> pd.DataFrame:
