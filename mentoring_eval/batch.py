@@ -29,6 +29,7 @@ from .files import atomic_write, folder_name, private_dir
 from .data import FOLLOW_ENV, RESULTS_DIR
 from .params import SET_ENV, CohortParams, active_settings, find_files, load_params, unknown_cohort_message
 from .runlog import COLUMNS, Progress
+from .storage import data_path, is_folder
 from .publish import ALL_COHORTS
 from .version import __version__, code_fingerprint
 
@@ -283,16 +284,18 @@ def _private_values(data_dirs) -> set[str]:
     values: set[str] = set()
     for data_dir in data_dirs:
         for suffix in (".csv", ".parquet"):
-            f = Path(data_dir) / f"employees{suffix}"
+            f = data_path(data_dir) / f"employees{suffix}"
             if not f.exists():
                 continue
-            if suffix == ".csv":
-                header = pd.read_csv(f, nrows=0).columns
-                cols = [c for c in header if c in PRIVATE_COLUMNS]
-                frame = pd.read_csv(f, usecols=cols, dtype=str)
-            else:
-                frame = pd.read_parquet(f)
-                frame = frame[[c for c in frame.columns if c in PRIVATE_COLUMNS]].astype(str)
+            with f.open("rb") as handle:  # a local file or a URL's, alike
+                if suffix == ".csv":
+                    header = pd.read_csv(handle, nrows=0).columns
+                    handle.seek(0)
+                    cols = [c for c in header if c in PRIVATE_COLUMNS]
+                    frame = pd.read_csv(handle, usecols=cols, dtype=str)
+                else:
+                    frame = pd.read_parquet(handle)
+                    frame = frame[[c for c in frame.columns if c in PRIVATE_COLUMNS]].astype(str)
             for column in frame.columns:
                 values |= set(frame[column].dropna().str.strip())
     return {v for v in values if v}
@@ -320,14 +323,27 @@ def _unchanged(job: Job) -> bool:
             and stamp_path.read_text() == job.stamp)
 
 
+def _data_print(data_dir) -> str:
+    """The data's fingerprint, or '' when it cannot be read (`_check_data` then says why)."""
+    from .data import data_fingerprint
+
+    try:
+        return data_fingerprint(data_dir)
+    except Exception:  # noqa: BLE001 - a missing folder, an unreachable store: reported by _check_data
+        return ""
+
+
 def _check_data(data_dir: Path, cache: Path, fingerprint: str) -> tuple[str, tuple[str, ...], dict]:
     """Validate a data directory once for the whole run and cache it: ('', its cohort ids, each
     cohort's (name, start, end)) if valid, else (the reason, (), {}). A directory validated before is
     known by its cache entry, and only its cohorts table is read."""
     from .data import cache_key, load
 
-    if not Path(data_dir).is_dir():
-        return f"ParamsError: data_dir {data_dir} (key data_dir of the params) does not exist", (), {}
+    try:
+        if not is_folder(data_dir):
+            return f"ParamsError: data_dir {data_dir} (key data_dir of the params) does not exist", (), {}
+    except ParamsError as exc:
+        return f"ParamsError: {exc}", (), {}
     entry = cache / cache_key(data_dir, fingerprint)
     try:
         cohorts = pd.read_parquet(entry / "cohorts.parquet", columns=["cohort_id", "name", "start_date", "end_date"])
@@ -442,7 +458,7 @@ def run(params: Path | str | list = "params", notebooks: Path | str | list | Non
         results, good = _load_params(find_files(params), per_cohort, out)
         from .data import cache_key, data_fingerprint
 
-        data_prints = {d: data_fingerprint(d) for d in sorted({p.data_dir for _, p in good})}  # hashed once per run
+        data_prints = {d: _data_print(d) for d in sorted({p.data_dir for _, p in good}, key=str)}  # hashed once per run
         checked = {d: _check_data(d, cache, print_) for d, print_ in data_prints.items()}
         unknown, good = _check_cohorts(good, checked, per_cohort, out)
         results += unknown

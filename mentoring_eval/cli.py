@@ -131,7 +131,8 @@ def build_parser() -> argparse.ArgumentParser:
     s.set_defaults(func=_simulate)
 
     v = sub.add_parser("validate", help="check a data directory against the data contract")
-    v.add_argument("data_dir", type=Path, help="directory with <table>.csv or <table>.parquet files")
+    v.add_argument("data_dir", help="directory with <table>.csv or <table>.parquet files, or an fsspec URL "
+                                    "(s3://bucket/hr, gs://..., file:///...)")
     v.add_argument("--follow-symlinks", action="store_true",
                    help="read table files that link outside the data directory (refused by default)")
     v.set_defaults(func=_validate)

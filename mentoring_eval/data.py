@@ -20,6 +20,7 @@ import numpy as np
 import pandas as pd
 
 from .errors import MentoringEvalError, MissingTableError
+from .storage import data_path, file_digest, is_folder, is_remote
 
 MAX_EXAMPLES = 5
 
@@ -241,7 +242,7 @@ class DataValidationError(MentoringEvalError, ValueError):
     """Every contract violation found in a data directory, collected before anything is analysed."""
 
     def __init__(self, source: Path | str, problems: Iterable[Problem]):
-        self.source = Path(source)
+        self.source = data_path(source)
         self.problems = list(problems)
         super().__init__(str(self))
 
@@ -379,10 +380,17 @@ class Dataset:
 # ---------------------------------------------------------------- reading
 
 def _read(path: Path, table: str | None = None) -> pd.DataFrame:
-    if path.suffix == ".parquet":
-        return pd.read_parquet(path, columns=_contract_columns(path, table))
+    if is_remote(path):  # a URL: read through its fsspec filesystem, on whichever machine runs this
+        with path.open("rb") as handle:
+            return _read_from(handle, path.suffix, table)
+    return _read_from(path, path.suffix, table)
+
+
+def _read_from(source, suffix: str, table: str | None) -> pd.DataFrame:
+    if suffix == ".parquet":
+        return pd.read_parquet(source, columns=_contract_columns(source, table))
     # everything as text first, so that parsing problems are reported, not silently coerced
-    return pd.read_csv(path, dtype=str, keep_default_na=False, na_values=[""])
+    return pd.read_csv(source, dtype=str, keep_default_na=False, na_values=[""])
 
 
 def _contract_columns(path: Path, table: str | None) -> list[str] | None:
@@ -394,14 +402,16 @@ def _contract_columns(path: Path, table: str | None) -> list[str] | None:
 
     wanted = {c.name for c in TABLES[table].columns}
     names = pq.read_schema(path).names
+    if hasattr(path, "seek"):  # an open file: the read that follows starts from its beginning
+        path.seek(0)
     return [n for n in names if _header_key(n) in wanted] or names
 
 
 def _other_delimiter(path: Path) -> str | None:
     """The delimiter a CSV's header uses when it is not a comma (';', tab or '|': what spreadsheets
     in many locales and some HR systems export), else None."""
-    with open(path, encoding="utf-8", errors="replace") as handle:
-        header = handle.readline()
+    with path.open("rb") as handle:
+        header = handle.readline().decode("utf-8", errors="replace")
     if "," in header:
         return None
     found = [d for d in (";", "\t", "|") if d in header]
@@ -418,6 +428,8 @@ def _find(directory: Path, table: str) -> Path | None:
 def _outside(file: Path, directory: Path) -> Path | None:
     """Where a table file's link leads when that is outside the data directory (None when the file
     is the directory's own, or links to another file inside it)."""
+    if is_remote(file):  # a store has no links
+        return None
     target = file.resolve()
     return None if target.is_relative_to(directory.resolve()) else target
 
@@ -725,9 +737,9 @@ def load(path: str | Path, cache: str | Path | None = None) -> Dataset:
     passed validation is stored there as Parquet under the fingerprint of its files and of the
     contract, and a later load of the same bytes reads it back without parsing or checking again.
     """
-    directory = Path(path)
+    directory = data_path(path)
     cache = cache if cache is not None else os.environ.get(CACHE_ENV) or None
-    if cache is None or not directory.is_dir():
+    if cache is None or not is_folder(directory):
         return _load(directory)
     entry = Path(cache) / cache_key(directory)
     cached = _read_cache(entry, directory)
@@ -781,7 +793,7 @@ def _write_cache(entry: Path, ds: Dataset) -> None:
 
 
 def _load(directory: Path) -> Dataset:
-    if not directory.is_dir():
+    if not is_folder(directory):
         raise DataValidationError(directory, [Problem("", "-", "no such directory: expected a directory holding the "
                                                                "data tables")])
     raw: dict[str, pd.DataFrame] = {}
@@ -899,13 +911,11 @@ def data_fingerprint(path: str | Path) -> str:
     import hashlib
 
     digest = hashlib.sha256()
-    directory = Path(path)
+    directory = data_path(path)
     for name in TABLES:
         for suffix in (".csv", ".parquet"):
             f = directory / f"{name}{suffix}"
             if f.exists():
                 digest.update(f.name.encode())
-                with f.open("rb") as fh:
-                    for block in iter(lambda: fh.read(1 << 20), b""):
-                        digest.update(block)
+                file_digest(f, digest)
     return digest.hexdigest()[:16]

@@ -10,14 +10,20 @@ import datetime as dt
 import json
 import os
 from pathlib import Path
-from typing import Literal
+from typing import Annotated, Any, Literal
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic import (BaseModel, ConfigDict, Field, PlainSerializer, PlainValidator, ValidationError, field_validator,
+                      model_validator)
 
 from .errors import ParamsError
+from .storage import data_path, is_url
 
 DEFAULT_MATCHING = ("department", "job_level", "tenure_band", "rating_band")
+
+
+# A local folder (a Path) or a URL read through fsspec (see storage); written out as its text.
+DataDir = Annotated[Any, PlainValidator(data_path), PlainSerializer(str, return_type=str)]
 
 
 class _Strict(BaseModel):
@@ -50,7 +56,8 @@ class CohortParams(_Strict):
     """Everything one cohort's analysis needs besides the data itself."""
 
     cohort_id: str = Field(description="a cohort_id from cohorts.csv")
-    data_dir: Path = Field(Path("../data/demo"), description="data directory, relative to this file")
+    data_dir: DataDir = Field(Path("../data/demo"), description="data directory, relative to this file, or an "
+                              "fsspec URL (s3://bucket/hr, gs://..., file:///...) read where the report runs")
     period: Literal["month", "quarter"] = Field("month", description="time unit of panels and event studies")
     pre_periods: int = Field(12, ge=1, description="periods before cohort start in the panels")
     post_periods: int = Field(12, ge=1, description="periods after cohort start in the panels")
@@ -177,7 +184,7 @@ def parse_settings(items: list[str]) -> dict:
             value = yaml.safe_load(text)
         except yaml.YAMLError as exc:
             raise ParamsError(f"--set {key}: {text!r} is not a YAML value ({str(exc).splitlines()[0]})") from None
-        if top in ("data_dir", "preregistration") and isinstance(value, str):
+        if top in ("data_dir", "preregistration") and isinstance(value, str) and not is_url(value):
             value = str(Path(value).resolve())
         settings[key] = value
     return settings

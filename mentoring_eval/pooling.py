@@ -77,9 +77,9 @@ def _weakest(grades) -> str:
 
 def program_of(study: Study) -> str:
     """Which program (company, or programme of one) a study's cohort belongs to: its data folder."""
-    from pathlib import Path
+    from .storage import place
 
-    return str(Path(study.params.data_dir).resolve())
+    return place(study.params.data_dir)
 
 
 def program_names(studies: Sequence[Study]) -> dict[str, str]:

@@ -328,6 +328,7 @@ def provenance(params_files, data_dir, seed=None) -> dict:
     from importlib.metadata import version
 
     from .data import data_fingerprint
+    from .storage import data_path
 
     try:
         commit = subprocess.run(["git", "rev-parse", "--short", "HEAD"], capture_output=True, text=True, timeout=5,
@@ -338,7 +339,7 @@ def provenance(params_files, data_dir, seed=None) -> dict:
     files = [Path(p) for p in params_files]
     return {
         "mentoring-eval": f"{__version__} (git {commit})",
-        "data": f"{Path(data_dir).name} (fingerprint {data_fingerprint(data_dir)})" if data_dir else "",
+        "data": f"{data_path(data_dir).name} (fingerprint {data_fingerprint(data_dir)})" if data_dir else "",
         "params": "; ".join(f"{p.name} (sha256 {hashlib.sha256(p.read_bytes()).hexdigest()[:12]})" for p in files),
         "run at": datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC"),
         "python": f"{platform.python_version()}; {libs}",

@@ -29,6 +29,7 @@ from .files import folder_name, locked, scratch_dir
 from .panels import at_risk, employed_on, job_events, period_index, period_start
 from .params import CohortParams, find_files, load_params, locate, unknown_cohort_message
 from .privacy import Disclosure
+from .storage import is_folder, place
 from .version import __version__, code_fingerprint
 
 T = TypeVar("T")
@@ -133,12 +134,12 @@ class Study:
         found = {self.cohort_id: self}
         if self.params_file is not None:
             try:
-                written = {Path(load_params(self.params_file).data_dir).resolve()}
+                written = {place(load_params(self.params_file).data_dir)}
             except MentoringEvalError:
-                written = {Path(self.params.data_dir).resolve()}
+                written = {place(self.params.data_dir)}
             for pf in find_files(self.params_file.resolve().parent):
                 try:
-                    if Path(load_params(pf).data_dir).resolve() not in written:
+                    if place(load_params(pf).data_dir) not in written:
                         continue  # another program's or company's cohorts
                     p = load_params(pf, data_dir=self.params.data_dir)
                     if p.cohort_id in found or p.cohort_id not in self.dataset.cohort_ids:
@@ -243,10 +244,10 @@ def open_study(params_file: str | Path, *, data_dir: str | Path | None = None, c
     if cohort_id is not None:
         _own_params_elsewhere(params_file, cohort_id)
     params = load_params(params_file, data_dir=data_dir, cohort_id=cohort_id, audience=audience)
-    if not Path(params.data_dir).is_dir():
+    if not is_folder(params.data_dir):
         given = "the data_dir argument" if data_dir is not None else f"params file {params_file}, key data_dir"
         raise ParamsError(f"data_dir {params.data_dir} ({given}) does not exist")
-    if dataset is None or dataset.source.resolve() != Path(params.data_dir).resolve():
+    if dataset is None or place(dataset.source) != place(params.data_dir):
         dataset = load(params.data_dir)
     return Study(params, dataset, params_file)
 
@@ -271,11 +272,11 @@ def _own_params_elsewhere(params_file: Path, cohort_id: str) -> None:
 def open_studies(params, *, data_dir: str | Path | None = None, audience: str | None = None) -> list[Study]:
     """Studies of several params files (a directory, files, or a list), in order; a data directory
     that several share is loaded once."""
-    loaded: dict[Path, Dataset] = {}
+    loaded: dict[str, Dataset] = {}
     studies = []
     for pf in find_files(params):
         p = load_params(pf, data_dir=data_dir, audience=audience)
-        ds = loaded.get(Path(p.data_dir)) or loaded.setdefault(Path(p.data_dir), load(p.data_dir))
+        ds = loaded.get(place(p.data_dir)) or loaded.setdefault(place(p.data_dir), load(p.data_dir))
         studies.append(Study(p, ds, pf))
     return studies
 

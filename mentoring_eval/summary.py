@@ -16,6 +16,7 @@ from . import labels, power, preregistration, program_health, promotion, retenti
 from .errors import NotEstimable
 from .estimates import Estimates
 from .privacy import Disclosure
+from .storage import place
 
 if TYPE_CHECKING:
     from .study import Study
@@ -182,7 +183,7 @@ def rollout(studies: list[Study], outcome: str = "exited_voluntary"):
 
     if not studies:
         raise NotEstimable("no cohorts to compare")
-    sources = {s.dataset.source.resolve() for s in studies}
+    sources = {place(s.dataset.source) for s in studies}
     if len(sources) > 1:
         raise NotEstimable(f"the cohorts come from {len(sources)} data directories; a rollout across them needs one")
     return staggered(studies[0], outcome)

@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 
 from mentoring_eval import batch
+from mentoring_eval.data import data_fingerprint
 from mentoring_eval.errors import MentoringEvalError
 from tests.conftest import ROOT
 
@@ -31,17 +32,19 @@ def _picky_notebook(path: Path) -> Path:
 
 
 def test_a_dask_cluster_runs_the_batch_as_the_local_pool_does(tmp_path, demo_dir):
-    params = tmp_path / "params"
-    params.mkdir()
-    for cohort in ("2023-spring", "2023-autumn"):
-        (params / f"{cohort}.yaml").write_text(f"cohort_id: {cohort}\ndata_dir: {demo_dir}\nmin_cell_size: 3\n")
+    """The cluster's params name the data by a file:// URL, which the workers read through fsspec."""
+    params, by_url = tmp_path / "params", tmp_path / "params-url"
+    for folder, data in ((params, str(demo_dir)), (by_url, Path(demo_dir).resolve().as_uri())):
+        folder.mkdir()
+        for cohort in ("2023-spring", "2023-autumn"):
+            (folder / f"{cohort}.yaml").write_text(f"cohort_id: {cohort}\ndata_dir: {data}\nmin_cell_size: 3\n")
     notebooks = [ROOT / "notebooks" / "04_program_health.ipynb", _picky_notebook(tmp_path / "08_picky.ipynb")]
     local = batch.run(params, notebooks, tmp_path / "local", jobs=2, echo=None)
     cluster = distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True, host="127.0.0.1",
                                        dashboard_address=None)
     try:
         lines: list[str] = []
-        remote = batch.run(params, notebooks, tmp_path / "remote", echo=lines.append, executor="dask",
+        remote = batch.run(by_url, notebooks, tmp_path / "remote", echo=lines.append, executor="dask",
                            scheduler=cluster.scheduler_address)
     finally:
         cluster.close()
@@ -58,6 +61,9 @@ def test_a_dask_cluster_runs_the_batch_as_the_local_pool_does(tmp_path, demo_dir
     assert any(line.startswith("running") or "running" in line for line in lines)  # progress from the workers
     index = (tmp_path / "remote" / "index.html").read_text()
     assert "the export has no Q3 rows" in index and "2023-spring/08_picky.html" in index
+    by_url_print = data_fingerprint(Path(demo_dir).resolve().as_uri())  # fsspec's keys, not the bytes
+    assert by_url_print != data_fingerprint(demo_dir)
+    assert f"(fingerprint {by_url_print})" in (tmp_path / "remote" / "2023-spring" / "04_program_health.html").read_text()
 
 
 def test_dask_needs_a_scheduler_that_answers(tmp_path):

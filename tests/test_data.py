@@ -9,7 +9,7 @@ import pytest
 
 import mentoring_eval as me
 from mentoring_eval.data import TABLES, quality_notes
-from tests.conftest import read_raw, write_raw
+from tests.conftest import ROOT, read_raw, write_raw
 
 
 def _problems(directory) -> list[str]:
@@ -298,3 +298,61 @@ def test_fast_key_and_reference_checks_agree_with_pandas(seed):
     assert _numbers_from_text(text).tolist()[:3] == [12.0, 3.5, -4.0] and _numbers_from_text(text).iloc[4] == 1000.0
     messy = pd.Series(["12", "twelve", " 7"], dtype="str")  # not all plain numbers: pandas decides, as before
     assert _numbers_from_text(messy).isna().tolist() == pd.to_numeric(messy, errors="coerce").isna().tolist()
+
+
+def _to_memory(directory, where: str) -> str:
+    """Copy a data directory's tables into fsspec's in-process memory store; its memory:// URL."""
+    import fsspec
+
+    store = fsspec.filesystem("memory")
+    for f in sorted(directory.iterdir()):
+        if f.suffix in (".csv", ".parquet"):
+            store.pipe(f"/{where}/{f.name}", f.read_bytes())
+    return f"memory://{where}"
+
+
+def test_a_data_directory_given_as_a_url_loads_as_the_local_one(data_copy, demo_dir, tmp_path):
+    """Tables read through fsspec (CSV and Parquet) equal the local files' read; problems in them are
+    reported with the URL, file, column and row as for a folder; the fingerprint follows the store's
+    keys and changes when a file does."""
+    meetings = me.load(data_copy).meetings
+    (data_copy / "meetings.csv").unlink()
+    meetings.to_parquet(data_copy / "meetings.parquet", index=False)
+    url = _to_memory(data_copy, "acme/hr")
+    local, remote = me.load(data_copy), me.load(url)
+    assert str(remote.source) == url and remote.files == local.files
+    for name, table in local.tables.items():
+        pd.testing.assert_frame_equal(remote.tables[name], table, check_exact=True)
+    cached = me.load(url, cache=tmp_path / "cache")  # the validated cache keys a URL too
+    pd.testing.assert_frame_equal(cached.employees, local.employees, check_exact=True)
+    assert me.load(url, cache=tmp_path / "cache").fingerprint == cached.fingerprint
+    before = me.data.data_fingerprint(url)
+    enr = read_raw(data_copy, "enrollments")
+    enr.loc[0, "role"] = "mentorr"
+    write_raw(data_copy, "enrollments", enr)
+    _to_memory(data_copy, "acme/hr")
+    assert me.data.data_fingerprint(url) != before
+    with pytest.raises(me.DataValidationError) as info:
+        me.load(url)
+    assert str(info.value) == (f"{url}: 1 data problem\n  - enrollments.csv, column role, 1 row (row 2: 'mentorr'): "
+                               f"expected one of mentee, mentor")
+    study = me.open_study(ROOT / "params" / "2023-spring.yaml", data_dir=_to_memory(demo_dir, "demo"))
+    local_study = me.open_study(ROOT / "params" / "2023-spring.yaml", data_dir=demo_dir)
+    assert str(study.dataset.source) == "memory://demo"
+    pd.testing.assert_frame_equal(study.cohort.people, local_study.cohort.people, check_exact=True)
+
+
+def test_a_url_that_cannot_be_read_is_one_clear_line(monkeypatch):
+    import sys
+
+    from mentoring_eval.params import load_params
+
+    monkeypatch.setitem(sys.modules, "s3fs", None)  # as on a machine without the cloud extra
+
+    with pytest.raises(me.ParamsError, match=r"2023-spring.yaml, key data_dir: .*s3://acme-hr/exports: reading s3:// "
+                                             r"URLs needs s3fs installed \(pip install 'mentoring-eval\[cloud\]'\)"):
+        load_params(ROOT / "params" / "2023-spring.yaml", data_dir="s3://acme-hr/exports")
+    with pytest.raises(me.DataValidationError, match="memory://nowhere: 1 data problem\n  - no such directory"):
+        me.load("memory://nowhere")
+    with pytest.raises(me.ParamsError, match=r"data_dir memory://nowhere \(the data_dir argument\) does not exist"):
+        me.open_study(ROOT / "params" / "2023-spring.yaml", data_dir="memory://nowhere")
