@@ -201,6 +201,35 @@ def test_event_study_matches_pyfixest(mpdta, weighted):
     np.testing.assert_allclose(es.table["std_error"], ref.se().to_numpy(), atol=TOL)
 
 
+@pytest.mark.parametrize("layout", ["more units than periods", "more periods than units"])
+def test_event_study_on_an_unbalanced_weighted_panel_matches_pyfixest(layout):
+    """The dummies' within transform is computed as per-unit and per-period terms, not column by column:
+    check it where that matters, with row weights, missing unit-periods, clusters that cut across
+    units, and both orientations of the two-way demeaning."""
+    import pyfixest as pf
+    from pyfixest.demeaners import MapDemeaner
+
+    rng = np.random.default_rng(11)
+    units, periods = (300, 12) if layout == "more units than periods" else (25, 60)
+    d = pd.DataFrame({"unit": np.repeat(np.arange(units), periods), "time": np.tile(np.arange(periods), units)})
+    d["cohort"] = np.repeat(rng.choice([0, 4, 6, 9], units), periods)
+    d = d[rng.uniform(size=len(d)) > 0.2].reset_index(drop=True)  # unbalanced
+    d["w"] = rng.uniform(0.3, 3, len(d))
+    d["site"] = rng.integers(0, 15, len(d))  # a unit's rows fall in several clusters
+    d["y"] = rng.normal(size=len(d)) + 0.5 * ((d["cohort"] > 0) & (d["time"] >= d["cohort"]))
+    es = event_study(d, "y", "unit", "time", "cohort", window=(-3, 2), weights="w", cluster="site")
+    rel = d["time"] - d["cohort"]
+    ref_d = d[(d["cohort"] == 0) | rel.between(-3, 2)].copy()
+    rel = ref_d["time"] - ref_d["cohort"]
+    for r in (-3, -2, 0, 1, 2):
+        ref_d[f"r{r + 10}"] = ((ref_d["cohort"] > 0) & (rel == r)).astype(float)
+    ref = pf.feols("y ~ r7 + r8 + r10 + r11 + r12 | unit + time", data=ref_d, vcov={"CRV1": "site"}, weights="w",
+                   demeaner=MapDemeaner(fixef_tol=1e-12))
+    np.testing.assert_allclose(es.table["estimate"], ref.coef().to_numpy(), rtol=1e-8)
+    np.testing.assert_allclose(es.table["std_error"], ref.se().to_numpy(), rtol=1e-8)
+    np.testing.assert_allclose(es.vcov, ref._vcov, rtol=1e-7, atol=1e-14)
+
+
 @pytest.mark.parametrize("cov_type", ["nonrobust", "HC1", "cluster"])
 def test_did_2x2_matches_statsmodels(mpdta, cov_type):
     import statsmodels.formula.api as smf

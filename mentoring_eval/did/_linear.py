@@ -112,6 +112,18 @@ class TwoWayDemeaner:
         x -= gamma[self.period] - (self.share @ gamma)[self.unit]
         return x
 
+    def dummy_terms(self, by_unit, by_period: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """The within transform of 0/1 columns, as terms: X~ = X + per_unit[unit] - per_period[period].
+
+        `by_unit` (units x columns, dense or scipy sparse) and `by_period` (periods x columns) hold the
+        weight of each column's ones in each unit and period. Exact, and never n x columns."""
+        # period sums of the unit-demeaned columns: the ones' own, less each unit's mean times its period weights
+        period_sums = by_period - np.asarray(by_unit.T @ self.share).T
+        unit_mean = np.asarray(by_unit.todense() if hasattr(by_unit, "todense") else by_unit) / self.safe[:, None]
+        per_period = np.zeros_like(period_sums)
+        per_period[1:] = self.reduced_inv @ period_sums[1:]
+        return self.share @ per_period - unit_mean, per_period
+
 
 def _two_way_exact(x: np.ndarray, unit: np.ndarray, n_units: int, period: np.ndarray, n_periods: int,
                    w: np.ndarray) -> np.ndarray:

@@ -113,8 +113,12 @@ def _fe_fit(data: pd.DataFrame, outcome: str, regressors: np.ndarray, names: lis
 
 def _fe_fit_dummies(data: pd.DataFrame, outcome: str, codes: np.ndarray, names: list[str], unit: str, time: str,
                     weights: str | None, cluster: str | None):
-    """Two-way fixed-effects OLS on 0/1 dummies given as codes (-1 = none), one demeaned column at a
-    time: memory stays a few columns whatever the number of dummies. Uses X~'WX~ = X'WX~."""
+    """Two-way fixed-effects OLS on 0/1 dummies given as codes (-1 = none), without demeaning a
+    column per dummy: a dummy's within transform is itself plus a per-unit and a per-period term
+    (`TwoWayDemeaner.dummy_terms`), so X~'WX~ and the cluster scores are sums of small sparse
+    products. Memory stays a few columns whatever the number of dummies."""
+    from scipy import sparse
+
     u, nu = group_codes(data[unit])
     t, nt = group_codes(data[time])
     w = weights_of(data, weights)
@@ -122,19 +126,15 @@ def _fe_fit_dummies(data: pd.DataFrame, outcome: str, codes: np.ndarray, names: 
     p, n = len(names), len(data)
     has = codes >= 0
     code = codes[has]
-    column = np.empty(n)
-
-    def demeaned_dummy(j: int) -> np.ndarray:
-        column[:] = 0.0
-        column[codes == j] = 1.0
-        return within(column, out=column)
+    long_, short = within.unit[has], within.period[has]
+    by_long = sparse.csr_array((w[has], (long_, code)), shape=(within.n_units, p))  # weight of each dummy per unit
+    by_short = np.bincount(short * p + code, weights=w[has], minlength=within.n_periods * p).reshape(-1, p)
+    per_long, per_short = within.dummy_terms(by_long, by_short)  # X~ = X + per_long[unit] - per_short[period]
 
     raw = data[outcome].to_numpy(float)
     y = within(raw)
     xty = np.bincount(code, weights=(w * y)[has], minlength=p)
-    gram = np.empty((p, p))
-    for j in range(p):
-        gram[:, j] = np.bincount(code, weights=(w * demeaned_dummy(j))[has], minlength=p)
+    gram = np.diag(by_short.sum(axis=0)) + by_long.T @ per_long - by_short.T @ per_short
     gram = (gram + gram.T) / 2
     flat = np.diag(gram) < 1e-10 * max(1.0, float(np.abs(gram).max()))
     if flat.any() or np.linalg.matrix_rank(gram) < p:
@@ -145,13 +145,14 @@ def _fe_fit_dummies(data: pd.DataFrame, outcome: str, codes: np.ndarray, names: 
     beta = bread @ xty
     fitted = np.zeros(n)
     fitted[has] = beta[code]
-    resid = within(raw - fitted)  # demeaning is linear: y~ - X~ beta in one pass, not one per dummy
+    resid = within(raw - fitted)  # demeaning is linear: y~ - X~ beta in one pass
     cl_col = cluster or unit
     c, g = clusters_of(data[cl_col], cl_col)
-    scores = np.empty((g, p))
     wr = w * resid
-    for j in range(p):
-        scores[:, j] = np.bincount(c, weights=demeaned_dummy(j) * wr, minlength=g)
+    # score of cluster k for dummy j: sum over k's rows of wr * (X_j + per_long[unit, j] - per_short[period, j])
+    scores = sparse.csr_array((wr[has], (c[has], code)), shape=(g, p)).toarray()
+    scores += sparse.csr_array((wr, (c, within.unit)), shape=(g, within.n_units)) @ per_long
+    scores -= sparse.csr_array((wr, (c, within.period)), shape=(g, within.n_periods)) @ per_short
     vcov = bread @ (scores.T @ scores) @ bread * fixest_factor(u, nu, t, nt, c, g, n, p)
     return beta, vcov, n, g
 
