@@ -27,13 +27,13 @@ import pandas as pd
 from . import bounds
 from . import estimates as est
 from .cohorts import Role
-from .data import member
+from .data import member, positions_in
 from .errors import NotEstimable
 from .estimates import Estimates
 from .experiments import DesignEffect, doubly_robust, instrumented, propensity, regression_adjusted
 from .labels import covariate
 from .matching import BalanceResult, balance_table
-from .panels import had_event
+from .panels import dated_records, day_numbers, had_event
 
 if TYPE_CHECKING:
     from .study import Study
@@ -108,9 +108,9 @@ def _pool(study: Study) -> ApplicantPool:
     people["took_part"] = member(people["employee_id"], matched)
 
     horizon = start + pd.DateOffset(months=12)
-    emp = ds.employees.set_index("employee_id")
-    gone = people["employee_id"].map(emp["termination_date"])
-    why = people["employee_id"].map(emp["termination_reason"])
+    at = positions_in(people["employee_id"], ds.employees["employee_id"])  # everyone in the pool is an employee
+    gone = ds.employees["termination_date"].iloc[at].reset_index(drop=True)
+    why = ds.employees["termination_reason"].iloc[at].reset_index(drop=True)
     left_by = gone.notna() & (gone < horizon)
     people["retention_12m"] = 100.0 * (~left_by).to_numpy()
     people["voluntary_exit_12m"] = 100.0 * (left_by & (why == "voluntary")).to_numpy(dtype=bool)
@@ -131,10 +131,16 @@ def _first_rating_after(ds, ids: pd.Series, when: pd.Timestamp, until: pd.Timest
     """Each person's rating at their first review in [when, until); missing without one."""
     if not ds.has("performance_reviews"):
         return np.full(len(ids), np.nan)
-    r = ds.performance_reviews
-    r = r[(r["review_date"] >= when) & (r["review_date"] < until)]
-    r = r.sort_values(["employee_id", "review_date"]).drop_duplicates("employee_id")
-    return ids.map(r.set_index("employee_id")["rating"]).to_numpy(dtype=float)
+    records = dated_records(ds, "performance_reviews", "review_date")  # by employee and day, sorted once
+    if not records.key.size:
+        return np.full(len(ids), np.nan)
+    who = positions_in(ids, ds.employees["employee_id"])
+    first_day, end_day = day_numbers(pd.Series([when, until]))
+    pos = np.minimum(np.searchsorted(records.key, who * 10**6 + first_day, side="left"), records.key.size - 1)
+    day = records.key[pos] - who * 10**6
+    found = (who >= 0) & (records.employee[pos] == who) & (day >= first_day) & (day < end_day)
+    rating = ds.performance_reviews["rating"].to_numpy(dtype=float, na_value=np.nan)
+    return np.where(found, rating[records.order[pos]], np.nan)
 
 
 # ---------------------------------------------------------------- the result

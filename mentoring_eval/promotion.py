@@ -14,7 +14,7 @@ from . import applicants
 from . import estimates as est
 from .applicants import DesignChoice, DesignResult
 from .cohorts import NaiveGap, Role
-from .data import member
+from .data import member, positions_in
 from .did import event_study, twfe
 from .did.regression import DiDEstimate, EventStudy
 from .effects import SNAPSHOTS, Placebo, WaldEffect, design_estimates, itt_snapshot, naive_estimate, placebo
@@ -74,12 +74,19 @@ def matched_panel(study: Study, role: Role) -> tuple[pd.DataFrame, BalanceResult
     matched, balance = cohort.matched(role)
     matched = matched[matched["cem_weight"] > 0]
     p, s = cohort.params, cohort.start_period
-    panel = study.panel_of(matched["employee_id"], attributes=False)  # the designs use events and periods only
-    first_seen = panel.groupby("employee_id")["period"].transform("min")
-    panel = panel[first_seen == s - p.pre_periods].copy()
-    info = matched.set_index("employee_id")
-    panel["participant"] = panel["employee_id"].map(info["treated"]).astype(int)
-    panel["cem_weight"] = panel["employee_id"].map(info["cem_weight"]).astype(float)
+    # the designs use events and periods only; people by their position in the employees table
+    panel = study.panel_of(matched["employee_id"], attributes=False, positions=True)
+    who, per = panel["employee"].to_numpy(), panel["period"].to_numpy()
+    # at_risk's rows run person by person, periods ascending: each person's first row is their first period
+    first_row = np.maximum.accumulate(np.where(np.r_[True, who[1:] != who[:-1]], np.arange(who.size), 0))
+    panel = panel[per[first_row] == s - p.pre_periods]
+    where = positions_in(matched["employee_id"], study.dataset.employees["employee_id"])
+    treated, weight = np.zeros(len(study.dataset.employees), np.int64), np.zeros(len(study.dataset.employees))
+    treated[where] = matched["treated"].to_numpy(np.int64)
+    weight[where] = matched["cem_weight"].to_numpy(float)
+    who = panel["employee"].to_numpy()
+    panel["participant"] = treated[who]
+    panel["cem_weight"] = weight[who]
     panel["treated_now"] = (panel["participant"] == 1) & (panel["period"] >= s)
     panel["treated_now"] = panel["treated_now"].astype(int)
     panel["first_period"] = np.where(panel["participant"] == 1, s, 0)
@@ -128,7 +135,7 @@ def _analyze(study: Study, role: Role, months: int) -> PromotionResult:
             notes.append(f"Placebo not available: {exc}")
     try:
         panel, balance = matched_panel(study, role)
-        did = twfe(panel, "promoted_pct", "employee_id", "period", "treated_now", weights="cem_weight")
+        did = twfe(panel, "promoted_pct", "employee", "period", "treated_now", weights="cem_weight")
         n_t = int(panel.loc[panel["participant"] == 1, "employee_id"].nunique())
         n_c = int(panel.loc[panel["participant"] == 0, "employee_id"].nunique())
         rows.append(row("promotion_rate", "did_matched", did.estimate, "observational", per_period,
@@ -137,13 +144,13 @@ def _analyze(study: Study, role: Role, months: int) -> PromotionResult:
                         "against planted truth, so never a headline"))
         if grades:
             panel["grade_changed_pct"] = 100.0 * panel["grade_changed"]
-            g = twfe(panel, "grade_changed_pct", "employee_id", "period", "treated_now", weights="cem_weight")
+            g = twfe(panel, "grade_changed_pct", "employee", "period", "treated_now", weights="cem_weight")
             rows.append(row("salary_grade_rate", "did_matched", g.estimate, "observational", per_period,
                             std_error=g.std_error, ci=(g.ci_low, g.ci_high), n_treated=n_t, n_control=n_c,
                             note="salary-grade change per period (pp), employee and period effects; not validated, "
                             "so never a headline"))
         p = study.params
-        es = event_study(panel, "promoted_pct", "employee_id", "period", "first_period",
+        es = event_study(panel, "promoted_pct", "employee", "period", "first_period",
                          window=(-p.pre_periods, p.post_periods - 1), weights="cem_weight")
     except NotEstimable as exc:
         notes.append(f"Matched difference-in-differences not available: {exc}")

@@ -178,12 +178,14 @@ class Study:
         date = pd.Timestamp(date)
         return self.kept(("employed on", date), lambda: employed_on(self.dataset, date, self.params.period))
 
-    def panel_of(self, employee_ids, attributes: bool = True) -> pd.DataFrame:
+    def panel_of(self, employee_ids, attributes: bool = True, positions: bool = False) -> pd.DataFrame:
         """`panel`'s rows of these employees only (all when None), without building the whole
-        company's: a matched sample in a large company. `attributes=False`: the events only."""
+        company's: a matched sample in a large company. `attributes=False`: the events only;
+        `positions`: with `employee`, each row's position in the employees table."""
         first, last = period_start(np.array(self.window[:2]), self.params.period)
         return at_risk(self.dataset, self.params.period, start=pd.Timestamp(first), end=pd.Timestamp(last),
-                       grade_order=self.params.salary_grade_order, employee_ids=employee_ids, attributes=attributes)
+                       grade_order=self.params.salary_grade_order, employee_ids=employee_ids, attributes=attributes,
+                       positions=positions)
 
     @cached_property
     def window(self) -> tuple[int, int, int, int]:

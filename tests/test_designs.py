@@ -4,6 +4,7 @@ data checks a lottery needs."""
 
 from __future__ import annotations
 
+import dataclasses
 import json
 
 import numpy as np
@@ -280,3 +281,29 @@ def test_applicants_who_left_before_the_start_lower_the_grade(lottery_world):
     arms = result.arms.set_index("arm")
     assert arms.loc["offered a place", "left_before_start"] == len(gone)
     assert arms.loc["not offered", "left_before_start"] == 0
+
+
+def test_the_first_rating_in_a_window_equals_sorting_the_reviews(lottery_world):
+    """Each applicant's first review in [when, until), found by a search in the reviews sorted once
+    per data set, equals the plain pandas answer: reviews on the window's edges, a person with none
+    in it, one reviewed twice on one day, reviews without a date or a rating, and ids not employed."""
+    directory, _ = lottery_world
+    ds = me.load(directory)
+    reviews = ds.performance_reviews
+    when, until = pd.Timestamp("2023-06-01"), pd.Timestamp("2024-06-01")
+    edge = reviews[reviews["review_date"] >= when].iloc[0]["employee_id"]
+    extra = pd.DataFrame({"employee_id": [edge, edge, edge], "review_date": [when, until, pd.NaT],
+                          "rating": [1.0, 5.0, 2.0]}).astype(reviews[["employee_id", "review_date", "rating"]].dtypes)
+    reviews = pd.concat([extra, reviews], ignore_index=True)
+    reviews.loc[reviews.index[10:20], "rating"] = np.nan
+    ds = dataclasses.replace(ds, tables={**ds.tables, "performance_reviews": reviews})
+    ids = pd.concat([ds.employees["employee_id"].iloc[::7], pd.Series(["nobody"], dtype=ds.employees["employee_id"].dtype)],
+                    ignore_index=True)
+    got = applicants._first_rating_after(ds, ids, when, until)
+
+    inside = reviews[(reviews["review_date"] >= when) & (reviews["review_date"] < until)]
+    first = inside.sort_values(["employee_id", "review_date"], kind="stable").drop_duplicates("employee_id")
+    expected = ids.map(first.set_index("employee_id")["rating"]).to_numpy(dtype=float, na_value=np.nan)
+    np.testing.assert_array_equal(got, expected)
+    assert got[ids.eq(edge).to_numpy()][0] == 1.0  # the review on the first day counts, the one on `until` does not
+    assert np.isnan(got[-1]) and np.isnan(got).sum() > 0 and (~np.isnan(got)).sum() > 100
