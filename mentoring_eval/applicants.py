@@ -33,7 +33,7 @@ from .estimates import Estimates
 from .experiments import DesignEffect, doubly_robust, instrumented, propensity, regression_adjusted
 from .labels import covariate
 from .matching import BalanceResult, balance_table
-from .panels import dated_records, day_numbers, had_event
+from .panels import dated_records, day_numbers, employee_day_key, had_event
 
 if TYPE_CHECKING:
     from .study import Study
@@ -136,9 +136,10 @@ def _first_rating_after(ds, ids: pd.Series, when: pd.Timestamp, until: pd.Timest
         return np.full(len(ids), np.nan)
     who = positions_in(ids, ds.employees["employee_id"])
     first_day, end_day = day_numbers(pd.Series([when, until]))
-    pos = np.minimum(np.searchsorted(records.key, who * 10**6 + first_day, side="left"), records.key.size - 1)
-    day = records.key[pos] - who * 10**6
-    found = (who >= 0) & (records.employee[pos] == who) & (day >= first_day) & (day < end_day)
+    start = employee_day_key(who, np.full(who.size, first_day))
+    pos = np.minimum(np.searchsorted(records.key, start, side="left"), records.key.size - 1)
+    found = (who >= 0) & (records.employee[pos] == who) & (records.key[pos] >= start) \
+        & (records.key[pos] < start + (end_day - first_day))
     rating = ds.performance_reviews["rating"].to_numpy(dtype=float, na_value=np.nan)
     return np.where(found, rating[records.order[pos]], np.nan)
 

@@ -51,21 +51,29 @@ class DatedRecords:
 
     order: np.ndarray
     employee: np.ndarray  # employee positions, in `order`
-    key: np.ndarray  # employee * 10**6 + day, in `order`
+    key: np.ndarray  # `employee_day_key`, in `order`
 
     @classmethod
     def of(cls, rec_emp: np.ndarray, rec_day: np.ndarray) -> DatedRecords:
-        order = np.lexsort((rec_day, rec_emp))
-        employee = np.asarray(rec_emp)[order]
-        return cls(order, employee, employee.astype(np.int64) * 10**6 + np.asarray(rec_day)[order])
+        key = employee_day_key(rec_emp, rec_day)
+        order = np.argsort(key, kind="stable")  # = lexsort((day, employee)), half the time: one key, not two
+        return cls(order, np.asarray(rec_emp)[order], key[order])
 
     def as_of(self, keys_emp: np.ndarray, keys_day: np.ndarray, strictly_before: bool = False) -> np.ndarray:
         """`as_of_position` on these records."""
-        key = np.asarray(keys_emp).astype(np.int64) * 10**6 + keys_day
+        key = employee_day_key(keys_emp, keys_day)
         pos = np.searchsorted(self.key, key, side="left" if strictly_before else "right") - 1
         valid = pos >= 0
         valid[valid] &= self.employee[pos[valid]] == np.asarray(keys_emp)[valid]
         return np.where(valid, self.order[np.maximum(pos, 0)], -1)
+
+
+_DAY_OFFSET = 10**6  # day numbers from 1970 run from about -26,000 (1900) to NaT's 10**6 - 1
+
+
+def employee_day_key(emp: np.ndarray, day: np.ndarray) -> np.ndarray:
+    """One int64 that sorts by employee position, then day (days before 1970 and NaT included)."""
+    return np.asarray(emp).astype(np.int64) * (4 * _DAY_OFFSET) + (np.asarray(day, dtype=np.int64) + _DAY_OFFSET)
 
 
 def dated_records(ds: Dataset, table: str, date_col: str) -> DatedRecords:

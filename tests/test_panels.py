@@ -110,3 +110,28 @@ def test_integer_membership_by_hashing_equals_numpy():
     values, keys = rng.integers(-5, 5000, 20000), rng.integers(0, 5000, 700)
     assert contains(values, keys).tolist() == np.isin(values, keys).tolist()
     assert contains(values, keys).sum() > 1000 and not contains(values, np.array([], dtype=np.int64)).any()
+
+
+def test_latest_record_as_of_a_day_equals_a_search_by_hand_with_old_and_undated_records():
+    """Records from before 1970 (negative day numbers) and undated ones (sorted last) must not
+    leak into the employee before: the employee-and-day key keeps them apart."""
+    from mentoring_eval.panels import as_of_position, day_numbers
+
+    rng = np.random.default_rng(11)
+    n = 3000
+    rec_emp = rng.integers(0, 200, n)
+    rec_dates = pd.Series(pd.to_datetime("1900-01-01") + pd.to_timedelta(rng.integers(0, 50000, n), unit="D"))
+    rec_dates[rng.random(n) < 0.05] = pd.NaT
+    rec_day = day_numbers(rec_dates)
+    assert (rec_day < 0).sum() > 1000
+    keys_emp = rng.integers(-1, 205, 4000)
+    keys_day = day_numbers(pd.Series(pd.to_datetime("1899-06-01") + pd.to_timedelta(rng.integers(0, 52000, 4000), unit="D")))
+    for strictly in (False, True):
+        found = as_of_position(keys_emp, keys_day, rec_emp, rec_day, strictly_before=strictly)
+        expected = []
+        for e, d in zip(keys_emp, keys_day):
+            ok = (rec_emp == e) & ((rec_day < d) if strictly else (rec_day <= d))
+            idx = np.flatnonzero(ok)
+            expected.append(-1 if idx.size == 0 else idx[np.lexsort((idx, rec_day[idx]))[-1]])
+        assert found.tolist() == expected
+        assert (found >= 0).sum() > 2000 and (found == -1).sum() > 50
