@@ -224,12 +224,21 @@ def test_validated_cache_reads_back_the_same_tables_and_notices_changed_data(dat
     fresh = me.load(data_copy)
     first = me.load(data_copy, cache=cache)
     [entry] = list(cache.iterdir())
-    assert sorted(p.name for p in entry.iterdir()) == sorted([f"{t}.parquet" for t in fresh.tables] + ["files.json"])
+    assert sorted(p.name for p in entry.iterdir()) == sorted([f"{t}.parquet" for t in fresh.tables]
+                                                             + ["files.json", "positions"])
     monkeypatch.setenv(me.data.CACHE_ENV, str(cache))  # how the batch runner hands the cache to notebooks
     again = me.load(data_copy)
     for name, table in fresh.tables.items():
         pd.testing.assert_frame_equal(again.tables[name], table, check_exact=True)
         pd.testing.assert_frame_equal(first.tables[name], table, check_exact=True)
+    # each row's employee position is read back with the tables, equal to matching the ids afresh
+    stored = sorted(p.stem for p in (entry / "positions").iterdir())
+    assert stored == ["engagement_surveys", "enrollments", "job_history", "performance_reviews"]
+    for name in stored:
+        assert ("employee positions", name) in again._kept
+        expected = pd.Index(fresh.employees["employee_id"]).get_indexer(fresh.tables[name]["employee_id"])
+        assert again.employee_positions(name).tolist() == expected.tolist()
+        assert again.employee_positions(name).dtype == np.int64 and (expected >= 0).all()
     assert again.files == fresh.files and again.source == data_copy
     # the cache answers for these bytes only: broken data is checked, and refused, again
     original = (data_copy / "enrollments.csv").read_bytes()
