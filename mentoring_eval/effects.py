@@ -33,8 +33,8 @@ from .did.inference import cluster_factor, sandwich, solve_wls
 from .did.regression import DiDEstimate, EventStudy
 from .errors import NotEstimable
 from .estimates import Estimates
-from .panels import (attributes_at, covered, employment_periods, had_event, period_index, period_start,
-                     segment_counts, spell_at, spells)
+from .panels import (attributes_at, coded_spells, covered, employment_periods, had_event, period_index,
+                     period_start, place_codes, segment_counts, spell_at)
 from .params import Eligibility
 
 if TYPE_CHECKING:
@@ -418,10 +418,11 @@ def rollout_panel(ds: Dataset, period: str = "month", by: tuple[str, ...] = ("de
     # the unit of every enrollee as of their cohort's start (enrollees employed then)
     enr, cohorts = ds.enrollments, ds.cohorts.set_index("cohort_id")
     start_period = period_index(enr["cohort_id"].map(cohorts["start_date"]), period)
-    found = spells(ds, period)
+    found = coded_spells(ds, period)
     row = spell_at(found, ds.employee_positions("enrollments"), start_period)
     held = found.iloc[row[row >= 0]]
-    at_start = pd.DataFrame({"department": held["department"].to_numpy(),
+    departments = place_codes(ds)["department"].to_numpy(dtype=object)
+    at_start = pd.DataFrame({"department": departments[held["department"].to_numpy()],
                              "location": ds.employees["location"].to_numpy(dtype=object)[held["employee"].to_numpy()]})
     reached = pd.DataFrame({"unit": _unit_labels(at_start.astype(str), by), "period": start_period[row >= 0]})
     first = reached.groupby("unit")["period"].min()

@@ -203,7 +203,7 @@ def attributes_at(ds: Dataset, who: np.ndarray, per: np.ndarray, period: str = "
         rank = grade_ranks(jobs["salary_grade"], grade_order)
         rank = np.full(len(jobs), np.nan) if rank is None else rank
         out["salary_grade"] = pd.array(np.where(has, rank[np.maximum(pos, 0)], np.nan)).astype("Int64")
-    names = ds.kept(("place codes",), lambda: _place_codes(ds))
+    names = place_codes(ds)
     dept = np.where(has, names["job_department"][np.maximum(pos, 0)], names["employee_department"][who])
     for column, code in (("department", dept), ("location", names["employee_location"][who])):
         levels = names[column]
@@ -224,6 +224,11 @@ def attributes_at(ds: Dataset, who: np.ndarray, per: np.ndarray, period: str = "
         else:
             out[name] = np.nan
     return out
+
+
+def place_codes(ds: Dataset) -> dict[str, np.ndarray | pd.Index]:
+    """`_place_codes`, computed once per data set."""
+    return ds.kept(("place codes",), lambda: _place_codes(ds))
 
 
 def _place_codes(ds: Dataset) -> dict[str, np.ndarray | pd.Index]:
@@ -256,9 +261,25 @@ def spells(ds: Dataset, period: str = "month", start=None, end=None) -> pd.DataF
     the first record): employee (position in the employees table), first and last period,
     department. The at-risk panel's rows, without a row per person per period: its rows in a
     department are exactly the periods these spells cover. Sorted by employee and first period."""
+    found = coded_spells(ds, period, start, end)
+    names = place_codes(ds)
+    department = pd.array(names["department"].to_numpy(dtype=object)[found["department"].to_numpy()], dtype="str")
+    return found.assign(department=department)
+
+
+def coded_spells(ds: Dataset, period: str = "month", start=None, end=None) -> pd.DataFrame:
+    """`spells` with the department as its integer code into the sorted department names of
+    `_place_codes` (no strings for millions of runs), computed once per data set and window."""
+    key = ("coded spells", period, None if start is None else str(pd.Timestamp(start)),
+           None if end is None else str(pd.Timestamp(end)))
+    return ds.kept(key, lambda: _coded_spells(ds, period, start, end)).copy(deep=False)
+
+
+def _coded_spells(ds: Dataset, period: str, start, end) -> pd.DataFrame:
     emp = ds.employees.reset_index(drop=True)
     _, _, lo, hi, _ = employment_periods(emp, period, start, end)
     jobs = ds.job_history
+    names = place_codes(ds)
     records = dated_records(ds, "job_history", "effective_date")
     order, je = records.order, records.employee
     jd = day_numbers(jobs["effective_date"])[order]
@@ -271,12 +292,14 @@ def spells(ds: Dataset, period: str = "month", start=None, end=None) -> pd.DataF
     first_record = np.full(len(emp), np.iinfo(np.int64).max)
     first_record[je[first_of_emp]] = in_force[first_of_emp]
     before = np.minimum(first_record - 1, hi)  # the employees table's department until a record is in force
-    frame = pd.DataFrame({"employee": np.r_[je, np.arange(len(emp))], "first": np.r_[in_force, lo],
-                          "last": np.r_[until, before],
-                          "department": np.r_[jobs["department"].to_numpy(dtype=object)[order],
-                                              emp["department"].to_numpy(dtype=object)]})
-    frame = frame[frame["first"] <= frame["last"]]
-    return frame.sort_values(["employee", "first"], kind="stable", ignore_index=True)
+    employee = np.r_[je, np.arange(len(emp))]
+    first, last = np.r_[in_force, lo], np.r_[until, before]
+    department = np.r_[names["job_department"][order], names["employee_department"]]
+    keep = first <= last
+    employee, first, last, department = employee[keep], first[keep], last[keep], department[keep]
+    sort = np.lexsort((first, employee))  # stable: ties keep the job records' order, as before
+    return pd.DataFrame({"employee": employee[sort], "first": first[sort], "last": last[sort],
+                         "department": department[sort]})
 
 
 def spell_at(found: pd.DataFrame, employee: np.ndarray, per: np.ndarray) -> np.ndarray:
@@ -304,14 +327,13 @@ def segment_counts(ds: Dataset, period: str = "month", by: tuple[str, ...] = ("d
         raise ValueError(f"events {unknown}: expected among {', '.join(SEGMENT_EVENTS)}")
     emp = ds.employees.reset_index(drop=True)
     p0, p1, lo, hi, exit_p = employment_periods(emp, period, start, end)
-    found = spells(ds, period, start, end)
-    values = {"department": found["department"].to_numpy(dtype=object),
-              "location": emp["location"].to_numpy(dtype=object)[found["employee"].to_numpy()]}
-    segment, keys = pd.factorize(pd.MultiIndex.from_arrays([pd.array(values[c], dtype="str") for c in by]), sort=True)
+    found = coded_spells(ds, period, start, end)
+    names = place_codes(ds)
+    segment, keys = _segments(found, names, by)
     width = p1 - p0 + 1
     at_risk = covered(segment, len(keys), found["first"].to_numpy() - p0, found["last"].to_numpy() - p0, width)
     cells, per = np.nonzero(at_risk > 0)
-    frame = pd.DataFrame({c: np.asarray(keys.get_level_values(i))[cells] for i, c in enumerate(by)})
+    frame = pd.DataFrame({c: pd.array(keys[c].to_numpy(dtype=object)[cells], dtype="str") for c in by})
     frame["period"] = per + p0
     frame["at_risk"] = at_risk[cells, per]
     for name in events:
@@ -322,13 +344,32 @@ def segment_counts(ds: Dataset, period: str = "month", by: tuple[str, ...] = ("d
     return frame
 
 
+def _segments(found: pd.DataFrame, names: dict, by: tuple[str, ...]) -> tuple[np.ndarray, pd.DataFrame]:
+    """Each spell's segment (combination of `by` values) as a number 0..k-1 in the order of the
+    values' names, and the k segments' names (one column per `by`)."""
+    unknown = [c for c in by if c not in ("department", "location")]
+    if unknown:
+        raise ValueError(f"by {unknown}: segments are combinations of department and location")
+    codes = {"department": found["department"].to_numpy(),
+             "location": names["employee_location"][found["employee"].to_numpy()]}
+    combined = np.zeros(len(found), dtype=np.int64)
+    for c in by:  # mixed radix: sorts as the tuple of codes, and the codes sort as the names
+        combined = combined * len(names[c]) + codes[c]
+    present, segment = np.unique(combined, return_inverse=True)
+    keys = {}
+    for c in reversed(by):
+        keys[c] = names[c][present % len(names[c])]
+        present = present // len(names[c])
+    return segment, pd.DataFrame({c: keys[c].to_numpy(dtype=object) for c in by})
+
+
 def covered(group: np.ndarray, n_groups: int, first: np.ndarray, last: np.ndarray, width: int) -> np.ndarray:
     """How many runs [first, last] (periods counted from 0) of each group cover each of `width`
     periods (groups x periods), by difference arrays: people at risk per cell without a row per
     person per period."""
-    change = np.zeros(n_groups * (width + 1), dtype=np.int64)
-    np.add.at(change, group * (width + 1) + first, 1)
-    np.add.at(change, group * (width + 1) + last + 1, -1)
+    size = n_groups * (width + 1)
+    change = (np.bincount(group * (width + 1) + first, minlength=size)
+              - np.bincount(group * (width + 1) + last + 1, minlength=size))
     return change.reshape(n_groups, width + 1).cumsum(axis=1)[:, :-1]
 
 
