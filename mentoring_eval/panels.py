@@ -102,6 +102,13 @@ def grade_ranks(codes: pd.Series, order: tuple[str, ...] | None = None) -> np.nd
     return None
 
 
+def _read_only(values: np.ndarray | None) -> np.ndarray | None:
+    """An array kept for the data set, locked so that no caller changes it for the next."""
+    if values is not None:
+        values.setflags(write=False)
+    return values
+
+
 def _grade_changes(codes: pd.Series) -> tuple[np.ndarray, np.ndarray]:
     """Each record's grade as an integer code (-1 = none) and whether it differs from the record
     before (same employee, both known), for records already in the employee's date order."""
@@ -200,7 +207,7 @@ def attributes_at(ds: Dataset, who: np.ndarray, per: np.ndarray, period: str = "
         out["job_level"] = pd.array(np.where(has, jobs["job_level"].to_numpy(dtype=float)[np.maximum(pos, 0)],
                                              np.nan)).astype("Int64")
     if "salary_grade" in columns:
-        rank = grade_ranks(jobs["salary_grade"], grade_order)
+        rank = ds.kept(("grade ranks", tuple(grade_order or ())), lambda: _read_only(grade_ranks(jobs["salary_grade"], grade_order)))
         rank = np.full(len(jobs), np.nan) if rank is None else rank
         out["salary_grade"] = pd.array(np.where(has, rank[np.maximum(pos, 0)], np.nan)).astype("Int64")
     names = place_codes(ds)
@@ -429,10 +436,11 @@ def job_events(ds: Dataset) -> pd.DataFrame:
     return events[events["promoted"] | events["grade_changed"] | events["moved"]].reset_index(drop=True)
 
 
-def had_event(events: pd.DataFrame, kind: str, after: pd.Timestamp, before: pd.Timestamp) -> set:
-    """Employees with an event of `kind` ("promoted", "grade_changed" or "moved") dated in (after, before)."""
+def had_event(events: pd.DataFrame, kind: str, after: pd.Timestamp, before: pd.Timestamp) -> pd.Index:
+    """Employees with an event of `kind` ("promoted", "grade_changed" or "moved") dated in (after,
+    before): their ids, each once (an Index, not a set: no Python object per id)."""
     e = events[events[kind] & (events["effective_date"] > after) & (events["effective_date"] < before)]
-    return set(e["employee_id"])
+    return pd.Index(e["employee_id"].unique(), name="employee_id")
 
 
 def employed_on(ds: Dataset, date: pd.Timestamp, period: str = "month") -> pd.DataFrame:

@@ -150,13 +150,49 @@ def test_rollout_units_start_when_a_cohort_first_reaches_them(demo_dir):
     assert result.control_group == "never_treated" and np.isfinite(result.aggregate("simple").overall_se)
 
 
+def test_efron_sums_over_all_times_at_once_equal_lifelines_loop(monkeypatch):
+    """The Cox model's Efron hessian, gradient and log partial likelihood, summed by time without a
+    Python loop over rows, equal lifelines' own loop: two covariates, weights, many tied events and
+    tied censorings, at a point away from zero; and nothing at all when there is no event."""
+    from lifelines.fitters.coxph_fitter import SemiParametricPHFitter
+
+    rng = np.random.default_rng(8)
+    n = 2000
+    x = np.c_[rng.integers(0, 2, n), rng.normal(size=n)]
+    duration = np.sort(rng.integers(1, 60, n).astype(float))
+    event = rng.random(n) < 0.5
+    weights = rng.choice([0.5, 1.0, 3.0], n)
+    beta = np.array([-0.4, 0.25])
+    frame = [pd.DataFrame(x), pd.Series(duration), pd.Series(event), pd.Series(weights)]
+    theirs = SemiParametricPHFitter()._get_efron_values_single(*frame, None, beta)
+    ours = retention.efron_values(x, duration, event, weights, beta)
+    assert np.bincount(np.unique(duration, return_inverse=True)[1][event]).max() > 20  # ties of 20+ events
+    np.testing.assert_allclose(ours[0], theirs[0], rtol=1e-10)
+    np.testing.assert_allclose(ours[1], theirs[1], rtol=1e-10)
+    assert ours[2] == pytest.approx(theirs[2], rel=1e-12) and ours[2] < -1000
+    none = retention.efron_values(x, duration, np.zeros(n, bool), weights, beta)
+    assert none[2] == 0.0 and not none[0].any() and not none[1].any()
+    # and the fitter the matched comparison uses calls it, not lifelines' loop
+    original, calls = retention.efron_values, []
+
+    def counted(*args):
+        calls.append(args[0].shape)
+        return original(*args)
+
+    monkeypatch.setattr(retention, "efron_values", counted)
+    people = pd.DataFrame({"duration": duration, "event": event.astype(int), "participant": x[:, 0], "weight": weights})
+    retention._cox_fitter()().fit(people, "duration", "event", weights_col="weight", robust=True)
+    assert len(calls) >= 2 and calls[0] == (n, 1)  # one Newton step or more, on the one covariate
+
+
 def test_cox_robust_errors_by_cumulative_sums_equal_lifelines():
     """The matched Cox model's robust standard error and Schoenfeld residuals, computed with
     cumulative sums, equal lifelines' own O(n^2) loops on weighted data with tied durations."""
     from lifelines import CoxPHFitter
     from lifelines.fitters.coxph_fitter import SemiParametricPHFitter
 
-    for name in ("_compute_score_within_strata", "_compute_schoenfeld_within_strata", "_fit_model_breslow"):
+    for name in ("_compute_score_within_strata", "_compute_schoenfeld_within_strata", "_choose_gradient_calculator",
+                 "_fit_model_breslow"):
         # the methods replaced still exist in lifelines (else ours would be silently unused, and slow)
         assert hasattr(SemiParametricPHFitter if name != "_fit_model_breslow" else CoxPHFitter, name), name
     rng = np.random.default_rng(4)
