@@ -147,7 +147,6 @@ def build_cohort(ds: Dataset, params: CohortParams, info: CohortInfo, employed: 
     cohorts = ds.cohorts.set_index("cohort_id")
     start, end = info.start, info.end
     s = int(period_index(pd.Series([start]), params.period)[0])
-    emp = ds.employees.set_index("employee_id")
     employed = employed_on(ds, start, params.period) if employed is None else employed
     people = employed.drop(
         columns=["period", "period_start", "exited", "exited_voluntary", "exited_involuntary", "promoted",
@@ -156,7 +155,7 @@ def build_cohort(ds: Dataset, params: CohortParams, info: CohortInfo, employed: 
     people["rating_band"] = people["last_rating"].round().astype("Float64").astype("str").where(people["last_rating"].notna(), "unknown")
     people["engagement_band"] = _band(people["last_engagement"], ENGAGEMENT_BANDS, "e")
     for col in ("gender", "ethnicity"):
-        people[col] = people["employee_id"].map(emp[col]).fillna("unknown")
+        people[col] = ds.employee_column(people["employee_id"], col).fillna("unknown")
     for role in ROLES:
         people[f"{role}_eligible"] = eligible(people, getattr(params, f"{role}_eligibility")).to_numpy()
 

@@ -332,6 +332,19 @@ class Dataset:
         return self.kept(("employee positions", table),
                          lambda: positions_in(self.require(table)["employee_id"], self.employees["employee_id"]))
 
+    def employee_rows(self, ids: pd.Series) -> np.ndarray:
+        """Each id's position in the employees table (-1 when not in it), by one hash index of the
+        employees' ids kept for the data set (Series.map builds and checks a new one each call)."""
+        index = self.kept(("employee index",), lambda: pd.Index(self.employees["employee_id"]))
+        return index.get_indexer(pd.Index(ids, dtype=index.dtype)).astype(np.int64)
+
+    def employee_column(self, ids: pd.Series, column: str) -> pd.Series:
+        """An employees-table column for each id (missing where the id is not in the table), on the
+        ids' index: `Series.map(employees.set_index("employee_id")[column])` with the kept index."""
+        rows = self.employee_rows(ids)
+        values = self.employees[column].take(np.maximum(rows, 0)).where(pd.Series(rows >= 0).to_numpy())
+        return pd.Series(values.array, index=ids.index, name=column)
+
     def kept(self, key: tuple, compute):
         """An index derived from the tables (positions, sort orders), computed once per data set."""
         if key not in self._kept:

@@ -180,9 +180,9 @@ def _snapshot_rows(study: Study, role: Role, months: int, start: pd.Timestamp) -
         inside, outside = segments(snap, rule, cohort.treated_departments)
         keep = (inside | outside).to_numpy()
         frames.append(pd.DataFrame({
-            "employee_id": snap["employee_id"].to_numpy()[keep],
-            "department": snap["department"].to_numpy()[keep],
-            "location": snap["location"].to_numpy()[keep],
+            "employee_id": snap["employee_id"].array[keep],  # Arrow strings taken, not a Python object per id
+            "department": snap["department"].array[keep],
+            "location": snap["location"].array[keep],
             "participant": member(snap["employee_id"], participants)[keep] & (post == 1),
             "treated": inside.to_numpy()[keep].astype(int),
             "post": post,

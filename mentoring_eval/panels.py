@@ -423,17 +423,24 @@ def contains(values: np.ndarray, keys: np.ndarray) -> np.ndarray:
 def job_events(ds: Dataset) -> pd.DataFrame:
     """Career events dated by their job record: employee_id, effective_date, promoted (job level
     rose from the previous record), grade_changed (salary grade differs from the previous record),
-    moved (department differs: an internal move)."""
-    jobs = ds.job_history.sort_values(["employee_id", "effective_date"])
-    same = (jobs["employee_id"] == jobs["employee_id"].shift()).to_numpy()
-    level = jobs["job_level"].to_numpy(dtype=float)
+    moved (department differs: an internal move), and employee (the position in the employees
+    table). Found in the job records sorted by employee and date once per data set (no sort of the
+    id strings)."""
+    jobs = ds.job_history
+    records = dated_records(ds, "job_history", "effective_date")
+    order, who = records.order, records.employee
+    same = np.r_[False, who[1:] == who[:-1]]
+    level = jobs["job_level"].to_numpy(dtype=float)[order]
     promoted = same & (level > np.r_[np.nan, level[:-1]])
-    regraded = same & _grade_changes(jobs["salary_grade"])[1]
-    dept = jobs["department"].to_numpy(dtype=object)
-    moved = same & (dept != np.r_[None, dept[:-1]])
-    events = pd.DataFrame({"employee_id": jobs["employee_id"].to_numpy(), "effective_date": jobs["effective_date"].to_numpy(),
-                           "promoted": promoted, "grade_changed": regraded, "moved": moved})
-    return events[events["promoted"] | events["grade_changed"] | events["moved"]].reset_index(drop=True)
+    regraded = same & _grade_changes(jobs["salary_grade"].take(order))[1]
+    dept = place_codes(ds)["job_department"][order]
+    moved = same & (dept != np.r_[-1, dept[:-1]])
+    hit = promoted | regraded | moved
+    rows = order[hit]
+    return pd.DataFrame({"employee_id": jobs["employee_id"].array.take(rows),
+                         "effective_date": jobs["effective_date"].array.take(rows),
+                         "promoted": promoted[hit], "grade_changed": regraded[hit], "moved": moved[hit],
+                         "employee": who[hit]})
 
 
 def had_event(events: pd.DataFrame, kind: str, after: pd.Timestamp, before: pd.Timestamp) -> pd.Index:

@@ -229,10 +229,9 @@ def _base_rates(ds, params, when: pd.Timestamp) -> dict[str, float]:
     people = people[eligible(people, params.mentee_eligibility).to_numpy()]
     if people.empty:
         raise NotEstimable(f"nobody was eligible on {then:%Y-%m-%d} to give base rates for the power calculation")
-    emp = ds.employees.set_index("employee_id")
-    gone = people["employee_id"].map(emp["termination_date"])
+    gone = ds.employee_column(people["employee_id"], "termination_date")
     left = gone.notna() & (gone < when)
-    voluntary = left & (people["employee_id"].map(emp["termination_reason"]) == "voluntary")
+    voluntary = left & (ds.employee_column(people["employee_id"], "termination_reason") == "voluntary")
     promoted = people["employee_id"].isin(had_event(job_events(ds), "promoted", then - pd.Timedelta(days=1), when))
     return {"voluntary_exit_12m": round(100 * float(voluntary.mean()), 4),
             "retention_12m": round(100 * float((~left).mean()), 4),

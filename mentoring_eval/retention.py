@@ -54,8 +54,7 @@ def naive(study: Study, role: Role, months: int = 12) -> NaiveGap:
     """The platform figure: share of participants still employed `months` after the start against
     everyone else employed at the start (percent), with counts and a two-proportion interval."""
     cohort = study.cohort
-    emp = study.dataset.employees.set_index("employee_id")
-    gone = cohort.people["employee_id"].map(emp["termination_date"])
+    gone = study.dataset.employee_column(cohort.people["employee_id"], "termination_date")
     horizon = cohort.start + pd.DateOffset(months=months)
     stayed = (gone.isna() | (gone >= horizon)).to_numpy()
     return cohort.naive_gap(stayed, role)
@@ -175,9 +174,8 @@ class RetentionResult:
 def _durations(study: Study, people: pd.DataFrame, start: pd.Timestamp) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Months from the start to exit or the end of the data, whether they left (any reason) and
     whether they left voluntarily."""
-    emp = study.dataset.employees.set_index("employee_id")
-    gone = people["employee_id"].map(emp["termination_date"])
-    why = people["employee_id"].map(emp["termination_reason"])
+    gone = study.dataset.employee_column(people["employee_id"], "termination_date")
+    why = study.dataset.employee_column(people["employee_id"], "termination_reason")
     end = study.end
     stop = gone.fillna(end)
     duration = ((stop - start).dt.days / MONTH_DAYS).to_numpy(float)

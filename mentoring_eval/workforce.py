@@ -10,7 +10,7 @@ import numpy as np
 import pandas as pd
 
 from .cohorts import eligible
-from .data import Dataset, positions_in
+from .data import Dataset
 from .panels import attributes_at, contains, employment_periods, period_index, person_periods
 
 if TYPE_CHECKING:
@@ -141,8 +141,8 @@ def _baseline_cells(study: Study, months: int) -> pd.DataFrame:
     flags = {}
     for kind in ("promoted", "grade_changed", "moved"):
         hits = events[events[kind] & (events["effective_date"] >= first) & (events["effective_date"] < start)]
-        where = positions_in(hits["employee_id"], ds.employees["employee_id"])
-        flags[kind + "_any"] = contains(rows, where.astype(np.int64) * span + period_index(hits["effective_date"], "month"))
+        flags[kind + "_any"] = contains(rows, hits["employee"].to_numpy(np.int64) * span
+                                        + period_index(hits["effective_date"], "month"))
     engagement = panel["last_engagement"].to_numpy(float)
     frame = pd.DataFrame({"mentee": eligible(panel, params.mentee_eligibility).to_numpy(),
                           "mentor": eligible(panel, params.mentor_eligibility).to_numpy(),

@@ -135,3 +135,24 @@ def test_latest_record_as_of_a_day_equals_a_search_by_hand_with_old_and_undated_
             expected.append(-1 if idx.size == 0 else idx[np.lexsort((idx, rec_day[idx]))[-1]])
         assert found.tolist() == expected
         assert (found >= 0).sum() > 2000 and (found == -1).sum() > 50
+
+
+def test_career_events_equal_a_groupby_over_the_job_records_sorted_by_id(demo_dir):
+    """job_events (from the records sorted once by employee position and date) finds the same
+    promotions, grade changes and moves as comparing each record with the one before it in the
+    job history sorted by employee id and date, with each event's employee position."""
+    from mentoring_eval.panels import job_events
+
+    ds = me.load(demo_dir)
+    jobs = ds.job_history.sort_values(["employee_id", "effective_date"], ignore_index=True)
+    before = jobs.groupby("employee_id")[["job_level", "salary_grade", "department"]].shift()
+    expected = jobs.assign(promoted=(jobs["job_level"] > before["job_level"]).to_numpy(bool),
+                           grade_changed=(before["salary_grade"].notna() & jobs["salary_grade"].notna()
+                                          & (jobs["salary_grade"] != before["salary_grade"])).to_numpy(bool),
+                           moved=(before["department"].notna() & (jobs["department"] != before["department"])).to_numpy(bool))
+    expected = expected[expected["promoted"] | expected["grade_changed"] | expected["moved"]]
+    found = job_events(ds).sort_values(["employee_id", "effective_date"], ignore_index=True)
+    columns = ["employee_id", "effective_date", "promoted", "grade_changed", "moved"]
+    pd.testing.assert_frame_equal(found[columns], expected[columns].reset_index(drop=True), check_dtype=False)
+    assert found[["promoted", "grade_changed", "moved"]].sum().min() > 50
+    assert (ds.employees["employee_id"].to_numpy()[found["employee"]] == found["employee_id"].to_numpy()).all()
