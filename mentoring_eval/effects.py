@@ -33,7 +33,7 @@ from .did.inference import cluster_factor, sandwich, solve_wls
 from .did.regression import DiDEstimate, EventStudy
 from .errors import NotEstimable
 from .estimates import Estimates
-from .panels import (attributes_at, coded_spells, covered, employment_periods, had_event, period_index,
+from .panels import (attributes_at, coded_spells, covered, employment_periods, exit_reasons, had_event, period_index,
                      period_start, place_codes, segment_counts, spell_at)
 from .params import Eligibility
 
@@ -284,7 +284,7 @@ def exit_panel(study: Study, role: Role) -> pd.DataFrame:
     cell, keys = groups.ngroup().to_numpy(), groups.size().index.to_frame(index=False)
     width = p1 - p0 + 1
     at_risk_count = covered(cell, len(keys), lo[who] - p0, hi[who] - p0, width)
-    voluntary = (emp["termination_reason"].to_numpy(dtype=object)[who] == "voluntary") & (exit_p[who] == hi[who])
+    voluntary = exit_reasons(ds)[0][who] & (exit_p[who] == hi[who])
     exits = np.bincount(cell[voluntary] * width + (hi[who][voluntary] - p0),
                         minlength=len(keys) * width).reshape(len(keys), width)
     c, k = np.nonzero(at_risk_count > 0)

@@ -157,29 +157,23 @@ def _panel_rows(ds: Dataset, emp: pd.DataFrame, who: np.ndarray, per: np.ndarray
     """The at-risk panel's rows for these (employee position, period) pairs."""
     starts = period_start(per, period)
     exited = (exit_p[who] == per)
-    reason = emp["termination_reason"].to_numpy(dtype=object)
+    voluntary, involuntary = exit_reasons(ds)
     panel = pd.DataFrame({
-        "employee_id": emp["employee_id"].to_numpy()[who],
+        "employee_id": emp["employee_id"].array.take(who),  # Arrow strings taken, not a Python object per row
         "period": per,
         "period_start": starts,
         "exited": exited,
-        "exited_voluntary": exited & (reason[who] == "voluntary"),
-        "exited_involuntary": exited & (reason[who] == "involuntary"),
+        "exited_voluntary": exited & voluntary[who],
+        "exited_involuntary": exited & involuntary[who],
     })
     found = attributes_at(ds, who, per, period, grade_order, categorical) if attributes else None
     for name in ("job_level", "salary_grade", "department", "location", "tenure_months") if attributes else ():
         panel[name] = found[name].array
-    jobs = ds.job_history
     # promotions and grade changes: rises between consecutive records, placed in their period
-    records = dated_records(ds, "job_history", "effective_date")
-    order, e_sorted = records.order, records.employee
-    lvl = jobs["job_level"].to_numpy(dtype=float)[order]
-    same = np.r_[False, e_sorted[1:] == e_sorted[:-1]]
-    rec_period = period_index(jobs["effective_date"].iloc[order], period)
-    panel["promoted"] = _flag_events(who, per, e_sorted[same & (np.r_[0, np.diff(lvl)] > 0)],
-                                     rec_period[same & (np.r_[0, np.diff(lvl)] > 0)])
-    changed = same & _grade_changes(jobs["salary_grade"].iloc[order])[1]
-    panel["grade_changed"] = _flag_events(who, per, e_sorted[changed], rec_period[changed])
+    keys = career_event_keys(ds, period)
+    rows = employee_period_key(who, per)
+    panel["promoted"] = contains(rows, keys["promoted"])
+    panel["grade_changed"] = contains(rows, keys["grade_changed"])
     for name in ("last_rating", "last_engagement") if attributes else ():
         panel[name] = found[name].array
     return panel
@@ -404,14 +398,40 @@ def _events(ds: Dataset, emp: pd.DataFrame, name: str, period: str, lo, hi, exit
     return pairs[:, 0], pairs[:, 1]
 
 
-def _flag_events(who: np.ndarray, per: np.ndarray, event_emp: np.ndarray, event_period: np.ndarray) -> np.ndarray:
-    """True for panel rows (employee, period) with at least one event."""
-    if event_emp.size == 0:
-        return np.zeros(who.size, dtype=bool)
-    span = int(max(per.max(), event_period.max())) + 1
-    events = np.unique(event_emp.astype(np.int64) * span + event_period)
-    rows = who.astype(np.int64) * span + per
-    return contains(rows, events)
+_PERIOD_SPAN = 1 << 20  # more periods than months from year 0 to 87,000
+
+
+def employee_period_key(who: np.ndarray, per: np.ndarray) -> np.ndarray:
+    """One int64 per (employee position, period): the same pair, the same number."""
+    return np.asarray(who, np.int64) * _PERIOD_SPAN + np.asarray(per, np.int64)
+
+
+def career_event_keys(ds: Dataset, period: str = "month") -> dict[str, np.ndarray]:
+    """`employee_period_key` of every (employee, period) with a promotion (the job level rose from
+    the record before) or a salary-grade change, each once, found once per data set and period
+    length."""
+    def find() -> dict[str, np.ndarray]:
+        jobs = ds.job_history
+        records = dated_records(ds, "job_history", "effective_date")
+        order, e_sorted = records.order, records.employee
+        same = np.r_[False, e_sorted[1:] == e_sorted[:-1]]
+        rose = same & (np.r_[0, np.diff(jobs["job_level"].to_numpy(dtype=float)[order])] > 0)
+        changed = same & _grade_changes(jobs["salary_grade"].take(order))[1]
+        rec_period = period_index(jobs["effective_date"].take(order), period)
+        return {name: _read_only(np.unique(employee_period_key(e_sorted[hit], rec_period[hit])))
+                for name, hit in (("promoted", rose), ("grade_changed", changed))}
+
+    return ds.kept(("career event keys", period), find)
+
+
+def exit_reasons(ds: Dataset) -> tuple[np.ndarray, np.ndarray]:
+    """Whether each employee (by position) left voluntarily, and involuntarily, once per data set."""
+    def find() -> tuple[np.ndarray, np.ndarray]:
+        reason = ds.employees["termination_reason"]
+        return tuple(_read_only((reason == kind).to_numpy(dtype=bool, na_value=False))
+                     for kind in ("voluntary", "involuntary"))
+
+    return ds.kept(("exit reasons",), find)
 
 
 def contains(values: np.ndarray, keys: np.ndarray) -> np.ndarray:

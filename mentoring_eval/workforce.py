@@ -11,7 +11,7 @@ import pandas as pd
 
 from .cohorts import eligible
 from .data import Dataset
-from .panels import attributes_at, contains, employment_periods, period_index, person_periods
+from .panels import attributes_at, contains, employment_periods, exit_reasons, period_index, person_periods
 
 if TYPE_CHECKING:
     from .study import Study
@@ -132,9 +132,9 @@ def _baseline_cells(study: Study, months: int) -> pd.DataFrame:
     panel = attributes_at(ds, who, per, "month", categorical=True,  # the panel's rows, only what is counted here
                           columns=("job_level", "department", "location", "tenure_months", "last_engagement"))
     exited = exit_p[who] == per
-    reason = emp["termination_reason"].to_numpy(dtype=object)[who]
-    panel["exited"], panel["exited_voluntary"] = exited, exited & (reason == "voluntary")
-    panel["exited_involuntary"] = exited & (reason == "involuntary")
+    voluntary, involuntary = exit_reasons(ds)
+    panel["exited"], panel["exited_voluntary"] = exited, exited & voluntary[who]
+    panel["exited_involuntary"] = exited & involuntary[who]
     events = study.job_events
     span = int(per.max()) + 1 if per.size else 1
     rows = who.astype(np.int64) * span + per
