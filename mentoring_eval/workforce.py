@@ -144,13 +144,29 @@ def _baseline_cells(study: Study, months: int) -> pd.DataFrame:
         flags[kind + "_any"] = contains(rows, hits["employee"].to_numpy(np.int64) * span
                                         + period_index(hits["effective_date"], "month"))
     engagement = panel["last_engagement"].to_numpy(float)
-    frame = pd.DataFrame({"mentee": eligible(panel, params.mentee_eligibility).to_numpy(),
-                          "mentor": eligible(panel, params.mentor_eligibility).to_numpy(),
-                          **{c: panel[c] for c in BASELINE_BY}, "period": per,
-                          "people": 1, **{c: panel[c].to_numpy(int) for c in COUNTED[:3]},
-                          **{c: v.astype(int) for c, v in flags.items()},
-                          "engagement_sum": np.nan_to_num(engagement), "engagement_n": np.isfinite(engagement).astype(int)})
-    return frame.groupby(["mentee", "mentor", *BASELINE_BY, "period"], dropna=False, observed=True, sort=True).sum().reset_index()
+    keys = {"mentee": eligible(panel, params.mentee_eligibility).to_numpy(bool),
+            "mentor": eligible(panel, params.mentor_eligibility).to_numpy(bool),
+            **{c: panel[c] for c in BASELINE_BY}, "period": pd.Series(per)}
+    values = {"people": None, **{c: panel[c].to_numpy(bool) for c in COUNTED[:3]}, **flags,
+              "engagement_sum": np.nan_to_num(engagement), "engagement_n": np.isfinite(engagement)}
+    return _summed_cells(keys, values, integer=[c for c in values if c != "engagement_sum"])
+
+
+def _summed_cells(keys: dict, values: dict, integer: list[str]) -> pd.DataFrame:
+    """Rows summed by every combination of the `keys` columns that occurs (missing values a group
+    of their own, after the others; groups in sorted order): what
+    DataFrame.groupby(keys, dropna=False, observed=True, sort=True).sum() gives, from integer codes
+    and bincount without building the frame of millions of rows. A value of None counts rows."""
+    combined = np.zeros(len(next(iter(keys.values()))), dtype=np.int64)
+    for column in keys.values():
+        codes, levels = pd.factorize(pd.Series(column), sort=True)
+        combined = combined * (len(levels) + 1) + np.where(codes < 0, len(levels), codes)  # missing: last
+    _, first, inverse = np.unique(combined, return_index=True, return_inverse=True)
+    frame = pd.DataFrame({name: pd.Series(column).take(first).array for name, column in keys.items()})
+    for name, value in values.items():
+        summed = np.bincount(inverse, weights=None if value is None else np.asarray(value, float), minlength=first.size)
+        frame[name] = summed.astype(np.int64) if name in integer else summed
+    return frame
 
 
 def rating_distribution(study: Study, months: int = 12) -> pd.DataFrame:

@@ -108,3 +108,26 @@ def test_complementary_suppression_picks_a_nonzero_cell_before_a_zero():
     # row 0: 3 is small; blanking the 0 beside it would protect nothing, so 20 goes with it
     assert out.isna().to_numpy().tolist() == [[True, False, True], [True, False, True]]
     assert out.loc[0, "b"] == 0
+
+
+def test_cells_summed_by_codes_equal_pandas_groupby_with_missing_keys():
+    """The baseline's cells (bincount over combined integer codes) equal DataFrame.groupby(...).sum()
+    with dropna=False, observed categoricals and sorted groups: missing job levels and departments
+    are groups of their own, sorted last, and the key columns keep their dtypes."""
+    from mentoring_eval.workforce import _summed_cells
+
+    rng = np.random.default_rng(5)
+    n = 5000
+    level = pd.array(rng.integers(1, 5, n), dtype="Int64")
+    level[rng.random(n) < 0.1] = pd.NA
+    dept = pd.Categorical(rng.choice(["Sales", "Ops", "Eng", None], n), categories=["Eng", "HR", "Ops", "Sales"])
+    keys = {"mentee": rng.random(n) < 0.3, "job_level": pd.Series(level), "department": pd.Series(dept),
+            "period": pd.Series(rng.integers(24300, 24312, n))}
+    values = {"people": None, "exited": rng.random(n) < 0.05, "score": rng.normal(3.5, 1, n)}
+    found = _summed_cells(keys, values, integer=["people", "exited"])
+    frame = pd.DataFrame({**keys, "people": 1, "exited": values["exited"].astype(int), "score": values["score"]})
+    expected = frame.groupby(list(keys), dropna=False, observed=True, sort=True).sum().reset_index()
+    pd.testing.assert_frame_equal(found, expected, check_dtype=False, rtol=1e-12)
+    assert found["job_level"].isna().any() and found["department"].isna().any()
+    assert isinstance(found["department"].dtype, pd.CategoricalDtype) and found["job_level"].dtype == "Int64"
+    assert found["people"].sum() == n
