@@ -1,6 +1,8 @@
 """How each step of the data path grows with the company: seconds and peak memory per step, each
 step in a fresh process (peak = that process's max RSS, loading included where the step needs the
-data), at several sizes.
+data), at several sizes. "read the validated cache" and the analysis after it read the data as the
+batch runner's notebooks do: validated once into a cache beside the company (in a process of its
+own, untimed), then read back typed.
 
 Run:  .venv/bin/python benchmarks/scale.py [--sizes 100000 1000000] [--data /tmp/scale] [--steps ...] [--plot x.png]
 Companies are simulated once into --data/<size> (CSV, or Parquet with --format parquet; rollout
@@ -17,8 +19,16 @@ import sys
 import time
 from pathlib import Path
 
+# every analysis the notebooks 01-06 run for one cohort, after `study.cohort`
+ANALYSIS = ("for by in (None, 'department'):\n    me.workforce.baseline(study, by=by)\n"
+            "for role in ('mentee', 'mentor'):\n    me.retention.analyze(study, role)\n    me.promotion.analyze(study, role)\n"
+            "for outcome in ('exited_voluntary', 'promoted'):\n    me.effects.staggered(study, outcome)\n"
+            "me.roi.attempt(study)\nme.summary.what_it_takes(study)\nme.program_health.analyze(study)\n"
+            "me.summary.build(study)")
+
 STEPS = {
     "load + validate": "ds = me.load(DATA)",
+    "read the validated cache": "ds = me.load(DATA, cache=CACHE)",
     "at-risk panel (person x month), grouped by unit": (
         "ds = me.load(DATA)\nT0()\npanel = at_risk(ds)\n"
         "panel.groupby(['department', 'location', 'period']).agg(n=('exited', 'size'), v=('exited_voluntary', 'sum'))"),
@@ -26,26 +36,24 @@ STEPS = {
         "ds = me.load(DATA)\nT0()\nsegment_counts(ds, 'month', ('department', 'location'), ('exited_voluntary',))"),
     "rollout unit rates (from spells)": "ds = me.load(DATA)\nT0()\nrollout_panel(ds, 'month')",
     "one cohort's full analysis (after loading)": (
-        "study = open_cohort(DATA)\nT0()\nstudy.cohort\n"
-        "for by in (None, 'department'):\n    me.workforce.baseline(study, by=by)\n"
-        "for role in ('mentee', 'mentor'):\n    me.retention.analyze(study, role)\n    me.promotion.analyze(study, role)\n"
-        "for outcome in ('exited_voluntary', 'promoted'):\n    me.effects.staggered(study, outcome)\n"
-        "me.roi.attempt(study)\nme.summary.what_it_takes(study)\nme.program_health.analyze(study)\n"
-        "me.summary.build(study)"),
+        "study = open_cohort(DATA)\nT0()\nstudy.cohort\n" + ANALYSIS),
+    "one cohort's full analysis (after reading the validated cache)": (
+        "study = open_cohort(DATA, me.load(DATA, cache=CACHE))\nT0()\nstudy.cohort\n" + ANALYSIS),
 }
+
 
 RUNNER = """
 import json, resource, sys, time
 import mentoring_eval as me
 from mentoring_eval.effects import rollout_panel
 from mentoring_eval.panels import at_risk, segment_counts
-DATA = sys.argv[1]
+DATA, CACHE = sys.argv[1], sys.argv[2]  # the validated cache: where `mentoring-eval run` puts it for its notebooks
 start = [time.perf_counter()]
-def open_cohort(data, cohort="2023-spring"):
+def open_cohort(data, dataset=None, cohort="2023-spring"):
     # the demo's params for one cohort, pointed at the benchmark's company
     import pathlib
     root = pathlib.Path(me.__file__).resolve().parent.parent
-    return me.open_study(root / "params" / (cohort + ".yaml"), data_dir=data)
+    return me.open_study(root / "params" / (cohort + ".yaml"), data_dir=data, dataset=dataset)
 def T0():
     start[0] = time.perf_counter()
 {code}
@@ -55,7 +63,9 @@ print(json.dumps({{"seconds": time.perf_counter() - start[0],
 
 
 def measure(code: str, data: Path) -> dict:
-    done = subprocess.run([sys.executable, "-c", RUNNER.format(code=code), str(data)], capture_output=True, text=True)
+    cache = data.parent / (data.name + "-validated")
+    done = subprocess.run([sys.executable, "-c", RUNNER.format(code=code), str(data), str(cache)], capture_output=True,
+                          text=True)
     if done.returncode != 0:
         return {"seconds": float("nan"), "peak_gib": float("nan"), "error": done.stderr.strip().splitlines()[-1]}
     return json.loads(done.stdout.strip().splitlines()[-1])
@@ -86,6 +96,8 @@ def main() -> None:
             t0 = time.perf_counter()
             me.simulate(data, n_employees=n, seed=0, design="rollout", file_format=args.format)
             print(f"<!-- simulated {n:,} employees in {time.perf_counter() - t0:.1f} s -->", flush=True)
+        if any("CACHE" in STEPS[step] for step in args.steps):
+            measure("me.load(DATA, cache=CACHE)", data)  # validated into the cache in a process of its own
         for step in args.steps:
             got = measure(STEPS[step], data)
             note = f" ({got['error']})" if "error" in got else ""
