@@ -334,8 +334,11 @@ def test_ctrl_c_stops_the_run_at_once_and_indexes_what_finished(tmp_path, demo_d
     params = _one_cohort(tmp_path, demo_dir)
     out = tmp_path / "reports"
     nbs = [_fragile_notebook(tmp_path / "08_fragile.ipynb"), _fragile_notebook(tmp_path / "09_fragile.ipynb")]
+    # as a terminal's foreground job: Ctrl-C's default action, even when the tests themselves were
+    # started in the background of a script (which starts them with SIGINT ignored, inherited on exec)
     run = subprocess.Popen([str(EXE), "run", "--params", str(params), "--out", str(out), "--jobs", "1",
                             "--notebooks", *map(str, nbs)], env=_run_env(SLEEP="120"), start_new_session=True,
+                           preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),
                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     running = out.with_name(out.name + "-private") / "2023-spring" / ".08_fragile.running.ipynb"
     deadline = time.monotonic() + 300
