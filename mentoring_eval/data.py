@@ -342,7 +342,7 @@ class Dataset:
         """An employees-table column for each id (missing where the id is not in the table), on the
         ids' index: `Series.map(employees.set_index("employee_id")[column])` with the kept index."""
         rows = self.employee_rows(ids)
-        values = self.employees[column].take(np.maximum(rows, 0)).where(pd.Series(rows >= 0).to_numpy())
+        values = self.employees[column].take(np.maximum(rows, 0)).where(rows >= 0)
         return pd.Series(values.array, index=ids.index, name=column)
 
     def kept(self, key: tuple, compute):

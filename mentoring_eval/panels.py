@@ -201,7 +201,8 @@ def attributes_at(ds: Dataset, who: np.ndarray, per: np.ndarray, period: str = "
         out["job_level"] = pd.array(np.where(has, jobs["job_level"].to_numpy(dtype=float)[np.maximum(pos, 0)],
                                              np.nan)).astype("Int64")
     if "salary_grade" in columns:
-        rank = ds.kept(("grade ranks", tuple(grade_order or ())), lambda: _read_only(grade_ranks(jobs["salary_grade"], grade_order)))
+        rank = ds.kept(("grade ranks", tuple(grade_order or ())),
+                       lambda: _read_only(grade_ranks(jobs["salary_grade"], grade_order)))
         rank = np.full(len(jobs), np.nan) if rank is None else rank
         out["salary_grade"] = pd.array(np.where(has, rank[np.maximum(pos, 0)], np.nan)).astype("Int64")
     names = place_codes(ds)
@@ -380,22 +381,12 @@ def _events(ds: Dataset, emp: pd.DataFrame, name: str, period: str, lo, hi, exit
     if name.startswith("exited"):
         hit = (exit_p >= 0) & (exit_p >= lo) & (exit_p <= hi)
         if name != "exited":
-            hit &= emp["termination_reason"].to_numpy(dtype=object) == name.removeprefix("exited_")
+            hit &= exit_reasons(ds)[0 if name == "exited_voluntary" else 1]
         return np.flatnonzero(hit), exit_p[hit]
-    jobs = ds.job_history
-    records = dated_records(ds, "job_history", "effective_date")
-    order, e_sorted = records.order, records.employee
-    same = np.r_[False, e_sorted[1:] == e_sorted[:-1]]
-    if name == "promoted":
-        level = jobs["job_level"].to_numpy(dtype=float)[order]
-        hit = same & (np.r_[0, np.diff(level)] > 0)
-    else:
-        hit = same & _grade_changes(jobs["salary_grade"].iloc[order])[1]
-    when = period_index(jobs["effective_date"].iloc[order], period)[hit]
-    who = e_sorted[hit]
+    keys = career_event_keys(ds, period)[name]  # unique (employee, period) pairs, sorted
+    who, when = keys // _PERIOD_SPAN, keys % _PERIOD_SPAN
     inside = (when >= lo[who]) & (when <= hi[who])
-    pairs = np.unique(np.c_[who[inside], when[inside]], axis=0)
-    return pairs[:, 0], pairs[:, 1]
+    return who[inside], when[inside]
 
 
 _PERIOD_SPAN = 1 << 20  # more periods than months from year 0 to 87,000
