@@ -11,7 +11,8 @@ import pandas as pd
 
 from .cohorts import eligible
 from .data import Dataset
-from .panels import attributes_at, contains, employment_periods, exit_reasons, period_index, person_periods
+from .panels import (attributes_at, contains, employee_period_key, employment_periods, exit_reasons, period_index,
+                     person_periods)
 
 if TYPE_CHECKING:
     from .study import Study
@@ -136,13 +137,12 @@ def _baseline_cells(study: Study, months: int) -> pd.DataFrame:
     panel["exited"], panel["exited_voluntary"] = exited, exited & voluntary[who]
     panel["exited_involuntary"] = exited & involuntary[who]
     events = study.job_events
-    span = int(per.max()) + 1 if per.size else 1
-    rows = who.astype(np.int64) * span + per
+    rows = employee_period_key(who, per)
     flags = {}
     for kind in ("promoted", "grade_changed", "moved"):
         hits = events[events[kind] & (events["effective_date"] >= first) & (events["effective_date"] < start)]
-        flags[kind + "_any"] = contains(rows, hits["employee"].to_numpy(np.int64) * span
-                                        + period_index(hits["effective_date"], "month"))
+        flags[kind + "_any"] = contains(rows, employee_period_key(hits["employee"].to_numpy(),
+                                                                  period_index(hits["effective_date"], "month")))
     engagement = panel["last_engagement"].to_numpy(float)
     keys = {"mentee": eligible(panel, params.mentee_eligibility).to_numpy(bool),
             "mentor": eligible(panel, params.mentor_eligibility).to_numpy(bool),
