@@ -19,7 +19,7 @@ def _simulate(args) -> int:
 
     truth = simulate(args.out, n_employees=args.employees, seed=args.seed,
                      effects=Effects.null() if args.null_effects else None, design=args.design,
-                     shocks=args.shocks, plan=args.plan, file_format=args.format)
+                     shocks=args.shocks, plan=args.plan, file_format=args.format, years=args.years)
     t = truth.table
     mentees = t[(t.role == "mentee") & t.estimand.isin(["retention_12m", "promotion_12m"]) & t.kind.isin(["att", "naive"])]
     print(f"wrote the demo data set and truth.json to {args.out} ({args.employees:,} employees at start, seed {args.seed})")
@@ -128,6 +128,9 @@ def build_parser() -> argparse.ArgumentParser:
                         "cohort, re-invited a year later, three never invited")
     s.add_argument("--format", choices=["csv", "parquet"], default="csv",
                    help="write the tables as CSV (default) or as Parquet with typed columns, as large exports come")
+    s.add_argument("--years", type=int, default=4,
+                   help="years of records, ending on 2025-12-31 (default 4, from 2022; 10 starts in 2016). The "
+                        "cohorts keep their dates; a longer span gives the analyses more history to read")
     s.set_defaults(func=_simulate)
 
     v = sub.add_parser("validate", help="check a data directory against the data contract")

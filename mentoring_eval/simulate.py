@@ -8,8 +8,10 @@ and role, the sample average effect on the participants computed from both poten
 every participant with common random numbers (each month's uniforms are a pure function of seed,
 month and employee), so `Effects.null()` gives effects of exactly zero.
 
-One monthly loop over about four years advances every employee at once (numpy, no per-employee
-Python); the counterfactual replays reuse the same step function on the participants only.
+One monthly loop (four years by default, up to the extraction date at the end of 2025) advances
+every employee at once (numpy, no per-employee Python); the counterfactual replays reuse the same
+step function on the participants only. The largest tables (reviews, pulses) are written wave by
+wave, so a company of millions over ten years is written without holding them in memory.
 """
 
 from __future__ import annotations
@@ -23,8 +25,10 @@ import pandas as pd
 
 from .errors import ArgumentError
 
-SIM_START = np.datetime64("2022-01", "M")
-N_MONTHS = 48  # 2022-01 .. 2025-12
+SIM_START = np.datetime64("2022-01", "M")  # month 0; a longer span starts with negative months
+N_MONTHS = 48  # 2022-01 .. 2025-12: months 0 .. N_MONTHS - 1 are the default span, and the last is always 2025-12
+MIN_YEARS, MAX_YEARS = 4, 20
+STAYED = np.iinfo(np.int64).min  # the termination month of someone still employed at the extraction date
 EXTRACTION_DATE = np.datetime64("2025-12-31")
 HORIZON = 12  # months over which the 12-month estimands are measured
 
@@ -156,9 +160,20 @@ class Truth:
 
 # ---------------------------------------------------------------- random numbers
 
+def _stream(seed: int, kind: int, month: int) -> np.random.Generator:
+    """The random stream of one kind of draw in one month (months before 2022-01, in a span longer
+    than the default, have streams of their own: a seed sequence takes no negative numbers)."""
+    return np.random.default_rng([seed, kind, month] if month >= 0 else [seed, kind, 0, -month])
+
+
 def _uniforms(seed: int, month: int, n: int, k: int) -> np.ndarray:
     """The month's uniforms, k per employee: a pure function of (seed, month), so replays reuse them."""
-    return np.random.default_rng([seed, 1, month]).random((k, n))
+    return _stream(seed, 1, month).random((k, n))
+
+
+def _review_noise(seed: int, month: int, n: int) -> np.ndarray:
+    """Everyone's rating noise at the review in `month` (drawn when needed, not kept for every review)."""
+    return _stream(seed, 3, month).normal(0, 0.6, n)
 
 
 # ---------------------------------------------------------------- the monthly step
@@ -218,14 +233,15 @@ class _Shocks:
     person was in, month by month, is kept so that replays of potential outcomes see the same shocks."""
 
     sd: float
-    log_shock: np.ndarray  # departments x half-years
+    log_shock: np.ndarray  # departments x half-years of the span
+    first: int = 0  # the span's first month
     history: dict = field(default_factory=dict)  # month -> department of everyone that month
 
     @classmethod
-    def draw(cls, sd: float, seed: int) -> "_Shocks":
-        table = np.random.default_rng([seed, 9]).normal(0.0, sd, (len(DEPARTMENTS), N_MONTHS // 6 + 1)) if sd > 0 \
-            else np.zeros((len(DEPARTMENTS), N_MONTHS // 6 + 1))
-        return cls(sd, table)
+    def draw(cls, sd: float, seed: int, first: int = 0) -> "_Shocks":
+        shape = (len(DEPARTMENTS), (N_MONTHS - first) // 6 + 1)
+        table = np.random.default_rng([seed, 9]).normal(0.0, sd, shape) if sd > 0 else np.zeros(shape)
+        return cls(sd, table, first)
 
     def record(self, month: int, department: np.ndarray) -> None:
         if self.sd > 0:
@@ -236,7 +252,7 @@ class _Shocks:
         if self.sd <= 0:
             return 1.0
         dept = self.history[month] if idx is None else self.history[month][idx]
-        return np.exp(self.log_shock[dept, month // 6])
+        return np.exp(self.log_shock[dept, (month - self.first) // 6])
 
 
 # ---------------------------------------------------------------- enrollments and their effects
@@ -332,10 +348,13 @@ def _typed(name: str, df: pd.DataFrame) -> pd.DataFrame:
 
 
 def simulate(out_dir: str | Path, n_employees: int = 5000, seed: int = 0, effects: Effects | None = None,
-             design: str = "rollout", shocks: float = 0.0, plan: str = "demo", file_format: str = "csv") -> Truth:
+             design: str = "rollout", shocks: float = 0.0, plan: str = "demo", file_format: str = "csv",
+             years: int = 4) -> Truth:
     """Simulate the demo company into out_dir (CSV tables + truth.json) and return the Truth.
 
-    n_employees is the headcount on 2022-01-01; hires roughly replace exits over the four years.
+    `years` is the span of the records, ending at the extraction date (2025-12-31): 4 (the default)
+    starts in January 2022; 10 starts in January 2016. The cohorts run on the same dates whatever
+    the span. n_employees is the headcount at the span's start; hires roughly replace exits.
     `design` says how each cohort's places are given out (see DESIGNS; "mix" = the demo company).
     `shocks` is the SD of department x half-year shocks to the log hazards of voluntary exit and
     promotion (0 = none; 0.2 and 0.4 are moderate and large). `plan` says which departments each
@@ -354,17 +373,20 @@ def simulate(out_dir: str | Path, n_employees: int = 5000, seed: int = 0, effect
     specs = PLANS[plan]
     if not (np.isfinite(shocks) and shocks >= 0):
         raise ArgumentError(f"shocks must be a standard deviation of 0 or more (got {shocks})")
+    if isinstance(years, bool) or not isinstance(years, (int, np.integer)) or not MIN_YEARS <= years <= MAX_YEARS:
+        raise ArgumentError(f"years must be a whole number from {MIN_YEARS} to {MAX_YEARS} (got {years!r})")
     out = Path(out_dir)
     rng = np.random.default_rng([seed, 0])
+    first = N_MONTHS - 12 * int(years)  # the span's first month (0 = January 2022)
 
     # --- the people: initial headcount plus exogenous monthly hires
-    hires = rng.poisson(0.0135 * n_employees, N_MONTHS)
+    hires = rng.poisson(0.0135 * n_employees, N_MONTHS - first)
     n0 = n_employees
     n = n0 + int(hires.sum())
     initial_tenure = np.minimum(rng.exponential(50, n0), 360).astype(np.int64) + 1
-    hire_month = np.concatenate([-initial_tenure, np.repeat(np.arange(N_MONTHS), hires)])
+    hire_month = np.concatenate([first - initial_tenure, np.repeat(np.arange(first, N_MONTHS), hires)])
     people = _People(ability=rng.normal(size=n), engagement=rng.normal(size=n), hire_month=hire_month,
-                     shock=_Shocks.draw(float(shocks), seed))
+                     shock=_Shocks.draw(float(shocks), seed, first))
     shock = people.shock
     department = rng.choice(len(DEPARTMENTS), size=n, p=DEPARTMENT_WEIGHTS)
     location = rng.choice(len(LOCATIONS), size=n, p=LOCATION_WEIGHTS)
@@ -380,9 +402,10 @@ def simulate(out_dir: str | Path, n_employees: int = 5000, seed: int = 0, effect
     hire_day_u = rng.random(n)
     department0 = department.copy()
 
-    state = _State(employed=hire_month < 0, level=level0.copy(), months_in_level=np.minimum(np.maximum(-hire_month, 0), 24))
+    state = _State(employed=hire_month < first, level=level0.copy(),
+                   months_in_level=np.minimum(np.maximum(first - hire_month, 0), 24))
     grade_step = np.zeros(n, dtype=np.int64)
-    term_month = np.full(n, -1)
+    term_month = np.full(n, STAYED)
     term_reason = np.full(n, "", dtype=object)
     term_u = np.zeros(n)
     job_events: list[tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]] = []  # idx, month, level, grade, dept
@@ -393,7 +416,8 @@ def simulate(out_dir: str | Path, n_employees: int = 5000, seed: int = 0, effect
     promo_months, promo_people = [], []
     all_idx = np.arange(n)
 
-    for t in range(N_MONTHS):
+    small = np.int32 if n < 2**31 else np.int64  # who was reviewed or surveyed, kept for every wave
+    for t in range(first, N_MONTHS):
         state.employed |= people.hire_month == t
         for ci, spec in enumerate(specs):
             if spec.start_month == t:
@@ -429,28 +453,23 @@ def simulate(out_dir: str | Path, n_employees: int = 5000, seed: int = 0, effect
                                2 * state.level[idx] + grade_step[idx], department[idx].copy()))
         # measurements taken in the month, among those still employed at its end
         if t % 6 == 0:  # semi-annual performance reviews (January, July)
-            reviews.append((t, np.flatnonzero(state.employed & (t - people.hire_month >= 3))))
+            reviews.append((t, np.flatnonzero(state.employed & (t - people.hire_month >= 3)).astype(small)))
         if t % 3 == 0:  # quarterly engagement pulse
-            pulses.append((t, np.flatnonzero(state.employed)))
+            pulses.append((t, np.flatnonzero(state.employed).astype(small)))
 
-    tables, truth_rows = _assemble(
+    truth_rows = _assemble(
         seed, people, level0, department0, department, location, gender, ethnicity, pay_factor, hire_day_u,
         state, term_month, term_reason, term_u, job_events,
         (np.concatenate(promo_months), np.concatenate(promo_people)), enrol, snapshots, cohort_meta, reviews,
-        pulses, effects,
+        pulses, effects, file_format, out,
     )
-    out.mkdir(parents=True, exist_ok=True)
-    for name, df in tables.items():
-        if file_format == "parquet":
-            _typed(name, df).to_parquet(out / f"{name}.parquet", index=False)
-        else:
-            df.to_csv(out / f"{name}.csv", index=False, lineterminator="\n")
     truth_rows = [{"design": "", **r} if "design" not in r else r for r in truth_rows] + _pooled_truth(truth_rows)
     truth_table = pd.DataFrame(truth_rows)
     individual = [m["individual"] for m in cohort_meta if m.get("individual") is not None]
     payload = {
         "seed": seed,
         "n_employees": n_employees,
+        **({"years": int(years)} if years != 4 else {}),
         "effects": asdict(effects),
         "shocks": float(shocks),
         "definitions": TRUTH_DEFINITIONS,
@@ -650,29 +669,60 @@ def _fmt(dates: np.ndarray) -> pd.Series:
     return s.dt.strftime("%Y-%m-%d").astype("str")
 
 
+def _days(dates: np.ndarray) -> pd.Series:
+    """Dates as a Parquet table holds them (no text in between: millions of rows are formatted in seconds)."""
+    return pd.Series(np.asarray(dates, dtype="datetime64[D]").astype("datetime64[ms]"))
+
+
+def _write(out: Path, name: str, chunks, file_format: str) -> None:
+    """Write a table from its chunks (frames with the same columns) one after another: a CSV with one
+    header (the same bytes as the chunks joined), or a Parquet file with a row group per chunk."""
+    if file_format == "csv":
+        with open(out / f"{name}.csv", "w", newline="", encoding="utf-8") as handle:
+            for i, chunk in enumerate(chunks):
+                chunk.to_csv(handle, index=False, header=i == 0, lineterminator="\n")
+        return
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    writer = None
+    try:
+        for chunk in chunks:
+            table = pa.Table.from_pandas(_typed(name, chunk), preserve_index=False,
+                                         schema=writer.schema if writer is not None else None)
+            if writer is None:
+                writer = pq.ParquetWriter(out / f"{name}.parquet", table.schema)
+            writer.write_table(table)
+    finally:
+        if writer is not None:
+            writer.close()
+
+
 def _assemble(seed, people, level0, department0, department, location, gender, ethnicity, pay_factor,
               hire_day_u, state, term_month, term_reason, term_u, job_events, promotions, enrol,
-              snapshots, cohort_meta, reviews, pulses, effects):
+              snapshots, cohort_meta, reviews, pulses, effects, file_format, out):
+    """Write every table into `out` (the largest wave by wave) and return the truth rows."""
+    out.mkdir(parents=True, exist_ok=True)
+    days = _fmt if file_format == "csv" else _days
     rng = np.random.default_rng([seed, 5])
     n = people.ability.size
     emp_ids = np.char.add("E", np.char.zfill(np.arange(1, n + 1).astype(str), 6))
     hire_date = _random_day_in_month(people.hire_month, hire_day_u)
-    left = term_month >= 0
+    left = term_month != STAYED
     term_date = np.full(n, np.datetime64("NaT"), dtype="datetime64[D]")
     term_date[left] = np.maximum(_random_day_in_month(term_month[left], term_u[left]), hire_date[left])
     salary = np.round(52000 * pay_factor * 1.25 ** (state.level - 1), -2)
-    tables: dict[str, pd.DataFrame] = {}
-    tables["employees"] = pd.DataFrame({
+    _write(out, "employees", [pd.DataFrame({
         "employee_id": emp_ids,
-        "hire_date": _fmt(hire_date),
-        "termination_date": _fmt(term_date),
+        "hire_date": days(hire_date),
+        "termination_date": days(term_date),
         "termination_reason": pd.Series(term_reason, dtype="str").replace("", pd.NA),
         "department": np.asarray(DEPARTMENTS)[department],
         "location": np.asarray(LOCATIONS)[location],
         "gender": pd.Series(np.asarray(GENDERS)[gender]).replace("", pd.NA),
         "ethnicity": pd.Series(np.asarray(ETHNICITIES)[ethnicity]).replace("", pd.NA),
         "annual_salary": salary.astype(np.int64),
-    })
+    })], file_format)
 
     # job history: a record at hire, then one per promotion, department move or grade step
     ev_idx = np.concatenate([np.arange(n)] + [e[0] for e in job_events])
@@ -682,39 +732,55 @@ def _assemble(seed, people, level0, department0, department, location, gender, e
     ev_dept = np.concatenate([department0] + [e[4] for e in job_events])
     ev_date = np.concatenate([hire_date, _random_day_in_month(ev_month[n:], rng.random(ev_month.size - n))])
     order = np.lexsort((ev_date, ev_idx))
-    tables["job_history"] = pd.DataFrame({
+    del ev_month
+    _write(out, "job_history", [pd.DataFrame({
         "employee_id": emp_ids[ev_idx[order]],
-        "effective_date": _fmt(ev_date[order]),
+        "effective_date": days(ev_date[order]),
         "job_level": ev_level[order],
         "salary_grade": ev_grade[order],
         "department": np.asarray(DEPARTMENTS)[ev_dept[order]],
-    })
+    })], file_format)
+    del ev_idx, ev_level, ev_grade, ev_dept, ev_date, order
 
     # performance reviews (semi-annual) with the planted rating shift
     dose = _dose(enrol)
-    rev_frames = []
-    review_noise = {t: np.random.default_rng([seed, 3, t]).normal(0, 0.6, n) for t, _ in reviews}
-    for t, idx in reviews:
-        date = _month_start(t) + 14
-        idx = idx[hire_date[idx] <= date]
-        shift = _rating_shift(enrol, dose, effects, n, t)
-        rev_frames.append(pd.DataFrame({"employee_id": emp_ids[idx], "review_date": _fmt(np.full(idx.size, date)),
-                                        "rating": _rating(people.ability[idx], review_noise[t][idx], shift[idx]).astype(np.int64)}))
-    tables["performance_reviews"] = pd.concat(rev_frames, ignore_index=True)
-    pulse_frames = []
-    for t, idx in pulses:
-        date = _month_start(t) + 10
-        idx = idx[hire_date[idx] <= date]
-        noise = np.random.default_rng([seed, 6, t]).normal(0, 0.45, n)[idx]
-        score = np.clip(np.round(3.5 + 0.55 * people.engagement[idx] + noise, 1), 1, 5)
-        pulse_frames.append(pd.DataFrame({"employee_id": emp_ids[idx], "survey_date": _fmt(np.full(idx.size, date)),
-                                          "score": score}))
-    tables["engagement_surveys"] = pd.concat(pulse_frames, ignore_index=True)
 
+    def review_waves():
+        for t, idx in reviews:
+            date = _month_start(t) + 14
+            idx = idx[hire_date[idx] <= date]
+            shift = _rating_shift(enrol, dose, effects, n, t)
+            noise = _review_noise(seed, t, n)
+            yield pd.DataFrame({"employee_id": emp_ids[idx], "review_date": days(np.full(idx.size, date)),
+                                "rating": _rating(people.ability[idx], noise[idx], shift[idx]).astype(np.int64)})
+
+    def pulse_waves():
+        for t, idx in pulses:
+            date = _month_start(t) + 10
+            idx = idx[hire_date[idx] <= date]
+            noise = _stream(seed, 6, t).normal(0, 0.45, n)[idx]
+            score = np.clip(np.round(3.5 + 0.55 * people.engagement[idx] + noise, 1), 1, 5)
+            yield pd.DataFrame({"employee_id": emp_ids[idx], "survey_date": days(np.full(idx.size, date)),
+                                "score": score})
+
+    _write(out, "performance_reviews", review_waves(), file_format)
+    _write(out, "engagement_surveys", pulse_waves(), file_format)
+
+    review_noise = {t: _review_noise(seed, t, n) for t in _review_months(cohort_meta)}
     program, truth_rows = _program_tables(seed, people, emp_ids, hire_date, term_date, term_month, salary,
                                           enrol, dose, snapshots, cohort_meta, promotions, review_noise, effects)
-    tables.update(program)
-    return tables, truth_rows
+    for name, df in program.items():
+        _write(out, name, [df], file_format)
+    return truth_rows
+
+
+def _review_month(t0: int) -> int | None:
+    """The first review at least 6 months after a cohort starting in month t0 (None: after the data end)."""
+    return next((m for m in range(t0 + 6, N_MONTHS) if m % 6 == 0), None)
+
+
+def _review_months(cohort_meta: list[dict]) -> set[int]:
+    return {m for meta in cohort_meta if (m := _review_month(meta["spec"].start_month)) is not None}
 
 
 def _dose(enrol: _Enrollments) -> np.ndarray:
@@ -956,7 +1022,7 @@ def _truth_rows(seed, people, ci, cid, spec, person, role, enrol, snapshot, term
     n = people.ability.size
     t0 = spec.start_month
     rows = []
-    stayed = (term_month < 0) | (term_month > t0 + HORIZON - 1)
+    stayed = (term_month == STAYED) | (term_month > t0 + HORIZON - 1)
     promo_months, promo_people = promotions
     in_window = (promo_months >= t0) & (promo_months < t0 + HORIZON)
     promoted = np.zeros(n, dtype=bool)
@@ -964,7 +1030,7 @@ def _truth_rows(seed, people, ci, cid, spec, person, role, enrol, snapshot, term
     in_cohort = np.zeros(n, dtype=bool)
     in_cohort[person] = True
     others = snapshot.employed & ~in_cohort
-    review_month = next((m for m in range(t0 + 6, N_MONTHS) if m % 6 == 0), None)
+    review_month = _review_month(t0)
     for r in ("mentee", "mentor"):
         sel = role == r
         p = person[sel]
@@ -1028,7 +1094,7 @@ def _design_truth(seed, people, meta, enrol, dose, snapshot, term_month, review_
     without = np.arange(world.person.size) < int(others.sum())
     treated = _replay(people, p, snapshot, t0, seed, world, None)
     control = _replay(people, p, snapshot, t0, seed, world, without)
-    stayed = (term_month[p] < 0) | (term_month[p] > t0 + HORIZON - 1)
+    stayed = (term_month[p] == STAYED) | (term_month[p] > t0 + HORIZON - 1)
     if not np.array_equal(np.where(took_part, treated[0], control[0]), stayed):
         raise RuntimeError("simulation replay of the design diverged from the factual run")  # internal invariant
     effect = {
@@ -1036,7 +1102,7 @@ def _design_truth(seed, people, meta, enrol, dose, snapshot, term_month, review_
         "voluntary_exit_12m": 100.0 * (treated[4].astype(float) - control[4]),
         "promotion_12m": 100.0 * (treated[1].astype(float) - control[1]),
     }
-    review_month = next((m for m in range(t0 + 6, N_MONTHS) if m % 6 == 0), None)
+    review_month = _review_month(t0)
     if review_month is not None:
         noise = review_noise[review_month][p]
         with_it = _rating_shift(world, world_dose, effects, n, review_month)[p]

@@ -176,3 +176,27 @@ def test_parquet_simulation_loads_as_the_csv_one_and_reads_only_contract_columns
     again = me.load(tmp_path / "pq")
     assert "email" not in again.employees and again.employees["employee_id"].tolist() == text.employees["employee_id"].tolist()
     assert ("employees.parquet", "employee_id", len(employees), "header 'Employee_ID' read as employee_id") in again.cleaned
+
+
+def test_a_ten_year_span_ends_at_the_same_date_with_the_cohorts_on_their_dates(tmp_path):
+    """`years` reaches back from the extraction date: ten years of reviews and pulses from January
+    2016, the cohorts on the four-year company's dates, the large tables written a wave per Parquet
+    row group, and a null world still exactly null."""
+    import pyarrow.parquet as pq
+
+    four = me.load(me.simulate(tmp_path / "four", n_employees=400, seed=4).out_dir)
+    truth = me.simulate(tmp_path / "ten", n_employees=400, seed=4, years=10, effects=me.Effects.null(),
+                        file_format="parquet")
+    ten = me.load(tmp_path / "ten")  # validates: every leaver has a termination date, whenever they left
+    pd.testing.assert_frame_equal(ten.cohorts, four.cohorts, check_dtype=False)
+    reviews, pulses = ten.performance_reviews["review_date"], ten.engagement_surveys["survey_date"]
+    assert (reviews.min(), reviews.max()) == (pd.Timestamp("2016-01-15"), pd.Timestamp("2025-07-15"))
+    assert (pulses.min(), pulses.max()) == (pd.Timestamp("2016-01-11"), pd.Timestamp("2025-10-11"))
+    assert reviews.nunique() == 20 and pq.ParquetFile(tmp_path / "ten" / "performance_reviews.parquet").num_row_groups == 20
+    left = ten.employees["termination_date"]
+    assert left.min() < pd.Timestamp("2017-01-01") and left.notna().sum() > four.employees["termination_date"].notna().sum()
+    assert (truth.table.loc[truth.table["kind"].isin(["att", "tot"]), "value"] == 0.0).all()
+    assert json.loads((tmp_path / "ten" / "truth.json").read_text())["years"] == 10
+    for bad in (3, 21, 4.5):
+        with pytest.raises(me.ArgumentError, match="years must be a whole number from 4 to 20"):
+            me.simulate(tmp_path / "bad", n_employees=300, years=bad)
