@@ -260,7 +260,8 @@ class DataValidationError(MentoringEvalError, ValueError):
 @dataclass(frozen=True)
 class _Source:
     file: str
-    row_offset: int  # add to a 0-based position to get the row number a user sees
+    row_offset: int | np.ndarray  # add to a 0-based position to get the row number a user sees; or, for a
+    # table read from a date on (`load(since=...)`), each kept row's number in the file
 
 
 @dataclass(frozen=True)
@@ -290,6 +291,8 @@ class Dataset:
     provided: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
     fingerprint: str = ""  # the cache entry's key when loaded through a cache, else empty
     cleaned: tuple[tuple[str, str, int, str], ...] = ()  # (file, column, rows, what) tidied while loading
+    since: pd.Timestamp | None = None  # read from this date on (`load(since=...)`); None = the whole history
+    history_begins: pd.Timestamp | None = None  # with `since`: what `begins` was over the whole history
 
     def __getattr__(self, name: str) -> pd.DataFrame:
         if name in TABLES:
@@ -370,7 +373,10 @@ class Dataset:
     def begins(self) -> pd.Timestamp:
         """The first date the export records an exit (hire dates and job records reach back to each
         person's hire; exits before this date are not in the data, so panels do not reach back
-        further). The earliest hire date when nobody has left."""
+        further). The earliest hire date when nobody has left. Read from a date on (`since`), no
+        earlier than that date: the exits before it were not read."""
+        if self.since is not None:
+            return max(self.since, self.history_begins) if pd.notna(self.history_begins) else self.since
         exits = self.employees["termination_date"]
         return exits.min() if exits.notna().any() else self.employees["hire_date"].min()
 
@@ -540,7 +546,8 @@ def _problem(file: str, offset: int, column: str, expected: str, mask: pd.Series
     first = positions[:MAX_EXAMPLES]
     values = tuple("empty" if pd.isna(v) else repr(int(v) if isinstance(v, float) and v.is_integer() else v)
                    for v in shown.iloc[first])
-    return Problem(file, column, expected, tuple(int(p) + offset for p in first), values, len(positions))
+    rows = first + offset if np.ndim(offset) == 0 else np.asarray(offset)[first]
+    return Problem(file, column, expected, tuple(int(r) for r in rows), values, len(positions))
 
 
 def _fmt_dates(s: pd.Series) -> pd.Series:
@@ -740,7 +747,7 @@ def _cross_checks(tables: dict[str, pd.DataFrame], sources: dict[str, _Source]) 
     return [p for p in problems if p is not None]
 
 
-def load(path: str | Path, cache: str | Path | None = None) -> Dataset:
+def load(path: str | Path, cache: str | Path | None = None, since=None) -> Dataset:
     """Read and validate every table in a data directory (`<table>.csv` or `<table>.parquet`).
 
     Raises DataValidationError listing all problems; returns a Dataset with ids as strings,
@@ -749,16 +756,25 @@ def load(path: str | Path, cache: str | Path | None = None) -> Dataset:
     With `cache` (default: the MENTORING_EVAL_CACHE environment variable, if set), a data set that
     passed validation is stored there as Parquet under the fingerprint of its files and of the
     contract, and a later load of the same bytes reads it back without parsing or checking again.
+
+    With `since` (a date), the history before it is read only as far as an analysis from that date
+    on needs it (see `HISTORIES`): employees who left before it are left out unless a program
+    table names them, their job history with them, and reviews and pulses before it are kept only
+    as each employee's latest. Every state as of a day from `since` on and every event from then
+    is the same as with the whole history; ten years of a large employer's records fit in memory
+    when a cohort's analysis needs two or three of them (`open_study(..., since="window")`).
+    Parquet tables are trimmed as they are read, a batch of rows at a time; CSV after validation.
     """
     directory = data_path(path)
+    since = None if since is None else _day(since)
     cache = cache if cache is not None else os.environ.get(CACHE_ENV) or None
     if cache is None or not is_folder(directory):
-        return _load(directory)
-    entry = Path(cache) / cache_key(directory)
+        return _load(directory, since)
+    entry = Path(cache) / (cache_key(directory) + ("" if since is None else f"-since-{since:%Y%m%d}"))
     cached = _read_cache(entry, directory)
     if cached is not None:
         return cached
-    ds = replace(_load(directory), fingerprint=entry.name)
+    ds = replace(_load(directory, since), fingerprint=entry.name)
     if entry.exists():  # damaged: replace it
         shutil.rmtree(entry, ignore_errors=True)
     _write_cache(entry, ds)
@@ -788,7 +804,8 @@ def _read_cache(entry: Path, directory: Path) -> Dataset | None:
         return None
     if any(name not in tables or len(where) != len(tables[name]) for name, where in positions.items()):
         return None
-    ds = Dataset(directory, tables, files, provided, entry.name, cleaned)
+    since, begins = (pd.Timestamp(meta[k]) if meta.get(k) else None for k in ("since", "history_begins"))
+    ds = Dataset(directory, tables, files, provided, entry.name, cleaned, since, begins)
     for name, where in positions.items():  # matching every row's id to the employees is seconds at millions
         ds.kept(("employee positions", name), lambda where=where: where.astype(np.int64))
     return ds
@@ -807,7 +824,9 @@ def _write_cache(entry: Path, ds: Dataset) -> None:
             np.save(tmp / "positions" / f"{name}.npy", ds.employee_positions(name).astype(np.int32))
         (tmp / "files.json").write_text(json.dumps({"files": dict(ds.files), "positions": with_ids,
                                                     "provided": {k: list(v) for k, v in ds.provided.items()},
-                                                    "cleaned": [list(c) for c in ds.cleaned]}))
+                                                    "cleaned": [list(c) for c in ds.cleaned],
+                                                    **{k: None if v is None or pd.isna(v) else str(v) for k, v in
+                                                       (("since", ds.since), ("history_begins", ds.history_begins))}}))
         os.rename(tmp, entry)
     except OSError:  # another process wrote the same entry first, or the cache is read-only
         pass
@@ -815,13 +834,24 @@ def _write_cache(entry: Path, ds: Dataset) -> None:
         shutil.rmtree(tmp, ignore_errors=True)
 
 
-def _load(directory: Path) -> Dataset:
+def _day(value) -> pd.Timestamp:
+    try:
+        day = pd.Timestamp(value)
+    except (TypeError, ValueError):
+        day = pd.NaT
+    if pd.isna(day) or day != day.normalize():
+        raise DataValidationError("since", [Problem("", "since", f"a date (YYYY-MM-DD), not {value!r}")])
+    return day.tz_localize(None) if day.tzinfo else day
+
+
+def _load(directory: Path, since: pd.Timestamp | None = None) -> Dataset:
     if not is_folder(directory):
         raise DataValidationError(directory, [Problem("", "-", "no such directory: expected a directory holding the "
                                                                "data tables")])
     raw: dict[str, pd.DataFrame] = {}
     sources: dict[str, _Source] = {}
     problems: list[Problem] = []
+    later: dict[str, Path] = {}  # histories read from `since` on, once the employees are known
     for name, spec in TABLES.items():
         file = _find(directory, name)
         if file is None:
@@ -836,6 +866,9 @@ def _load(directory: Path) -> Dataset:
             problems.append(Problem(file.name, "-", f"comma-separated values; the header is separated by {other!r} "
                                                     f"instead (export the table as CSV with commas)"))
             continue
+        if since is not None and name in HISTORIES:
+            later[name] = file
+            continue
         try:
             raw[name] = _read(file, name)
         except Exception as exc:  # unreadable file: report, do not crash
@@ -848,6 +881,30 @@ def _load(directory: Path) -> Dataset:
         tables[name], found, tidied = _validate_table(TABLES[name], df, sources[name])
         problems.extend(found)
         cleaned.extend(tidied)
+    history_begins = None
+    if later:
+        history_begins, kept = _employees_since(tables, sources, since, sound=not problems)
+        for name, file in later.items():
+            try:
+                frame, rows = _read_since(file, name, tables.get("employees"), kept, since)
+            except Exception as exc:  # unreadable file: report, do not crash
+                problems.append(Problem(file.name, "-", f"a readable {file.suffix[1:].upper()} file "
+                                                        f"({type(exc).__name__}: {exc})"))
+                continue
+            offset = 2 if file.suffix == ".csv" else 1
+            sources[name] = _Source(file.name, offset if rows is None else rows + offset)
+            tables[name], found, tidied = _validate_table(TABLES[name], frame, sources[name])
+            problems.extend(found)
+            cleaned.extend(tidied)
+            if rows is None and not found and kept is not None:  # read whole (CSV): trimmed now, as validated
+                chosen = _chosen_since(tables["employees"], kept, tables[name], HISTORIES[name], since)
+                tables[name] = tables[name].take(chosen).reset_index(drop=True)
+                sources[name] = _Source(file.name, chosen + offset)
+        if kept is not None:
+            tables["employees"] = tables["employees"].take(np.flatnonzero(kept)).reset_index(drop=True)
+            employees = sources["employees"]
+            sources["employees"] = _Source(employees.file, np.flatnonzero(kept) + employees.row_offset)
+        tables = {name: tables[name] for name in TABLES if name in tables}
     # across tables only once every table is sound on its own (a missing column or an unparsed
     # date would make those checks fail for the wrong reason)
     if not problems and all(name in tables for name, spec in TABLES.items() if spec.required):
@@ -857,7 +914,139 @@ def _load(directory: Path) -> Dataset:
         raise DataValidationError(directory, problems)
     provided = {name: tuple(map(str, df.columns)) for name, df in tables.items()}
     tables = {name: _with_optional_columns(TABLES[name], df) for name, df in tables.items()}
-    return Dataset(directory, tables, {k: v.file for k, v in sources.items()}, provided, cleaned=tuple(cleaned))
+    return Dataset(directory, tables, {k: v.file for k, v in sources.items()}, provided, cleaned=tuple(cleaned),
+                   since=since, history_begins=history_begins)
+
+
+# ---------------------------------------------------------------- reading from a date on
+
+def read_table(path: str | Path, table: str) -> pd.DataFrame:
+    """One table of a data directory, validated on its own (no checks across tables): what a caller
+    needs before deciding how to load the rest, such as a cohort's dates."""
+    directory = data_path(path)
+    file = _find(directory, table) if is_folder(directory) else None
+    if file is None:
+        raise DataValidationError(directory, [Problem(f"{table}.csv", "-", f"a table {table}.csv or {table}.parquet "
+                                                                          f"in {directory}")])
+    src = _Source(file.name, 2 if file.suffix == ".csv" else 1)
+    frame, problems, _ = _validate_table(TABLES[table], _read(file, table), src)
+    if problems:
+        raise DataValidationError(directory, problems)
+    return frame
+
+
+HISTORIES = {"job_history": None, "performance_reviews": "review_date", "engagement_surveys": "survey_date"}
+"""The tables of dated records per employee that `load(since=...)` trims: the job history of the
+employees kept is kept whole (an as-of level, grade or department, and each change, need the record
+before); of reviews and pulses before the date only each employee's latest (an as-of rating or
+score needs nothing older). Other tables are read whole."""
+BATCH_ROWS = 1 << 21
+
+
+def _employees_since(tables: dict, sources: dict, since: pd.Timestamp, sound: bool):
+    """`begins` over the whole history, and which employees to keep (a mask over the employees
+    table; None when the tables are not sound enough to choose): whoever was employed on or after
+    `since`, and whoever a program table names (an enrollment keeps its person, however long ago)."""
+    emp = tables.get("employees")
+    if emp is None or not sound or not {"employee_id", "hire_date", "termination_date"} <= set(emp):
+        return None, None
+    exits = emp["termination_date"]
+    begins = exits.min() if exits.notna().any() else emp["hire_date"].min()
+    kept = (exits.isna() | (exits >= since)).to_numpy(bool, copy=True)
+    for name, df in tables.items():
+        for col in TABLES[name].columns:
+            if (col.ref == ("employees", "employee_id") or (name, col.name) == ("goals", "owner_id")) and col.name in df:
+                kept |= member(emp["employee_id"], df[col.name].dropna())
+    return begins, kept
+
+
+def _chosen_since(employees: pd.DataFrame, kept: np.ndarray, frame: pd.DataFrame, date_col: str | None,
+                  since: pd.Timestamp, first_row: int = 0) -> np.ndarray:
+    """The rows of a history table `load(since=...)` keeps, as sorted positions: every row of a kept
+    employee (job history), or their rows from `since` on and their latest before it (reviews,
+    pulses). A row whose employee is not in the employees table is kept, for validation to report."""
+    where = pd.Index(employees["employee_id"]).get_indexer(pd.Index(frame["employee_id"], dtype="str"))
+    ours = (where < 0) | kept[np.maximum(where, 0)]
+    if date_col is None:
+        return np.flatnonzero(ours)
+    dates = pd.to_datetime(frame[date_col], errors="coerce").to_numpy("datetime64[ms]")
+    before = ours & (where >= 0) & (dates < np.datetime64(since, "ms"))
+    chosen = np.flatnonzero(ours & ~before)
+    earlier = np.flatnonzero(before)
+    return np.sort(np.concatenate([chosen, earlier[_latest(where[earlier], dates[earlier], earlier)]]))
+
+
+def _latest(person: np.ndarray, dates: np.ndarray, rows: np.ndarray) -> np.ndarray:
+    """Positions (into the arrays) of each person's latest row: latest date, then last in the file."""
+    order = np.lexsort((rows, dates, person))
+    last = np.r_[person[order][1:] != person[order][:-1], True] if order.size else np.array([], dtype=bool)
+    return order[last]
+
+
+def _read_since(file: Path, table: str, employees: pd.DataFrame | None, kept: np.ndarray | None,
+                since: pd.Timestamp) -> tuple[pd.DataFrame, np.ndarray | None]:
+    """A history table read from `since` on: (frame, each row's 0-based position in the file). A
+    Parquet file with typed dates is trimmed batch by batch as it is read, never held whole; any
+    other is read whole (positions None) and trimmed once validated."""
+    date_col = HISTORIES[table]
+    if kept is None or file.suffix != ".parquet" or is_remote(file):
+        return _read(file, table), None
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    names = _contract_columns(file, table)
+    schema = pq.read_schema(file)
+    id_name = next((n for n in names if _header_key(n) == "employee_id"), None)
+    date_name = next((n for n in names if _header_key(n) == date_col), None) if date_col else None
+    if id_name is None or not pa.types.is_string(schema.field(id_name).type) and \
+            not pa.types.is_large_string(schema.field(id_name).type) or \
+            (date_col and (date_name is None or not pa.types.is_temporal(schema.field(date_name).type))):
+        return _read(file, table), None  # ids or dates that need validating as text first
+    index = pd.Index(employees["employee_id"])
+    cut = np.datetime64(since, "ms")
+    taken, taken_rows = [], []  # kept rows, and the candidates for each person's latest before `since`
+    early, early_person, early_dates, early_rows = [], [], [], []
+    held, first = 0, 0
+    for batch in pq.ParquetFile(file).iter_batches(batch_size=BATCH_ROWS, columns=names):
+        rows = np.arange(first, first + batch.num_rows)
+        first += batch.num_rows
+        where = index.get_indexer(pd.Index(batch.column(id_name).to_pandas(), dtype="str"))
+        ours = (where < 0) | kept[np.maximum(where, 0)]
+        if date_col is None:
+            keep = np.flatnonzero(ours)
+            taken.append(batch.take(keep)), taken_rows.append(rows[keep])
+            continue
+        dates = batch.column(date_name).cast(pa.timestamp("ms")).to_numpy(zero_copy_only=False)
+        before = ours & (where >= 0) & (dates < cut)
+        keep = np.flatnonzero(ours & ~before)
+        taken.append(batch.take(keep)), taken_rows.append(rows[keep])
+        pick = np.flatnonzero(before)
+        pick = pick[_latest(where[pick], dates[pick], rows[pick])]
+        early.append(batch.take(pick)), early_person.append(where[pick])
+        early_dates.append(dates[pick]), early_rows.append(rows[pick])
+        held += pick.size
+        if held > 2 * len(index) + BATCH_ROWS:  # bounded: reduce the candidates to one per person so far
+            early, early_person, early_dates, early_rows = _reduce_latest(early, early_person, early_dates, early_rows)
+            held = early_rows[0].size
+    if early:
+        early, _, _, early_rows = _reduce_latest(early, early_person, early_dates, early_rows)
+    rows = np.concatenate([np.array([], dtype=np.int64), *taken_rows, *early_rows])
+    order = np.argsort(rows, kind="stable")  # in the file's order
+    whole = _joined([*taken, *early]) if taken or early else schema.empty_table().select(names)
+    return whole.take(order).to_pandas(), rows[order]
+
+
+def _joined(parts) -> "pa.Table":
+    """Record batches and tables of one schema as one table."""
+    import pyarrow as pa
+
+    return pa.concat_tables([p if isinstance(p, pa.Table) else pa.Table.from_batches([p]) for p in parts])
+
+
+def _reduce_latest(batches, person, dates, rows):
+    person, dates, rows = np.concatenate(person), np.concatenate(dates), np.concatenate(rows)
+    pick = _latest(person, dates, rows)
+    return [_joined(batches).take(pick)], [person[pick]], [dates[pick]], [rows[pick]]
 
 
 _MISSING_DTYPES = {"id": "str", "text": "str", "enum": "str", "date": "datetime64[ns]", "number": "float64",

@@ -237,7 +237,8 @@ def placebo(study: Study, role: Role, outcome: SnapshotOutcome = "stayed", shift
     the fake start's own pre-period (exits are recorded from the first termination date on)."""
     fake = study.cohort.start - pd.DateOffset(months=shift)
     ds = study.dataset
-    first_exit = ds.employees["termination_date"].min()
+    # exits are recorded from the first termination date on; in data read from a date on, from that date
+    first_exit = ds.begins if ds.since is not None else ds.employees["termination_date"].min()
     earliest = fake - pd.DateOffset(months=months)
     if pd.isna(first_exit) or earliest < first_exit:
         raise NotEstimable(f"a placebo start on {fake:%Y-%m-%d} needs exits recorded from {earliest:%Y-%m-%d}; "
@@ -488,6 +489,9 @@ def fit_staggered(ds: Dataset, period: str = "month", by: tuple[str, ...] = ("de
     its standard errors clustered by `cluster` (the assigned unit; columns among `by`)."""
     if not set(cluster) <= set(by):
         raise ValueError(f"cluster {cluster} must be among the unit's columns {by}")
+    if ds.since is not None:
+        raise NotEstimable(f"the data were read from {ds.since:%Y-%m-%d} on (since=...); the staggered rollout "
+                           "across every cohort needs the whole history: open the study without since")
     rates = rollout_panel(ds, period, by, outcome)
     rates["cluster"] = cluster_labels(rates, tuple(cluster))
     counts = rates.groupby("unit")["period"].size()

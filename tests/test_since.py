@@ -1,0 +1,130 @@
+"""Reading a long history from a date on (`load(since=...)`, `open_study(since="window")`): what is
+kept is exactly what an analysis from that date on needs, so a cohort's figures are the same as
+from the whole history, and problems are still reported with the file's own row numbers."""
+
+from __future__ import annotations
+
+import pandas as pd
+import pyarrow.parquet as pq
+import pytest
+
+import mentoring_eval as me
+from mentoring_eval.effects import fit_staggered
+from tests.conftest import ROOT
+
+SINCE = pd.Timestamp("2021-04-01")
+
+
+@pytest.fixture(scope="module")
+def eight_years(tmp_path_factory):
+    """An eight-year company (records from 2018) as Parquet and as CSV, with every kind of cohort."""
+    root = tmp_path_factory.mktemp("eight")
+    for fmt in ("parquet", "csv"):
+        me.simulate(root / fmt, n_employees=1200, seed=8, design="mix", years=8, file_format=fmt)
+    return root
+
+
+def test_what_is_kept_from_a_date_on(eight_years):
+    """Employees still employed on `since` (or named by a program table), their whole job history,
+    and of reviews and pulses their rows from `since` on plus each one's latest before it: checked
+    against the whole data set filtered by pandas. CSV (trimmed once validated) and Parquet
+    (trimmed batch by batch as read) keep the same rows."""
+    full = me.load(eight_years / "parquet")
+    part = me.load(eight_years / "parquet", since=SINCE)
+    emp = full.employees
+    named = pd.concat([full.enrollments["employee_id"], full.matches["mentor_id"], full.matches["mentee_id"],
+                       full.goals["owner_id"].dropna(), full.surveys["subject_id"]])
+    kept = emp[emp["termination_date"].isna() | (emp["termination_date"] >= SINCE) | emp["employee_id"].isin(named)]
+    assert 0 < len(kept) < len(emp)
+    pd.testing.assert_frame_equal(part.employees, kept.reset_index(drop=True))
+    jobs = full.job_history
+    pd.testing.assert_frame_equal(part.job_history, jobs[jobs["employee_id"].isin(kept["employee_id"])].reset_index(drop=True))
+    for table, date in (("performance_reviews", "review_date"), ("engagement_surveys", "survey_date")):
+        rows = full.tables[table]
+        ours = rows[rows["employee_id"].isin(kept["employee_id"])]
+        before = ours[ours[date] < SINCE]
+        latest = before.sort_values(date, kind="stable").groupby("employee_id").tail(1)
+        expected = pd.concat([ours[ours[date] >= SINCE], latest]).sort_index().reset_index(drop=True)
+        pd.testing.assert_frame_equal(part.tables[table], expected)
+        assert len(expected) < len(ours[ours[date] >= SINCE]) + kept["employee_id"].nunique() + 1
+    for name in ("cohorts", "enrollments", "matches", "meetings", "goals", "surveys", "program_costs"):
+        pd.testing.assert_frame_equal(part.tables[name], full.tables[name])
+    assert list(part.tables) == list(full.tables)
+    assert (part.since, part.begins, part.end) == (SINCE, SINCE, full.end)
+    assert full.begins < SINCE
+    text = me.load(eight_years / "csv", since=SINCE)
+    for name in part.tables:
+        pd.testing.assert_frame_equal(text.tables[name], part.tables[name], check_dtype=False)
+
+
+def test_a_parquet_history_is_read_a_batch_at_a_time(eight_years, monkeypatch):
+    """With batches of 1,000 rows and the candidates for each person's latest row reduced as they
+    pile up, the rows kept are the same as in one batch."""
+    import mentoring_eval.data as data
+
+    whole = me.load(eight_years / "parquet", since=SINCE)
+    monkeypatch.setattr(data, "BATCH_ROWS", 1000)
+    assert pq.ParquetFile(eight_years / "parquet" / "engagement_surveys.parquet").metadata.num_rows > 20_000
+    batched = me.load(eight_years / "parquet", since=SINCE)
+    for name in whole.tables:
+        pd.testing.assert_frame_equal(batched.tables[name], whole.tables[name])
+
+
+def test_a_cohort_read_from_its_window_gives_the_same_figures(eight_years):
+    """Every retention and promotion estimate (naive, rollout or lottery, placebo, matched survival,
+    Cox) and the ROI, for mentees and mentors, equal those from the whole history; the staggered
+    rollout across all cohorts, which needs the whole history, says so instead of answering."""
+    for cohort in ("2023-spring", "2023-autumn"):
+        params = ROOT / "params" / f"{cohort}.yaml"
+        whole = me.open_study(params, data_dir=eight_years / "parquet")
+        window = me.open_study(params, data_dir=eight_years / "parquet", since="window")
+        start = window.start
+        assert window.dataset.since == min(start - pd.DateOffset(months=24), (start - pd.DateOffset(months=12)).replace(day=1))
+        assert len(window.dataset.engagement_surveys) < 0.7 * len(whole.dataset.engagement_surveys)
+        assert window.window == whole.window
+        for role in ("mentee", "mentor"):
+            for analysis in (me.retention, me.promotion):
+                a, b = analysis.analyze(whole, role).to_frame(), analysis.analyze(window, role).to_frame()
+                assert len(a) >= 9
+                pd.testing.assert_frame_equal(a, b)
+        money = [me.roi.attempt(s) for s in (whole, window)]
+        assert money[0].result is not None and money[0].summary() == money[1].summary()
+        pd.testing.assert_frame_equal(money[0].estimates.to_frame(), money[1].estimates.to_frame())
+    with pytest.raises(me.NotEstimable, match="needs the whole history"):
+        fit_staggered(window.dataset)
+
+
+def test_problems_keep_the_files_row_numbers_and_no_row_is_dropped_unseen(eight_years, tmp_path):
+    """A bad rating and a review of an unknown employee after `since` are reported at their rows in
+    the file (not their place among the rows kept); a review of an unknown employee before it is
+    kept for the reference check to report, not trimmed away."""
+    import shutil
+
+    data = tmp_path / "data"
+    shutil.copytree(eight_years / "parquet", data)
+    reviews = pd.read_parquet(data / "performance_reviews.parquet")
+    late = int(reviews.index[reviews["review_date"] >= SINCE][3])
+    early = int(reviews.index[reviews["review_date"] < SINCE][5])
+    broken = reviews.copy()
+    broken.loc[late, "rating"] = 9
+    broken.to_parquet(data / "performance_reviews.parquet", index=False)
+    with pytest.raises(me.DataValidationError, match=fr"performance_reviews.parquet, column rating, 1 row \(row {late + 1}: 9\)"):
+        me.load(data, since=SINCE)
+    broken = reviews.copy()
+    broken.loc[early, "employee_id"] = "E999999"  # checked across tables once each table is sound on its own
+    broken.to_parquet(data / "performance_reviews.parquet", index=False)
+    with pytest.raises(me.DataValidationError, match=fr"column employee_id, 1 row \(row {early + 1}: 'E999999'\)"):
+        me.load(data, since=SINCE)
+    with pytest.raises(me.DataValidationError, match="since"):
+        me.load(data, since="the spring")
+
+
+def test_the_cache_keeps_a_history_read_from_a_date_apart(eight_years, tmp_path):
+    cache = tmp_path / "cache"
+    whole = me.load(eight_years / "parquet", cache=cache)
+    part = me.load(eight_years / "parquet", cache=cache, since=SINCE)
+    again = me.load(eight_years / "parquet", cache=cache, since=SINCE)
+    assert len(list(cache.iterdir())) == 2 and again.fingerprint == part.fingerprint != whole.fingerprint
+    assert (again.since, again.begins, again.history_begins) == (SINCE, SINCE, whole.begins)
+    for name in part.tables:
+        pd.testing.assert_frame_equal(again.tables[name], part.tables[name])
