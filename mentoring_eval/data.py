@@ -293,6 +293,8 @@ class Dataset:
     cleaned: tuple[tuple[str, str, int, str], ...] = ()  # (file, column, rows, what) tidied while loading
     since: pd.Timestamp | None = None  # read from this date on (`load(since=...)`); None = the whole history
     history_begins: pd.Timestamp | None = None  # with `since`: what `begins` was over the whole history
+    until: pd.Timestamp | None = None  # reviews and pulses read up to this date (`load(until=...)`)
+    history_end: pd.Timestamp | None = None  # with `until`: the latest event among the rows not read
 
     def __getattr__(self, name: str) -> pd.DataFrame:
         if name in TABLES:
@@ -366,7 +368,7 @@ class Dataset:
         today = pd.Timestamp.today().normalize()
         dates = [self.tables[name][c.name] for name, spec in TABLES.items() if name in self.tables
                  for c in spec.columns if c.kind == "date" and (name, c.name) not in PLANNED_DATES]
-        latest = [d[d <= today].max() for d in dates]
+        latest = [d[d <= today].max() for d in dates] + [self.history_end]
         return max(d for d in latest if pd.notna(d))
 
     @property
@@ -747,7 +749,7 @@ def _cross_checks(tables: dict[str, pd.DataFrame], sources: dict[str, _Source]) 
     return [p for p in problems if p is not None]
 
 
-def load(path: str | Path, cache: str | Path | None = None, since=None) -> Dataset:
+def load(path: str | Path, cache: str | Path | None = None, since=None, until=None) -> Dataset:
     """Read and validate every table in a data directory (`<table>.csv` or `<table>.parquet`).
 
     Raises DataValidationError listing all problems; returns a Dataset with ids as strings,
@@ -762,19 +764,25 @@ def load(path: str | Path, cache: str | Path | None = None, since=None) -> Datas
     table names them, their job history with them, and reviews and pulses before it are kept only
     as each employee's latest. Every state as of a day from `since` on and every event from then
     is the same as with the whole history; ten years of a large employer's records fit in memory
-    when a cohort's analysis needs two or three of them (`open_study(..., since="window")`).
-    Parquet tables are trimmed as they are read, a batch of rows at a time; CSV after validation.
+    when a cohort's analysis needs two or three of them (`open_study(..., since="window")`). With
+    `until` as well, reviews and pulses after it are not read either (the data's `end` still counts
+    them). Parquet tables are trimmed as they are read, a batch of rows at a time; CSV after
+    validation.
     """
     directory = data_path(path)
-    since = None if since is None else _day(since)
+    since, until = (None if d is None else _day(d, name) for d, name in ((since, "since"), (until, "until")))
+    if until is not None and (since is None or until < since):
+        wanted = "given together with since" if since is None else f"on or after since ({since:%Y-%m-%d})"
+        raise DataValidationError("until", [Problem("", "until", f"a date {wanted}, not {until:%Y-%m-%d}")])
     cache = cache if cache is not None else os.environ.get(CACHE_ENV) or None
     if cache is None or not is_folder(directory):
-        return _load(directory, since)
-    entry = Path(cache) / (cache_key(directory) + ("" if since is None else f"-since-{since:%Y%m%d}"))
+        return _load(directory, since, until)
+    window = "" if since is None else f"-since-{since:%Y%m%d}" + ("" if until is None else f"-until-{until:%Y%m%d}")
+    entry = Path(cache) / (cache_key(directory) + window)
     cached = _read_cache(entry, directory)
     if cached is not None:
         return cached
-    ds = replace(_load(directory, since), fingerprint=entry.name)
+    ds = replace(_load(directory, since, until), fingerprint=entry.name)
     if entry.exists():  # damaged: replace it
         shutil.rmtree(entry, ignore_errors=True)
     _write_cache(entry, ds)
@@ -804,8 +812,9 @@ def _read_cache(entry: Path, directory: Path) -> Dataset | None:
         return None
     if any(name not in tables or len(where) != len(tables[name]) for name, where in positions.items()):
         return None
-    since, begins = (pd.Timestamp(meta[k]) if meta.get(k) else None for k in ("since", "history_begins"))
-    ds = Dataset(directory, tables, files, provided, entry.name, cleaned, since, begins)
+    since, begins, until, end = (pd.Timestamp(meta[k]) if meta.get(k) else None
+                                 for k in ("since", "history_begins", "until", "history_end"))
+    ds = Dataset(directory, tables, files, provided, entry.name, cleaned, since, begins, until, end)
     for name, where in positions.items():  # matching every row's id to the employees is seconds at millions
         ds.kept(("employee positions", name), lambda where=where: where.astype(np.int64))
     return ds
@@ -826,7 +835,8 @@ def _write_cache(entry: Path, ds: Dataset) -> None:
                                                     "provided": {k: list(v) for k, v in ds.provided.items()},
                                                     "cleaned": [list(c) for c in ds.cleaned],
                                                     **{k: None if v is None or pd.isna(v) else str(v) for k, v in
-                                                       (("since", ds.since), ("history_begins", ds.history_begins))}}))
+                                                       (("since", ds.since), ("history_begins", ds.history_begins),
+                                                        ("until", ds.until), ("history_end", ds.history_end))}}))
         os.rename(tmp, entry)
     except OSError:  # another process wrote the same entry first, or the cache is read-only
         pass
@@ -834,17 +844,17 @@ def _write_cache(entry: Path, ds: Dataset) -> None:
         shutil.rmtree(tmp, ignore_errors=True)
 
 
-def _day(value) -> pd.Timestamp:
+def _day(value, name: str = "since") -> pd.Timestamp:
     try:
         day = pd.Timestamp(value)
     except (TypeError, ValueError):
         day = pd.NaT
     if pd.isna(day) or day != day.normalize():
-        raise DataValidationError("since", [Problem("", "since", f"a date (YYYY-MM-DD), not {value!r}")])
+        raise DataValidationError(name, [Problem("", name, f"a date (YYYY-MM-DD), not {value!r}")])
     return day.tz_localize(None) if day.tzinfo else day
 
 
-def _load(directory: Path, since: pd.Timestamp | None = None) -> Dataset:
+def _load(directory: Path, since: pd.Timestamp | None = None, until: pd.Timestamp | None = None) -> Dataset:
     if not is_folder(directory):
         raise DataValidationError(directory, [Problem("", "-", "no such directory: expected a directory holding the "
                                                                "data tables")])
@@ -881,12 +891,14 @@ def _load(directory: Path, since: pd.Timestamp | None = None) -> Dataset:
         tables[name], found, tidied = _validate_table(TABLES[name], df, sources[name])
         problems.extend(found)
         cleaned.extend(tidied)
-    history_begins = None
+    history_begins, history_end = None, None
     if later:
         history_begins, kept = _employees_since(tables, sources, since, sound=not problems)
+        unread = []  # the latest event (on or before today) among the rows after `until`
         for name, file in later.items():
             try:
-                frame, rows = _read_since(file, name, tables.get("employees"), kept, since)
+                frame, rows, latest = _read_since(file, name, tables.get("employees"), kept, since, until)
+                unread.append(latest)
             except Exception as exc:  # unreadable file: report, do not crash
                 problems.append(Problem(file.name, "-", f"a readable {file.suffix[1:].upper()} file "
                                                         f"({type(exc).__name__}: {exc})"))
@@ -897,9 +909,11 @@ def _load(directory: Path, since: pd.Timestamp | None = None) -> Dataset:
             problems.extend(found)
             cleaned.extend(tidied)
             if rows is None and not found and kept is not None:  # read whole (CSV): trimmed now, as validated
-                chosen = _chosen_since(tables["employees"], kept, tables[name], HISTORIES[name], since)
+                chosen, latest = _chosen_since(tables["employees"], kept, tables[name], HISTORIES[name], since, until)
                 tables[name] = tables[name].take(chosen).reset_index(drop=True)
                 sources[name] = _Source(file.name, chosen + offset)
+                unread.append(latest)
+        history_end = max((d for d in unread if pd.notna(d)), default=None) if until is not None else None
         if kept is not None:
             tables["employees"] = tables["employees"].take(np.flatnonzero(kept)).reset_index(drop=True)
             employees = sources["employees"]
@@ -915,7 +929,7 @@ def _load(directory: Path, since: pd.Timestamp | None = None) -> Dataset:
     provided = {name: tuple(map(str, df.columns)) for name, df in tables.items()}
     tables = {name: _with_optional_columns(TABLES[name], df) for name, df in tables.items()}
     return Dataset(directory, tables, {k: v.file for k, v in sources.items()}, provided, cleaned=tuple(cleaned),
-                   since=since, history_begins=history_begins)
+                   since=since, history_begins=history_begins, until=until, history_end=history_end)
 
 
 # ---------------------------------------------------------------- reading from a date on
@@ -936,10 +950,11 @@ def read_table(path: str | Path, table: str) -> pd.DataFrame:
 
 
 HISTORIES = {"job_history": None, "performance_reviews": "review_date", "engagement_surveys": "survey_date"}
-"""The tables of dated records per employee that `load(since=...)` trims: the job history of the
-employees kept is kept whole (an as-of level, grade or department, and each change, need the record
-before); of reviews and pulses before the date only each employee's latest (an as-of rating or
-score needs nothing older). Other tables are read whole."""
+"""The tables of dated records per employee that `load(since=..., until=...)` trims: the job history
+of the employees kept is kept whole (an as-of level, grade or department, each change, and each
+promotion to the data's end, need it); of reviews and pulses before `since` only each employee's
+latest (an as-of rating or score needs nothing older), and none after `until`. Other tables are
+read whole."""
 BATCH_ROWS = 1 << 21
 
 
@@ -961,19 +976,32 @@ def _employees_since(tables: dict, sources: dict, since: pd.Timestamp, sound: bo
 
 
 def _chosen_since(employees: pd.DataFrame, kept: np.ndarray, frame: pd.DataFrame, date_col: str | None,
-                  since: pd.Timestamp, first_row: int = 0) -> np.ndarray:
-    """The rows of a history table `load(since=...)` keeps, as sorted positions: every row of a kept
-    employee (job history), or their rows from `since` on and their latest before it (reviews,
-    pulses). A row whose employee is not in the employees table is kept, for validation to report."""
+                  since: pd.Timestamp, until: pd.Timestamp | None) -> tuple[np.ndarray, pd.Timestamp | None]:
+    """The rows of a history table `load(since=..., until=...)` keeps, as sorted positions: every row
+    of a kept employee (job history), or their rows from `since` to `until` and their latest before
+    `since` (reviews, pulses); and the latest event among the rows after `until`. A row whose
+    employee is not in the employees table is kept, for validation to report."""
     where = pd.Index(employees["employee_id"]).get_indexer(pd.Index(frame["employee_id"], dtype="str"))
     ours = (where < 0) | kept[np.maximum(where, 0)]
     if date_col is None:
-        return np.flatnonzero(ours)
+        return np.flatnonzero(ours), None
     dates = pd.to_datetime(frame[date_col], errors="coerce").to_numpy("datetime64[ms]")
+    after = _after(dates, until)
     before = ours & (where >= 0) & (dates < np.datetime64(since, "ms"))
-    chosen = np.flatnonzero(ours & ~before)
+    chosen = np.flatnonzero(ours & ~before & ~after)
     earlier = np.flatnonzero(before)
-    return np.sort(np.concatenate([chosen, earlier[_latest(where[earlier], dates[earlier], earlier)]]))
+    return (np.sort(np.concatenate([chosen, earlier[_latest(where[earlier], dates[earlier], earlier)]])),
+            _latest_event(dates[after]))
+
+
+def _after(dates: np.ndarray, until: pd.Timestamp | None) -> np.ndarray:
+    return dates > np.datetime64(until, "ms") if until is not None else np.zeros(dates.size, dtype=bool)
+
+
+def _latest_event(dates: np.ndarray) -> pd.Timestamp | None:
+    """The latest of some dates on or before today (as `Dataset.end` counts events), or None."""
+    dates = dates[dates <= np.datetime64(pd.Timestamp.today().normalize(), "ms")]
+    return pd.Timestamp(dates.max()) if dates.size else None
 
 
 def _latest(person: np.ndarray, dates: np.ndarray, rows: np.ndarray) -> np.ndarray:
@@ -984,13 +1012,14 @@ def _latest(person: np.ndarray, dates: np.ndarray, rows: np.ndarray) -> np.ndarr
 
 
 def _read_since(file: Path, table: str, employees: pd.DataFrame | None, kept: np.ndarray | None,
-                since: pd.Timestamp) -> tuple[pd.DataFrame, np.ndarray | None]:
-    """A history table read from `since` on: (frame, each row's 0-based position in the file). A
-    Parquet file with typed dates is trimmed batch by batch as it is read, never held whole; any
-    other is read whole (positions None) and trimmed once validated."""
+                since: pd.Timestamp, until: pd.Timestamp | None):
+    """A history table read from `since` (to `until`): (frame, each row's 0-based position in the
+    file, the latest event among the rows after `until`). A Parquet file with typed dates is
+    trimmed batch by batch as it is read, never held whole; any other is read whole (positions
+    None) and trimmed once validated."""
     date_col = HISTORIES[table]
     if kept is None or file.suffix != ".parquet" or is_remote(file):
-        return _read(file, table), None
+        return _read(file, table), None, None
     import pyarrow as pa
     import pyarrow.parquet as pq
 
@@ -1001,15 +1030,21 @@ def _read_since(file: Path, table: str, employees: pd.DataFrame | None, kept: np
     if id_name is None or not pa.types.is_string(schema.field(id_name).type) and \
             not pa.types.is_large_string(schema.field(id_name).type) or \
             (date_col and (date_name is None or not pa.types.is_temporal(schema.field(date_name).type))):
-        return _read(file, table), None  # ids or dates that need validating as text first
+        return _read(file, table), None, None  # ids or dates that need validating as text first
     index = pd.Index(employees["employee_id"])
     cut = np.datetime64(since, "ms")
     taken, taken_rows = [], []  # kept rows, and the candidates for each person's latest before `since`
     early, early_person, early_dates, early_rows = [], [], [], []
-    held, first = 0, 0
+    held, first, unread = 0, 0, []
     for batch in pq.ParquetFile(file).iter_batches(batch_size=BATCH_ROWS, columns=names):
         rows = np.arange(first, first + batch.num_rows)
         first += batch.num_rows
+        if date_col is not None and until is not None:  # rows after `until`: only their latest date is kept
+            dates = batch.column(date_name).cast(pa.timestamp("ms")).to_numpy(zero_copy_only=False)
+            after = _after(dates, until)
+            unread.append(_latest_event(dates[after]))
+            if after.any():
+                batch, rows = batch.filter(pa.array(~after)), rows[~after]
         where = index.get_indexer(pd.Index(batch.column(id_name).to_pandas(), dtype="str"))
         ours = (where < 0) | kept[np.maximum(where, 0)]
         if date_col is None:
@@ -1033,7 +1068,7 @@ def _read_since(file: Path, table: str, employees: pd.DataFrame | None, kept: np
     rows = np.concatenate([np.array([], dtype=np.int64), *taken_rows, *early_rows])
     order = np.argsort(rows, kind="stable")  # in the file's order
     whole = _joined([*taken, *early]) if taken or early else schema.empty_table().select(names)
-    return whole.take(order).to_pandas(), rows[order]
+    return whole.take(order).to_pandas(), rows[order], max((d for d in unread if d is not None), default=None)
 
 
 def _joined(parts) -> "pa.Table":

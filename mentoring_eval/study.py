@@ -244,9 +244,10 @@ def open_study(params_file: str | Path, *, data_dir: str | Path | None = None, c
     Raises ParamsError naming the file and key when the cohort is not in the data.
 
     `since="window"` reads the data from the earliest day the cohort's own analyses look at on (the
-    first pre-period, or the placebo's year before its fake start; a date may be given instead, see
-    `load`): they give the same figures with a fraction of a long history in memory. Analyses
-    across cohorts (the staggered rollout, pooling) need the whole history."""
+    first pre-period, or the placebo's year before its fake start), and reviews and pulses up to
+    the last day of its last post-period (see `load`; a date may be given instead): its retention,
+    promotion and ROI figures are the same, with a fraction of a long history in memory. Analyses
+    across cohorts (the staggered rollout) need the whole history."""
     params_file = locate(params_file)
     if cohort_id is not None:
         _own_params_elsewhere(params_file, cohort_id)
@@ -255,25 +256,27 @@ def open_study(params_file: str | Path, *, data_dir: str | Path | None = None, c
         given = "the data_dir argument" if data_dir is not None else f"params file {params_file}, key data_dir"
         raise ParamsError(f"data_dir {params.data_dir} ({given}) does not exist")
     if dataset is None or place(dataset.source) != place(params.data_dir):
-        dataset = load(params.data_dir, since=_window_start(params) if since == "window" else since)
+        dataset = load(params.data_dir, *_window(params)) if since == "window" else load(params.data_dir, since=since)
     return Study(params, dataset, params_file)
 
 
 PLACEBO_REACH_MONTHS = 24  # the placebo's fake start is a year early and compares with the year before it
 
 
-def _window_start(params: CohortParams) -> pd.Timestamp:
-    """The earliest day a cohort's own analyses read (the cohorts table read on its own): the first
-    day of its first pre-period, or PLACEBO_REACH_MONTHS before its start if that is earlier."""
+def _window(params: CohortParams) -> tuple[None, pd.Timestamp, pd.Timestamp]:
+    """(cache: the default, since, until) for `load`: the earliest day a cohort's own analyses read
+    (the cohorts table read on its own), the first day of its first pre-period or PLACEBO_REACH_MONTHS
+    before its start if that is earlier; and the last day of its last post-period."""
     cohorts = read_table(params.data_dir, "cohorts")
     row = cohorts[cohorts["cohort_id"] == params.cohort_id]
     if row.empty:
         raise ParamsError(f"cohort_id {params.cohort_id!r} is not in the cohorts table of {params.data_dir} "
                           f"(known: {', '.join(sorted(cohorts['cohort_id'].astype(str)))})")
     start = pd.Timestamp(row["start_date"].iloc[0])
-    first = period_index(pd.Series([start]), params.period)[0] - params.pre_periods
-    return min(pd.Timestamp(period_start(np.array([first]), params.period)[0]),
-               start - pd.DateOffset(months=PLACEBO_REACH_MONTHS))
+    s = period_index(pd.Series([start]), params.period)[0]
+    first, after = (pd.Timestamp(d) for d in period_start(np.array([s - params.pre_periods, s + params.post_periods]),
+                                                             params.period))
+    return None, min(first, start - pd.DateOffset(months=PLACEBO_REACH_MONTHS)), after - pd.Timedelta(days=1)
 
 
 def _own_params_elsewhere(params_file: Path, cohort_id: str) -> None:

@@ -55,6 +55,20 @@ def test_what_is_kept_from_a_date_on(eight_years):
     text = me.load(eight_years / "csv", since=SINCE)
     for name in part.tables:
         pd.testing.assert_frame_equal(text.tables[name], part.tables[name], check_dtype=False)
+    until = pd.Timestamp("2024-03-31")  # and reviews and pulses after it not read; the data's end still counts them
+    short = me.load(eight_years / "parquet", since=SINCE, until=until)
+    short_text = me.load(eight_years / "csv", since=SINCE, until=until)
+    for table, date in (("performance_reviews", "review_date"), ("engagement_surveys", "survey_date")):
+        mine = part.tables[table]
+        pd.testing.assert_frame_equal(short.tables[table], mine[mine[date] <= until].reset_index(drop=True))
+        pd.testing.assert_frame_equal(short_text.tables[table], short.tables[table], check_dtype=False)
+    pd.testing.assert_frame_equal(short.job_history, part.job_history)
+    latest = max(full.performance_reviews["review_date"].max(), full.engagement_surveys["survey_date"].max())
+    assert short.history_end == short_text.history_end == latest and short.end == full.end
+    with pytest.raises(me.DataValidationError, match="until: 1 data problem\n  - a date given together with since, not 2024-03-31"):
+        me.load(eight_years / "parquet", until=until)
+    with pytest.raises(me.DataValidationError, match=r"a date on or after since \(2021-04-01\), not 2020-12-31"):
+        me.load(eight_years / "parquet", since=SINCE, until="2020-12-31")
 
 
 def test_a_parquet_history_is_read_a_batch_at_a_time(eight_years, monkeypatch):
@@ -80,6 +94,8 @@ def test_a_cohort_read_from_its_window_gives_the_same_figures(eight_years):
         window = me.open_study(params, data_dir=eight_years / "parquet", since="window")
         start = window.start
         assert window.dataset.since == min(start - pd.DateOffset(months=24), (start - pd.DateOffset(months=12)).replace(day=1))
+        assert window.dataset.until == (start + pd.DateOffset(months=12)).replace(day=1) - pd.Timedelta(days=1)
+        assert window.dataset.engagement_surveys["survey_date"].max() <= window.dataset.until < window.end == whole.end
         assert len(window.dataset.engagement_surveys) < 0.7 * len(whole.dataset.engagement_surveys)
         assert window.window == whole.window
         for role in ("mentee", "mentor"):
