@@ -462,6 +462,8 @@ _FALSE = {"false", "0", "no", "n", "f"}
 
 
 def _as_text(s: pd.Series) -> pd.Series:
+    if s.dtype == "str":  # already text, missing as missing: no copy of millions of ids
+        return s
     if pd.api.types.is_float_dtype(s) and (s.dropna() % 1 == 0).all():
         s = s.astype("Int64")  # Parquet ids stored as whole floats read as 12, not 12.0
     return s.astype("str").where(s.notna(), pd.NA).astype("str")
@@ -582,7 +584,7 @@ def _headers(spec: Table, raw: pd.DataFrame, src: _Source) -> tuple[pd.DataFrame
 
 def _validate_table(spec: Table, raw: pd.DataFrame, src: _Source) -> tuple[pd.DataFrame, list[Problem], list[tuple]]:
     raw, cleaned, problems = _headers(spec, raw, src)
-    df = raw.reset_index(drop=True).copy()
+    df = raw.reset_index(drop=True)  # copy-on-write: each column parsed below replaces its own, raw stays as read
     if spec.required and len(df) == 0:
         problems.append(Problem(src.file, "-", "at least one row (the file has a header and nothing else)"))
     for col in spec.columns:
@@ -887,17 +889,18 @@ def _load(directory: Path, since: pd.Timestamp | None = None, until: pd.Timestam
         sources[name] = _Source(file.name, 2 if file.suffix == ".csv" else 1)
     tables: dict[str, pd.DataFrame] = {}
     cleaned: list[tuple] = []
-    for name, df in raw.items():
-        tables[name], found, tidied = _validate_table(TABLES[name], df, sources[name])
+    for name in list(raw):  # each raw table let go once validated: only one is held twice at a time
+        tables[name], found, tidied = _validate_table(TABLES[name], raw.pop(name), sources[name])
         problems.extend(found)
         cleaned.extend(tidied)
     history_begins, history_end = None, None
+    who: dict[str, np.ndarray | None] = {}  # each kept row's employee, by position in the whole employees table
     if later:
         history_begins, kept = _employees_since(tables, sources, since, sound=not problems)
         unread = []  # the latest event (on or before today) among the rows after `until`
         for name, file in later.items():
             try:
-                frame, rows, latest = _read_since(file, name, tables.get("employees"), kept, since, until)
+                frame, rows, who[name], latest = _read_since(file, name, tables.get("employees"), kept, since, until)
                 unread.append(latest)
             except Exception as exc:  # unreadable file: report, do not crash
                 problems.append(Problem(file.name, "-", f"a readable {file.suffix[1:].upper()} file "
@@ -906,15 +909,22 @@ def _load(directory: Path, since: pd.Timestamp | None = None, until: pd.Timestam
             offset = 2 if file.suffix == ".csv" else 1
             sources[name] = _Source(file.name, offset if rows is None else rows + offset)
             tables[name], found, tidied = _validate_table(TABLES[name], frame, sources[name])
+            del frame
             problems.extend(found)
             cleaned.extend(tidied)
             if rows is None and not found and kept is not None:  # read whole (CSV): trimmed now, as validated
-                chosen, latest = _chosen_since(tables["employees"], kept, tables[name], HISTORIES[name], since, until)
+                chosen, who[name], latest = _chosen_since(tables["employees"], kept, tables[name], HISTORIES[name],
+                                                          since, until)
                 tables[name] = tables[name].take(chosen).reset_index(drop=True)
                 sources[name] = _Source(file.name, chosen + offset)
                 unread.append(latest)
         history_end = max((d for d in unread if pd.notna(d)), default=None) if until is not None else None
-        if kept is not None:
+        if kept is None:
+            who = {}
+        else:
+            renumbered = np.full(kept.size + 1, -1, dtype=np.int64)  # [-1] (not an employee) stays -1
+            renumbered[np.flatnonzero(kept)] = np.arange(int(kept.sum()))
+            who = {name: renumbered[w] for name, w in who.items() if w is not None}
             tables["employees"] = tables["employees"].take(np.flatnonzero(kept)).reset_index(drop=True)
             employees = sources["employees"]
             sources["employees"] = _Source(employees.file, np.flatnonzero(kept) + employees.row_offset)
@@ -928,8 +938,11 @@ def _load(directory: Path, since: pd.Timestamp | None = None, until: pd.Timestam
         raise DataValidationError(directory, problems)
     provided = {name: tuple(map(str, df.columns)) for name, df in tables.items()}
     tables = {name: _with_optional_columns(TABLES[name], df) for name, df in tables.items()}
-    return Dataset(directory, tables, {k: v.file for k, v in sources.items()}, provided, cleaned=tuple(cleaned),
-                   since=since, history_begins=history_begins, until=until, history_end=history_end)
+    ds = Dataset(directory, tables, {k: v.file for k, v in sources.items()}, provided, cleaned=tuple(cleaned),
+                 since=since, history_begins=history_begins, until=until, history_end=history_end)
+    for name, where in who.items():  # found while reading: matching the ids again is seconds at millions of rows
+        ds.kept(("employee positions", name), lambda where=where: where)
+    return ds
 
 
 # ---------------------------------------------------------------- reading from a date on
@@ -976,22 +989,23 @@ def _employees_since(tables: dict, sources: dict, since: pd.Timestamp, sound: bo
 
 
 def _chosen_since(employees: pd.DataFrame, kept: np.ndarray, frame: pd.DataFrame, date_col: str | None,
-                  since: pd.Timestamp, until: pd.Timestamp | None) -> tuple[np.ndarray, pd.Timestamp | None]:
-    """The rows of a history table `load(since=..., until=...)` keeps, as sorted positions: every row
-    of a kept employee (job history), or their rows from `since` to `until` and their latest before
-    `since` (reviews, pulses); and the latest event among the rows after `until`. A row whose
-    employee is not in the employees table is kept, for validation to report."""
+                  since: pd.Timestamp, until: pd.Timestamp | None):
+    """The rows of a history table `load(since=..., until=...)` keeps, as positions: every row of a
+    kept employee (job history), or their latest rows before `since` and then their rows from
+    `since` to `until` (reviews, pulses; each part in the file's order), each one's employee as a
+    position in the whole employees table, and the latest event among the rows after `until`. A
+    row whose employee is not in the employees table is kept, for validation to report."""
     where = pd.Index(employees["employee_id"]).get_indexer(pd.Index(frame["employee_id"], dtype="str"))
     ours = (where < 0) | kept[np.maximum(where, 0)]
     if date_col is None:
-        return np.flatnonzero(ours), None
+        return np.flatnonzero(ours), where[ours], None
     dates = pd.to_datetime(frame[date_col], errors="coerce").to_numpy("datetime64[ms]")
     after = _after(dates, until)
     before = ours & (where >= 0) & (dates < np.datetime64(since, "ms"))
     chosen = np.flatnonzero(ours & ~before & ~after)
     earlier = np.flatnonzero(before)
-    return (np.sort(np.concatenate([chosen, earlier[_latest(where[earlier], dates[earlier], earlier)]])),
-            _latest_event(dates[after]))
+    rows = np.concatenate([np.sort(earlier[_latest(where[earlier], dates[earlier], earlier)]), chosen])
+    return rows, where[rows], _latest_event(dates[after])
 
 
 def _after(dates: np.ndarray, until: pd.Timestamp | None) -> np.ndarray:
@@ -1014,12 +1028,13 @@ def _latest(person: np.ndarray, dates: np.ndarray, rows: np.ndarray) -> np.ndarr
 def _read_since(file: Path, table: str, employees: pd.DataFrame | None, kept: np.ndarray | None,
                 since: pd.Timestamp, until: pd.Timestamp | None):
     """A history table read from `since` (to `until`): (frame, each row's 0-based position in the
-    file, the latest event among the rows after `until`). A Parquet file with typed dates is
+    file, its employee's position in the whole employees table, the latest event among the rows
+    after `until`). A Parquet file with typed dates is
     trimmed batch by batch as it is read, never held whole; any other is read whole (positions
     None) and trimmed once validated."""
     date_col = HISTORIES[table]
     if kept is None or file.suffix != ".parquet" or is_remote(file):
-        return _read(file, table), None, None
+        return _read(file, table), None, None, None
     import pyarrow as pa
     import pyarrow.parquet as pq
 
@@ -1030,10 +1045,10 @@ def _read_since(file: Path, table: str, employees: pd.DataFrame | None, kept: np
     if id_name is None or not pa.types.is_string(schema.field(id_name).type) and \
             not pa.types.is_large_string(schema.field(id_name).type) or \
             (date_col and (date_name is None or not pa.types.is_temporal(schema.field(date_name).type))):
-        return _read(file, table), None, None  # ids or dates that need validating as text first
+        return _read(file, table), None, None, None  # ids or dates that need validating as text first
     index = pd.Index(employees["employee_id"])
     cut = np.datetime64(since, "ms")
-    taken, taken_rows = [], []  # kept rows, and the candidates for each person's latest before `since`
+    taken, taken_rows, taken_who = [], [], []  # kept rows, and the candidates for each person's latest before `since`
     early, early_person, early_dates, early_rows = [], [], [], []
     held, first, unread = 0, 0, []
     for batch in pq.ParquetFile(file).iter_batches(batch_size=BATCH_ROWS, columns=names):
@@ -1049,12 +1064,12 @@ def _read_since(file: Path, table: str, employees: pd.DataFrame | None, kept: np
         ours = (where < 0) | kept[np.maximum(where, 0)]
         if date_col is None:
             keep = np.flatnonzero(ours)
-            taken.append(batch.take(keep)), taken_rows.append(rows[keep])
+            taken.append(batch.take(keep)), taken_rows.append(rows[keep]), taken_who.append(where[keep])
             continue
         dates = batch.column(date_name).cast(pa.timestamp("ms")).to_numpy(zero_copy_only=False)
         before = ours & (where >= 0) & (dates < cut)
         keep = np.flatnonzero(ours & ~before)
-        taken.append(batch.take(keep)), taken_rows.append(rows[keep])
+        taken.append(batch.take(keep)), taken_rows.append(rows[keep]), taken_who.append(where[keep])
         pick = np.flatnonzero(before)
         pick = pick[_latest(where[pick], dates[pick], rows[pick])]
         early.append(batch.take(pick)), early_person.append(where[pick])
@@ -1064,11 +1079,16 @@ def _read_since(file: Path, table: str, employees: pd.DataFrame | None, kept: np
             early, early_person, early_dates, early_rows = _reduce_latest(early, early_person, early_dates, early_rows)
             held = early_rows[0].size
     if early:
-        early, _, _, early_rows = _reduce_latest(early, early_person, early_dates, early_rows)
-    rows = np.concatenate([np.array([], dtype=np.int64), *taken_rows, *early_rows])
-    order = np.argsort(rows, kind="stable")  # in the file's order
-    whole = _joined([*taken, *early]) if taken or early else schema.empty_table().select(names)
-    return whole.take(order).to_pandas(), rows[order], max((d for d in unread if d is not None), default=None)
+        early, early_person, _, early_rows = _reduce_latest(early, early_person, early_dates, early_rows)
+        order = np.argsort(early_rows[0], kind="stable")
+        early, early_rows, early_person = [early[0].take(order)], [early_rows[0][order]], [early_person[0][order]]
+    # the latest rows before `since` first, then the rest as they came: each part in the file's
+    # order (a sort of the whole would copy millions of rows once more)
+    none = np.array([], dtype=np.int64)
+    rows = np.concatenate([none, *early_rows, *taken_rows])
+    who = np.concatenate([none, *early_person, *taken_who])
+    whole = _joined([*early, *taken]) if taken or early else schema.empty_table().select(names)
+    return whole.to_pandas(), rows, who, max((d for d in unread if d is not None), default=None)
 
 
 def _joined(parts) -> "pa.Table":

@@ -9,6 +9,7 @@ import pyarrow.parquet as pq
 import pytest
 
 import mentoring_eval as me
+from mentoring_eval.data import positions_in
 from mentoring_eval.effects import fit_staggered
 from tests.conftest import ROOT
 
@@ -44,7 +45,7 @@ def test_what_is_kept_from_a_date_on(eight_years):
         ours = rows[rows["employee_id"].isin(kept["employee_id"])]
         before = ours[ours[date] < SINCE]
         latest = before.sort_values(date, kind="stable").groupby("employee_id").tail(1)
-        expected = pd.concat([ours[ours[date] >= SINCE], latest]).sort_index().reset_index(drop=True)
+        expected = pd.concat([latest.sort_index(), ours[ours[date] >= SINCE]]).reset_index(drop=True)
         pd.testing.assert_frame_equal(part.tables[table], expected)
         assert len(expected) < len(ours[ours[date] >= SINCE]) + kept["employee_id"].nunique() + 1
     for name in ("cohorts", "enrollments", "matches", "meetings", "goals", "surveys", "program_costs"):
@@ -55,6 +56,11 @@ def test_what_is_kept_from_a_date_on(eight_years):
     text = me.load(eight_years / "csv", since=SINCE)
     for name in part.tables:
         pd.testing.assert_frame_equal(text.tables[name], part.tables[name], check_dtype=False)
+    for ds in (part, text):  # each row's employee kept while reading, not matched again
+        for table in ("job_history", "performance_reviews", "engagement_surveys"):
+            assert ("employee positions", table) in ds._kept
+            assert (ds.employee_positions(table) == positions_in(ds.tables[table]["employee_id"],
+                                                                ds.employees["employee_id"])).all()
     until = pd.Timestamp("2024-03-31")  # and reviews and pulses after it not read; the data's end still counts them
     short = me.load(eight_years / "parquet", since=SINCE, until=until)
     short_text = me.load(eight_years / "csv", since=SINCE, until=until)
