@@ -6,7 +6,7 @@ own, untimed), then read back typed.
 
 Run:  .venv/bin/python benchmarks/scale.py [--sizes 100000 1000000] [--data /tmp/scale] [--steps ...] [--plot x.png]
 Companies are simulated once into --data/<size> (CSV, or Parquet with --format parquet; rollout
-design) and reused. Figures go to
+design; --years 10 for ten years of records, into <size>-10y-parquet) and reused. Figures go to
 docs/performance.md with the date and the machine; nothing here is asserted."""
 
 from __future__ import annotations
@@ -26,6 +26,10 @@ ANALYSIS = ("for by in (None, 'department'):\n    me.workforce.baseline(study, b
             "me.roi.attempt(study)\nme.summary.what_it_takes(study)\nme.program_health.analyze(study)\n"
             "me.summary.build(study)")
 
+# a cohort's retention and promotion analyses, mentees and mentors (the 5M x ten-year target)
+SURVIVAL = ("study.cohort\nfor role in ('mentee', 'mentor'):\n    me.retention.analyze(study, role)\n"
+            "    me.promotion.analyze(study, role)")
+
 STEPS = {
     "load + validate": "ds = me.load(DATA)",
     "read the validated cache": "ds = me.load(DATA, cache=CACHE)",
@@ -39,6 +43,9 @@ STEPS = {
         "study = open_cohort(DATA)\nT0()\nstudy.cohort\n" + ANALYSIS),
     "one cohort's full analysis (after reading the validated cache)": (
         "study = open_cohort(DATA, me.load(DATA, cache=CACHE))\nT0()\nstudy.cohort\n" + ANALYSIS),
+    "read one cohort's window (load + validate)": "study = open_cohort(DATA, since='window')",
+    "one cohort's retention and promotion, its window read and validated first": (
+        "study = open_cohort(DATA, since='window')\n" + SURVIVAL),
 }
 
 
@@ -49,11 +56,11 @@ from mentoring_eval.effects import rollout_panel
 from mentoring_eval.panels import at_risk, segment_counts
 DATA, CACHE = sys.argv[1], sys.argv[2]  # the validated cache: where `mentoring-eval run` puts it for its notebooks
 start = [time.perf_counter()]
-def open_cohort(data, dataset=None, cohort="2023-spring"):
+def open_cohort(data, dataset=None, cohort="2023-spring", since=None):
     # the demo's params for one cohort, pointed at the benchmark's company
     import pathlib
     root = pathlib.Path(me.__file__).resolve().parent.parent
-    return me.open_study(root / "params" / (cohort + ".yaml"), data_dir=data, dataset=dataset)
+    return me.open_study(root / "params" / (cohort + ".yaml"), data_dir=data, dataset=dataset, since=since)
 def T0():
     start[0] = time.perf_counter()
 {code}
@@ -77,6 +84,7 @@ def main() -> None:
     parser.add_argument("--data", type=Path, default=Path("/tmp/mentoring-eval-scale"))
     parser.add_argument("--steps", nargs="+", default=list(STEPS), choices=list(STEPS))
     parser.add_argument("--format", choices=["csv", "parquet"], default="csv", help="how the company is written")
+    parser.add_argument("--years", type=int, default=4, help="years of records the company has (default 4)")
     parser.add_argument("--plot", type=Path, help="also draw seconds and peak memory against employees, log-log, "
                         "to this PNG (from --table when given, else from this run)")
     parser.add_argument("--table", type=Path, help="a table this script printed before: plot it, measure nothing")
@@ -91,17 +99,19 @@ def main() -> None:
     print("|---:|---|---:|---:|")
     lines = []
     for n in args.sizes:
-        data = args.data / (str(n) if args.format == "csv" else f"{n}-parquet")
+        span = "" if args.years == 4 else f"-{args.years}y"
+        data = args.data / (f"{n}{span}" if args.format == "csv" else f"{n}{span}-parquet")
         if not (data / f"employees.{args.format}").exists():
             t0 = time.perf_counter()
-            me.simulate(data, n_employees=n, seed=0, design="rollout", file_format=args.format)
+            me.simulate(data, n_employees=n, seed=0, design="rollout", file_format=args.format, years=args.years)
             print(f"<!-- simulated {n:,} employees in {time.perf_counter() - t0:.1f} s -->", flush=True)
         if any("CACHE" in STEPS[step] for step in args.steps):
             measure("me.load(DATA, cache=CACHE)", data)  # validated into the cache in a process of its own
         for step in args.steps:
             got = measure(STEPS[step], data)
             note = f" ({got['error']})" if "error" in got else ""
-            line = f"| {n:,} ({args.format}) | {step} | {got['seconds']:.1f} | {got['peak_gib']:.2f} |{note}"
+            line = f"| {n:,} ({args.format}{', ' + str(args.years) + ' years' if span else ''}) | {step} | " \
+                   f"{got['seconds']:.1f} | {got['peak_gib']:.2f} |{note}"
             lines.append(line)
             print(line, flush=True)
     if args.plot:

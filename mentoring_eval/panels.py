@@ -397,6 +397,14 @@ def employee_period_key(who: np.ndarray, per: np.ndarray) -> np.ndarray:
     return np.asarray(who, np.int64) * _PERIOD_SPAN + np.asarray(per, np.int64)
 
 
+def _unique_sorted(keys: np.ndarray) -> np.ndarray:
+    """np.unique(keys), in one pass when they are already in order (records sorted by employee and
+    day give keys in order; np.unique hashes millions of them first)."""
+    if keys.size and (keys[1:] < keys[:-1]).any():
+        keys = np.sort(keys)
+    return keys[np.r_[True, keys[1:] != keys[:-1]]] if keys.size else keys
+
+
 def career_event_keys(ds: Dataset, period: str = "month") -> dict[str, np.ndarray]:
     """`employee_period_key` of every (employee, period) with a promotion (the job level rose from
     the record before) or a salary-grade change, each once, found once per data set and period
@@ -409,7 +417,7 @@ def career_event_keys(ds: Dataset, period: str = "month") -> dict[str, np.ndarra
         rose = same & (np.r_[0, np.diff(jobs["job_level"].to_numpy(dtype=float)[order])] > 0)
         changed = same & _grade_changes(jobs["salary_grade"].take(order))[1]
         rec_period = period_index(jobs["effective_date"].take(order), period)
-        return {name: _read_only(np.unique(employee_period_key(e_sorted[hit], rec_period[hit])))
+        return {name: _read_only(_unique_sorted(employee_period_key(e_sorted[hit], rec_period[hit])))
                 for name, hit in (("promoted", rose), ("grade_changed", changed))}
 
     return ds.kept(("career event keys", period), find)

@@ -156,3 +156,12 @@ def test_career_events_equal_a_groupby_over_the_job_records_sorted_by_id(demo_di
     pd.testing.assert_frame_equal(found[columns], expected[columns].reset_index(drop=True), check_dtype=False)
     assert found[["promoted", "grade_changed", "moved"]].sum().min() > 50
     assert (ds.employees["employee_id"].to_numpy()[found["employee"]] == found["employee_id"].to_numpy()).all()
+
+
+def test_unique_sorted_equals_numpy_unique_in_and_out_of_order():
+    from mentoring_eval.panels import _unique_sorted
+
+    rng = np.random.default_rng(3)
+    keys = rng.integers(-5, 40, 500).astype(np.int64)
+    for case in (keys, np.sort(keys), keys[:1], keys[:0]):
+        assert np.array_equal(_unique_sorted(case), np.unique(case))
