@@ -938,7 +938,7 @@ def _load(directory: Path, since: pd.Timestamp | None = None, until: pd.Timestam
         raise DataValidationError(directory, problems)
     provided = {name: tuple(map(str, df.columns)) for name, df in tables.items()}
     tables = {name: _with_optional_columns(TABLES[name], df) for name, df in tables.items()}
-    ds = Dataset(directory, tables, {k: v.file for k, v in sources.items()}, provided, cleaned=tuple(cleaned),
+    ds = Dataset(directory, tables, {k: sources[k].file for k in tables}, provided, cleaned=tuple(cleaned),
                  since=since, history_begins=history_begins, until=until, history_end=history_end)
     for name, where in who.items():  # found while reading: matching the ids again is seconds at millions of rows
         ds.kept(("employee positions", name), lambda where=where: where)
