@@ -543,7 +543,7 @@ def _numbers_from_text(s: pd.Series) -> pd.Series:
     return pd.Series(parsed.to_numpy(zero_copy_only=False), index=s.index, dtype="float64")
 
 
-def _problem(file: str, offset: int, column: str, expected: str, mask: pd.Series, shown: pd.Series) -> Problem | None:
+def _problem(file: str, offset: int | np.ndarray, column: str, expected: str, mask: pd.Series, shown: pd.Series) -> Problem | None:
     if not mask.any():
         return None
     positions = np.flatnonzero(mask.to_numpy())
@@ -1029,9 +1029,8 @@ def _read_since(file: Path, table: str, employees: pd.DataFrame | None, kept: np
                 since: pd.Timestamp, until: pd.Timestamp | None):
     """A history table read from `since` (to `until`): (frame, each row's 0-based position in the
     file, its employee's position in the whole employees table, the latest event among the rows
-    after `until`). A Parquet file with typed dates is
-    trimmed batch by batch as it is read, never held whole; any other is read whole (positions
-    None) and trimmed once validated."""
+    after `until`). A Parquet file with typed dates is trimmed batch by batch as it is read, never
+    held whole; any other is read whole (positions None) and trimmed once validated."""
     date_col = HISTORIES[table]
     if kept is None or file.suffix != ".parquet" or is_remote(file):
         return _read(file, table), None, None, None
