@@ -114,6 +114,8 @@ def test_a_cohort_read_from_its_window_gives_the_same_figures(eight_years):
         pd.testing.assert_frame_equal(money[0].estimates.to_frame(), money[1].estimates.to_frame())
     with pytest.raises(me.NotEstimable, match="needs the whole history"):
         fit_staggered(window.dataset)
+    with pytest.raises(me.ParamsError, match="cohort_id '2031-never' is not in the cohorts table of .*known: 2023-autumn"):
+        me.open_study(params, data_dir=eight_years / "parquet", cohort_id="2031-never", since="window")
 
 
 def test_problems_keep_the_files_row_numbers_and_no_row_is_dropped_unseen(eight_years, tmp_path):
