@@ -995,7 +995,7 @@ def _chosen_since(employees: pd.DataFrame, kept: np.ndarray, frame: pd.DataFrame
     `since` to `until` (reviews, pulses; each part in the file's order), each one's employee as a
     position in the whole employees table, and the latest event among the rows after `until`. A
     row whose employee is not in the employees table is kept, for validation to report."""
-    where = pd.Index(employees["employee_id"]).get_indexer(pd.Index(frame["employee_id"], dtype="str"))
+    where = positions_in(frame["employee_id"], employees["employee_id"])
     ours = (where < 0) | kept[np.maximum(where, 0)]
     if date_col is None:
         return np.flatnonzero(ours), where[ours], None
