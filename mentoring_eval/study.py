@@ -256,15 +256,16 @@ def open_study(params_file: str | Path, *, data_dir: str | Path | None = None, c
         given = "the data_dir argument" if data_dir is not None else f"params file {params_file}, key data_dir"
         raise ParamsError(f"data_dir {params.data_dir} ({given}) does not exist")
     if dataset is None or place(dataset.source) != place(params.data_dir):
-        dataset = load(params.data_dir, *_window(params)) if since == "window" else load(params.data_dir, since=since)
+        since, until = _window(params) if since == "window" else (since, None)
+        dataset = load(params.data_dir, since=since, until=until)
     return Study(params, dataset, params_file)
 
 
 PLACEBO_REACH_MONTHS = 24  # the placebo's fake start is a year early and compares with the year before it
 
 
-def _window(params: CohortParams) -> tuple[None, pd.Timestamp, pd.Timestamp]:
-    """(cache: the default, since, until) for `load`: the earliest day a cohort's own analyses read
+def _window(params: CohortParams) -> tuple[pd.Timestamp, pd.Timestamp]:
+    """(since, until) for `load`: the earliest day a cohort's own analyses read
     (the cohorts table read on its own), the first day of its first pre-period or PLACEBO_REACH_MONTHS
     before its start if that is earlier; and the last day of its last post-period."""
     cohorts = read_table(params.data_dir, "cohorts")
@@ -276,7 +277,7 @@ def _window(params: CohortParams) -> tuple[None, pd.Timestamp, pd.Timestamp]:
     s = period_index(pd.Series([start]), params.period)[0]
     first, after = (pd.Timestamp(d) for d in period_start(np.array([s - params.pre_periods, s + params.post_periods]),
                                                              params.period))
-    return None, min(first, start - pd.DateOffset(months=PLACEBO_REACH_MONTHS)), after - pd.Timedelta(days=1)
+    return min(first, start - pd.DateOffset(months=PLACEBO_REACH_MONTHS)), after - pd.Timedelta(days=1)
 
 
 def _own_params_elsewhere(params_file: Path, cohort_id: str) -> None:
