@@ -33,7 +33,7 @@ from .estimates import Estimates
 from .experiments import DesignEffect, doubly_robust, instrumented, propensity, regression_adjusted
 from .labels import covariate
 from .matching import BalanceResult, balance_table
-from .panels import dated_records, day_numbers, employee_day_key, had_event
+from .panels import dated_records, day_numbers, employee_day_key, had_event, key_employee
 
 if TYPE_CHECKING:
     from .study import Study
@@ -138,7 +138,7 @@ def _first_rating_after(ds, ids: pd.Series, when: pd.Timestamp, until: pd.Timest
     first_day, end_day = day_numbers(pd.Series([when, until]))
     start = employee_day_key(who, np.full(who.size, first_day))
     pos = np.minimum(np.searchsorted(records.key, start, side="left"), records.key.size - 1)
-    found = (who >= 0) & (records.employee[pos] == who) & (records.key[pos] >= start) \
+    found = (who >= 0) & (key_employee(records.key[pos]) == who) & (records.key[pos] >= start) \
         & (records.key[pos] < start + (end_day - first_day))
     rating = ds.performance_reviews["rating"].to_numpy(dtype=float, na_value=np.nan)
     return np.where(found, rating[records.order[pos]], np.nan)

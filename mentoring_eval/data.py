@@ -274,6 +274,54 @@ class CohortInfo:
     end: pd.Timestamp
 
 
+class StoredTables(Mapping):
+    """The validated tables of a cache entry, each read from its Parquet file the first time it is
+    asked for: a cohort's retention analysis of a large employer never reads the surveys or the goals.
+    Knows each date column's latest value without reading it (`latest`)."""
+
+    def __init__(self, entry: Path, names: Iterable[str], latest: Mapping[str, str | None]):
+        self._entry, self._names, self._latest = entry, tuple(names), dict(latest)
+        self._read: dict[str, pd.DataFrame] = {}
+
+    def __getitem__(self, name: str) -> pd.DataFrame:
+        if name not in self._names:
+            raise KeyError(name)
+        if name not in self._read:
+            try:
+                self._read[name] = pd.read_parquet(self._entry / f"{name}.parquet")
+            except (OSError, ValueError) as exc:
+                raise MentoringEvalError(f"{self._entry}: the validated copy of {name} can no longer be read "
+                                         f"({exc}); delete this cache entry and run again") from None
+        return self._read[name]
+
+    def __contains__(self, name) -> bool:  # Mapping's own would read the table to answer
+        return name in self._names
+
+    def __iter__(self):
+        return iter(self._names)
+
+    def __len__(self) -> int:
+        return len(self._names)
+
+    def latest(self, table: str, column: str) -> pd.Timestamp | None:
+        """The column's latest date as stored when the entry was written (NaT: none); None if unknown."""
+        key = f"{table}.{column}"
+        if key not in self._latest:
+            return None
+        return pd.Timestamp(self._latest[key]) if self._latest[key] else pd.NaT
+
+
+def _latest_dates(tables: Mapping[str, pd.DataFrame]) -> dict[str, str | None]:
+    """Each date column's latest value (ISO text, None when empty), stored with a cache entry."""
+    out = {}
+    for name, frame in tables.items():
+        for column in TABLES[name].columns if name in TABLES else ():
+            if column.kind == "date" and column.name in frame:
+                latest = frame[column.name].max()
+                out[f"{name}.{column.name}"] = None if pd.isna(latest) else str(latest)
+    return out
+
+
 # Dates that record plans rather than events; they do not count towards the data's end.
 PLANNED_DATES = {("goals", "target_date"), ("cohorts", "start_date"), ("cohorts", "end_date")}
 
@@ -333,9 +381,10 @@ class Dataset:
 
     def employee_positions(self, table: str) -> np.ndarray:
         """Each row's employee as a position in the employees table (-1 when not in it), found once
-        per table: panels index people by position, and matching millions of id strings is slow."""
+        per table: panels index people by position, and matching millions of id strings is slow.
+        int32: four bytes a row of tens of millions of pulses."""
         return self.kept(("employee positions", table),
-                         lambda: positions_in(self.require(table)["employee_id"], self.employees["employee_id"]))
+                         lambda: _compact(positions_in(self.require(table)["employee_id"], self.employees["employee_id"])))
 
     def employee_rows(self, ids: pd.Series) -> np.ndarray:
         """Each id's position in the employees table (-1 when not in it), by one hash index of the
@@ -366,10 +415,18 @@ class Dataset:
         and cohort ends excluded) on or before today: the export's effective end. A date after
         today (a hire in 2099) cannot be an event; `sanity.warnings` names it."""
         today = pd.Timestamp.today().normalize()
-        dates = [self.tables[name][c.name] for name, spec in TABLES.items() if name in self.tables
+        stored = self.tables.latest if isinstance(self.tables, StoredTables) else lambda table, column: None
+
+        def latest(table: str, column: str) -> pd.Timestamp:
+            known = stored(table, column)  # a cache entry's latest, unless it lies after today
+            if known is not None and (pd.isna(known) or known <= today):
+                return known
+            dates = self.tables[table][column]
+            return dates[dates <= today].max()
+
+        found = [latest(name, c.name) for name, spec in TABLES.items() if name in self.tables
                  for c in spec.columns if c.kind == "date" and (name, c.name) not in PLANNED_DATES]
-        latest = [d[d <= today].max() for d in dates] + [self.history_end]
-        return max(d for d in latest if pd.notna(d))
+        return max(d for d in found + [self.history_end] if pd.notna(d))
 
     @property
     def begins(self) -> pd.Timestamp:
@@ -669,6 +726,13 @@ def positions_in(values: pd.Series, reference: pd.Series) -> np.ndarray:
     return where.fill_null(-1).to_numpy(zero_copy_only=False).astype(np.int64)
 
 
+def _compact(where: np.ndarray) -> np.ndarray:
+    """Row positions as int32 (half of int64's memory); kept read-only, as every caller shares them."""
+    where = where.astype(np.int32, copy=False)
+    where.setflags(write=False)
+    return where
+
+
 def _duplicated(df: pd.DataFrame, key: list[str]) -> pd.Series:
     """Rows whose key another row also has (every one of them), from each key column's integer codes
     combined into one integer (DataFrame.duplicated on string and date columns is slow at millions
@@ -804,21 +868,27 @@ def cache_key(path: str | Path, fingerprint: str | None = None) -> str:
 
 
 def _read_cache(entry: Path, directory: Path) -> Dataset | None:
+    """The entry's Dataset, its tables read when first used (`StoredTables`); None when the entry is
+    absent or damaged (a file missing or cut short), so that the data are validated afresh."""
+    import pyarrow.parquet as pq
+
     try:
         meta = json.loads((entry / "files.json").read_text())
         files, provided = meta["files"], {k: tuple(v) for k, v in meta["provided"].items()}
         cleaned = tuple(tuple(c) for c in meta.get("cleaned", []))
-        tables = {name: pd.read_parquet(entry / f"{name}.parquet") for name in files}
+        rows = {name: pq.read_metadata(entry / f"{name}.parquet").num_rows for name in files}
         positions = {name: np.load(entry / "positions" / f"{name}.npy") for name in meta.get("positions", [])}
+        latest = meta["latest"]
     except (OSError, ValueError, KeyError, TypeError):  # absent, partly deleted or unreadable: validate afresh
         return None
-    if any(name not in tables or len(where) != len(tables[name]) for name, where in positions.items()):
+    if any(name not in rows or len(where) != rows[name] for name, where in positions.items()):
         return None
     since, begins, until, end = (pd.Timestamp(meta[k]) if meta.get(k) else None
                                  for k in ("since", "history_begins", "until", "history_end"))
-    ds = Dataset(directory, tables, files, provided, entry.name, cleaned, since, begins, until, end)
+    ds = Dataset(directory, StoredTables(entry, files, latest), files, provided, entry.name, cleaned, since, begins,
+                 until, end)
     for name, where in positions.items():  # matching every row's id to the employees is seconds at millions
-        ds.kept(("employee positions", name), lambda where=where: where.astype(np.int64))
+        ds.kept(("employee positions", name), lambda where=where: _compact(where))
     return ds
 
 
@@ -834,6 +904,7 @@ def _write_cache(entry: Path, ds: Dataset) -> None:
         for name in with_ids:  # each row's employee as a position in the employees table, for every reader
             np.save(tmp / "positions" / f"{name}.npy", ds.employee_positions(name).astype(np.int32))
         (tmp / "files.json").write_text(json.dumps({"files": dict(ds.files), "positions": with_ids,
+                                                    "latest": _latest_dates(ds.tables),
                                                     "provided": {k: list(v) for k, v in ds.provided.items()},
                                                     "cleaned": [list(c) for c in ds.cleaned],
                                                     **{k: None if v is None or pd.isna(v) else str(v) for k, v in
@@ -941,7 +1012,7 @@ def _load(directory: Path, since: pd.Timestamp | None = None, until: pd.Timestam
     ds = Dataset(directory, tables, {k: sources[k].file for k in tables}, provided, cleaned=tuple(cleaned),
                  since=since, history_begins=history_begins, until=until, history_end=history_end)
     for name, where in who.items():  # found while reading: matching the ids again is seconds at millions of rows
-        ds.kept(("employee positions", name), lambda where=where: where)
+        ds.kept(("employee positions", name), lambda where=where: _compact(where))
     return ds
 
 

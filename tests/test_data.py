@@ -3,6 +3,8 @@ with the file, the column, the spreadsheet row and what was expected."""
 
 from __future__ import annotations
 
+import json
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -238,7 +240,8 @@ def test_validated_cache_reads_back_the_same_tables_and_notices_changed_data(dat
         assert ("employee positions", name) in again._kept
         expected = pd.Index(fresh.employees["employee_id"]).get_indexer(fresh.tables[name]["employee_id"])
         assert again.employee_positions(name).tolist() == expected.tolist()
-        assert again.employee_positions(name).dtype == np.int64 and (expected >= 0).all()
+        assert again.employee_positions(name).dtype == fresh.employee_positions(name).dtype == np.int32
+        assert (expected >= 0).all()
     assert again.files == fresh.files and again.source == data_copy
     # the cache answers for these bytes only: broken data is checked, and refused, again
     original = (data_copy / "enrollments.csv").read_bytes()
@@ -255,6 +258,30 @@ def test_validated_cache_reads_back_the_same_tables_and_notices_changed_data(dat
     pd.testing.assert_frame_equal(rebuilt.employees, fresh.employees, check_exact=True)
     assert list(cache.iterdir()) == [entry]
     pd.testing.assert_frame_equal(pd.read_parquet(entry / "employees.parquet"), fresh.employees, check_exact=True)
+
+
+def test_a_cached_data_set_reads_each_table_when_first_used(data_copy, tmp_path):
+    cache = tmp_path / "cache"
+    fresh = me.load(data_copy)
+    me.load(data_copy, cache=cache)
+    again = me.load(data_copy, cache=cache)
+    assert isinstance(again.tables, me.data.StoredTables) and not again.tables._read
+    assert set(again.tables) == set(fresh.tables) and again.has("surveys")
+    # the data's end comes from the dates stored with the entry, without reading a table
+    assert again.end == fresh.end and not again.tables._read
+    pd.testing.assert_frame_equal(again.enrollments, fresh.enrollments, check_exact=True)
+    assert list(again.tables._read) == ["enrollments"]
+    # a table removed from the entry after it was opened: a plain error naming the entry and the way out
+    [entry] = list(cache.iterdir())
+    (entry / "goals.parquet").unlink()
+    with pytest.raises(me.MentoringEvalError, match=r"validated copy of goals can no longer be read.*delete this cache"):
+        again.goals
+    # an entry written before it stored its dates is validated afresh and rewritten
+    meta = json.loads((entry / "files.json").read_text())
+    (entry / "files.json").write_text(json.dumps({k: v for k, v in meta.items() if k != "latest"}))
+    rebuilt = me.load(data_copy, cache=cache)
+    assert not isinstance(rebuilt.tables, me.data.StoredTables) and rebuilt.end == fresh.end
+    assert "latest" in json.loads((entry / "files.json").read_text()) and (entry / "goals.parquet").exists()
 
 
 def test_optional_columns_are_always_there_as_typed_missing_values(data_copy):
