@@ -69,7 +69,10 @@ class PromotionResult:
 
 def matched_panel(study: Study, role: Role) -> tuple[pd.DataFrame, BalanceResult]:
     """Participants and CEM-matched comparisons over S-P .. S+H-1, kept only if employed through the
-    whole pre-window (so the pre-period is not empty by construction); promoted in percent."""
+    whole pre-window (so the pre-period is not empty by construction); promoted in percent. One row
+    per person-period with what the designs use, in small integers (tens of millions of rows at a
+    large employer): employee (position in the employees table), period, promoted, grade_changed,
+    participant, cem_weight, treated_now, first_period (S, or 0 for comparisons), promoted_pct."""
     cohort = study.cohort
     matched, balance = cohort.matched(role)
     matched = matched[matched["cem_weight"] > 0]
@@ -79,19 +82,22 @@ def matched_panel(study: Study, role: Role) -> tuple[pd.DataFrame, BalanceResult
     who, per = panel["employee"].to_numpy(), panel["period"].to_numpy()
     # at_risk's rows run person by person, periods ascending: each person's first row is their first period
     first_row = np.maximum.accumulate(np.where(np.r_[True, who[1:] != who[:-1]], np.arange(who.size), 0))
-    panel = panel[per[first_row] == s - p.pre_periods]
+    keep = per[first_row] == s - p.pre_periods
+    who, per = who[keep].astype(np.int32), per[keep].astype(np.int32)
     where = positions_in(matched["employee_id"], study.dataset.employees["employee_id"])
-    treated, weight = np.zeros(len(study.dataset.employees), np.int64), np.zeros(len(study.dataset.employees))
-    treated[where] = matched["treated"].to_numpy(np.int64)
+    treated, weight = np.zeros(len(study.dataset.employees), np.int8), np.zeros(len(study.dataset.employees))
+    treated[where] = matched["treated"].to_numpy(np.int8)
     weight[where] = matched["cem_weight"].to_numpy(float)
-    who = panel["employee"].to_numpy()
-    panel["participant"] = treated[who]
-    panel["cem_weight"] = weight[who]
-    panel["treated_now"] = (panel["participant"] == 1) & (panel["period"] >= s)
-    panel["treated_now"] = panel["treated_now"].astype(int)
-    panel["first_period"] = np.where(panel["participant"] == 1, s, 0)
-    panel["promoted_pct"] = 100.0 * panel["promoted"]
-    return panel.reset_index(drop=True), balance
+    participant = treated[who]
+    slim = pd.DataFrame({"employee": who, "period": per,
+                         "promoted": panel["promoted"].to_numpy()[keep],
+                         "grade_changed": panel["grade_changed"].to_numpy()[keep],
+                         "participant": participant, "cem_weight": weight[who],
+                         "treated_now": (participant == 1) & (per >= s),
+                         "first_period": np.where(participant == 1, s, 0).astype(np.int32)})
+    slim["treated_now"] = slim["treated_now"].astype(np.int8)
+    slim["promoted_pct"] = 100.0 * slim["promoted"]
+    return slim, balance
 
 
 def analyze(study: Study, role: Role = "mentee", months: int = 12) -> PromotionResult:
@@ -136,8 +142,8 @@ def _analyze(study: Study, role: Role, months: int) -> PromotionResult:
     try:
         panel, balance = matched_panel(study, role)
         did = twfe(panel, "promoted_pct", "employee", "period", "treated_now", weights="cem_weight")
-        n_t = int(panel.loc[panel["participant"] == 1, "employee_id"].nunique())
-        n_c = int(panel.loc[panel["participant"] == 0, "employee_id"].nunique())
+        n_t = int(panel.loc[panel["participant"] == 1, "employee"].nunique())
+        n_c = int(panel.loc[panel["participant"] == 0, "employee"].nunique())
         rows.append(row("promotion_rate", "did_matched", did.estimate, "observational", per_period,
                         std_error=did.std_error, ci=(did.ci_low, did.ci_high), n_treated=n_t, n_control=n_c,
                         note="promoted per period (pp), employee and period effects, CEM weights; not validated "

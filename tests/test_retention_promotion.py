@@ -105,6 +105,34 @@ def test_estimates_table_has_one_headline_per_estimand_and_merges_on_rerun(demo_
                                   rtol=1e-9)
 
 
+def test_matched_promotion_panel_is_the_at_risk_panel_of_people_employed_through_the_pre_window(demo_dir):
+    study = me.Study(load_params(ROOT / "params" / "2023-spring.yaml", data_dir=str(demo_dir)), me.load(demo_dir))
+    panel, _ = promotion.matched_panel(study, "mentee")
+    # by pandas from the whole company's at-risk panel: the matched people with weight, and of them
+    # those whose first period in the window is its first
+    matched, _ = study.cohort.matched("mentee")
+    matched = matched[matched["cem_weight"] > 0].set_index("employee_id")
+    pre, post, start = study.params.pre_periods, study.params.post_periods, study.cohort.start
+    assert start.day == 1 and (pre, post) == (12, 12)
+    full = me.panels.at_risk(study.dataset, "month", start=start - pd.DateOffset(months=pre),
+                             end=start + pd.DateOffset(months=post) - pd.Timedelta(days=1), positions=True)
+    full = full[full["employee_id"].isin(matched.index)]
+    s = study.cohort.start_period
+    full = full[full.groupby("employee_id")["period"].transform("min") == s - pre].reset_index(drop=True)
+    assert full["period"].max() == s + post - 1
+    assert panel["employee"].tolist() == full["employee"].tolist() and panel["period"].tolist() == full["period"].tolist()
+    assert panel["promoted"].tolist() == full["promoted"].tolist() and full["promoted"].any()
+    assert panel["grade_changed"].tolist() == full["grade_changed"].tolist()
+    arm = matched["treated"].reindex(full["employee_id"]).to_numpy()
+    assert panel["participant"].tolist() == arm.tolist() and 0 < arm.mean() < 1
+    assert panel["cem_weight"].tolist() == matched["cem_weight"].reindex(full["employee_id"]).tolist()
+    assert panel["treated_now"].tolist() == ((arm == 1) & (full["period"] >= s)).astype(int).tolist()
+    assert panel["first_period"].tolist() == np.where(arm == 1, s, 0).tolist()
+    assert (panel["promoted_pct"] == 100 * full["promoted"]).all()
+    # stored small: 32 bytes a person-period (ints of four bytes or one, the weight and outcome as floats)
+    assert panel.memory_usage(index=False).sum() == 32 * len(panel)
+
+
 def test_comparison_groups_follow_the_params(demo_dir):
     ds = me.load(demo_dir)
     base = load_params(ROOT / "params" / "2023-spring.yaml", data_dir=str(demo_dir))

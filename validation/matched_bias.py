@@ -56,7 +56,7 @@ def one_seed(seed: int, n_employees: int, null: bool) -> list[dict]:
                 pass
             try:
                 panel, _ = matched_panel(study, "mentee")
-                did = twfe(panel, "promoted_pct", "employee_id", "period", "treated_now", weights="cem_weight")
+                did = twfe(panel, "promoted_pct", "employee", "period", "treated_now", weights="cem_weight")
                 records.append({**base, "method": "did_matched", "estimate": did.estimate, "ci_low": did.ci_low,
                                 "ci_high": did.ci_high, "truth": 0.0 if null else np.nan})
             except me.NotEstimable:

@@ -309,7 +309,7 @@ def event_study(data: pd.DataFrame, outcome: str, unit: str, time: str, cohort: 
         raise NotEstimable(f"no treated units: every {cohort!r} is 0 or missing")
     rel = data[time].to_numpy(float) - data[cohort].to_numpy(float)
     keep = never | ((rel >= lo) & (rel <= hi))
-    sub = data.loc[keep]
+    sub = data if keep.all() else data.loc[keep]  # no copy of a large panel that the window does not cut
     rel, never = rel[keep], never[keep]
     periods = [r for r in range(lo, hi + 1) if r != reference]
     observed = set(np.unique(rel[~never]).astype(int))
