@@ -15,16 +15,20 @@ from ..errors import NotEstimable
 
 def group_codes(values: pd.Series | np.ndarray) -> tuple[np.ndarray, int]:
     """Integer codes 0..G-1 of a grouping (sorted levels) and the number of groups G."""
-    codes, uniques = pd.factorize(pd.Series(values), sort=True)
-    return codes.astype(np.int64), len(uniques)
+    codes, uniques = pd.factorize(pd.Series(values, copy=False), sort=True)
+    return codes.astype(np.int64, copy=False), len(uniques)
 
 
 def group_sums(codes: np.ndarray, size: int, values: np.ndarray) -> np.ndarray:
-    """Column sums of values within each group (groups x columns), by a sparse indicator product."""
-    from scipy import sparse
-
-    indicator = sparse.csr_matrix((np.ones(codes.size), (codes, np.arange(codes.size))), shape=(size, codes.size))
-    return np.asarray(indicator @ values)
+    """Column sums of values within each group (groups x columns; a vector for a vector), each summed
+    in row order by one bincount a column: no n-row indicator matrix at tens of millions of rows."""
+    values = np.asarray(values, dtype=float)
+    if values.ndim == 1:
+        return np.bincount(codes, weights=values, minlength=size)
+    out = np.empty((size, values.shape[1]))
+    for j in range(values.shape[1]):
+        out[:, j] = np.bincount(codes, weights=values[:, j], minlength=size)
+    return out
 
 
 def solve_wls(x: np.ndarray, y: np.ndarray, w: np.ndarray, names: Sequence[str]) -> tuple[np.ndarray, np.ndarray]:

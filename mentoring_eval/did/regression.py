@@ -105,10 +105,17 @@ def _fe_fit(data: pd.DataFrame, outcome: str, regressors: np.ndarray, names: lis
     beta, bread = solve_wls(x, y, w, names)
     resid = y - x @ beta
     cl_col = cluster or unit
-    c, g = clusters_of(data[cl_col], cl_col)
+    c, g = clusters_of(data[cl_col], cl_col) if cl_col != unit else _unit_clusters(u, nu, unit)
     n = len(y)
     vcov = sandwich(x, resid, w, bread, c) * fixest_factor(u, nu, t, nt, c, g, n, x.shape[1])
     return beta, vcov, n, g
+
+
+def _unit_clusters(u: np.ndarray, nu: int, unit: str) -> tuple[np.ndarray, int]:
+    """`clusters_of` the unit column, from its codes already found (the same sorted levels)."""
+    if nu < 2:
+        raise NotEstimable(f"cluster column {unit!r} has a single value; cannot cluster")
+    return u, nu
 
 
 def _fe_fit_dummies(data: pd.DataFrame, outcome: str, codes: np.ndarray, names: list[str], unit: str, time: str,
@@ -147,7 +154,7 @@ def _fe_fit_dummies(data: pd.DataFrame, outcome: str, codes: np.ndarray, names: 
     fitted[has] = beta[code]
     resid = within(raw - fitted)  # demeaning is linear: y~ - X~ beta in one pass
     cl_col = cluster or unit
-    c, g = clusters_of(data[cl_col], cl_col)
+    c, g = clusters_of(data[cl_col], cl_col) if cl_col != unit else _unit_clusters(u, nu, unit)
     wr = w * resid
     # score of cluster k for dummy j: sum over k's rows of wr * (X_j + per_long[unit, j] - per_short[period, j])
     scores = sparse.csr_array((wr[has], (c[has], code)), shape=(g, p)).toarray()
