@@ -158,6 +158,21 @@ def at_risk(ds: Dataset, period: str = "month", start=None, end=None,
     return panel
 
 
+def career_periods(ds: Dataset, people: np.ndarray, period: str = "month", start=None,
+                   end=None) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """The at-risk panel's rows of these people (positions in the employees table) as arrays:
+    employee, period, promoted, grade_changed, in `at_risk`'s order and with its values, without its
+    other columns (a matched sample's promotions at a large employer: tens of millions of rows)."""
+    emp = ds.employees
+    _, _, lo, hi, _ = employment_periods(emp, period, start, end)
+    wanted = np.zeros(len(emp), dtype=bool)
+    wanted[np.asarray(people, np.int64)] = True
+    who, per = person_periods(np.where(wanted, np.maximum(hi - lo + 1, 0), 0), lo)
+    keys = career_event_keys(ds, period)
+    rows = employee_period_key(who, per)
+    return who, per, contains(rows, keys["promoted"]), contains(rows, keys["grade_changed"])
+
+
 def person_periods(n_rows: np.ndarray, first: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """(employee position, period) of every person-period: n_rows[i] periods from first[i] on."""
     who = np.repeat(np.arange(n_rows.size), n_rows)

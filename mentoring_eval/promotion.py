@@ -21,7 +21,7 @@ from .effects import SNAPSHOTS, Placebo, WaldEffect, design_estimates, itt_snaps
 from .errors import NotEstimable
 from .estimates import Estimates
 from .matching import BalanceResult
-from .panels import had_event
+from .panels import career_periods, had_event, period_start
 
 if TYPE_CHECKING:
     from .study import Study
@@ -78,20 +78,20 @@ def matched_panel(study: Study, role: Role) -> tuple[pd.DataFrame, BalanceResult
     matched = matched[matched["cem_weight"] > 0]
     p, s = cohort.params, cohort.start_period
     # the designs use events and periods only; people by their position in the employees table
-    panel = study.panel_of(matched["employee_id"], attributes=False, positions=True)
-    who, per = panel["employee"].to_numpy(), panel["period"].to_numpy()
-    # at_risk's rows run person by person, periods ascending: each person's first row is their first period
+    where = positions_in(matched["employee_id"], study.dataset.employees["employee_id"])
+    first, last = period_start(np.array(study.window[:2]), p.period)
+    who, per, promoted, regraded = career_periods(study.dataset, where, p.period, pd.Timestamp(first),
+                                                  pd.Timestamp(last))
+    # the rows run person by person, periods ascending: each person's first row is their first period
     first_row = np.maximum.accumulate(np.where(np.r_[True, who[1:] != who[:-1]], np.arange(who.size), 0))
     keep = per[first_row] == s - p.pre_periods
-    who, per = who[keep].astype(np.int32), per[keep].astype(np.int32)
-    where = positions_in(matched["employee_id"], study.dataset.employees["employee_id"])
+    del first_row
+    who, per, promoted, regraded = who[keep].astype(np.int32), per[keep].astype(np.int32), promoted[keep], regraded[keep]
     treated, weight = np.zeros(len(study.dataset.employees), np.int8), np.zeros(len(study.dataset.employees))
     treated[where] = matched["treated"].to_numpy(np.int8)
     weight[where] = matched["cem_weight"].to_numpy(float)
     participant = treated[who]
-    slim = pd.DataFrame({"employee": who, "period": per,
-                         "promoted": panel["promoted"].to_numpy()[keep],
-                         "grade_changed": panel["grade_changed"].to_numpy()[keep],
+    slim = pd.DataFrame({"employee": who, "period": per, "promoted": promoted, "grade_changed": regraded,
                          "participant": participant, "cem_weight": weight[who],
                          "treated_now": (participant == 1) & (per >= s),
                          "first_period": np.where(participant == 1, s, 0).astype(np.int32)})

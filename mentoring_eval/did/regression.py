@@ -141,6 +141,7 @@ def _fe_fit_dummies(data: pd.DataFrame, outcome: str, codes: np.ndarray, names: 
     raw = data[outcome].to_numpy(float)
     y = within(raw)
     xty = np.bincount(code, weights=(w * y)[has], minlength=p)
+    del y  # tens of millions of rows in a large company's matched panel: one n-vector less at the peak
     gram = np.diag(by_short.sum(axis=0)) + by_long.T @ per_long - by_short.T @ per_short
     gram = (gram + gram.T) / 2
     flat = np.diag(gram) < 1e-10 * max(1.0, float(np.abs(gram).max()))
@@ -150,16 +151,25 @@ def _fe_fit_dummies(data: pd.DataFrame, outcome: str, codes: np.ndarray, names: 
                          "(no comparison units, or collinear relative periods)")
     bread = np.linalg.inv(gram)
     beta = bread @ xty
-    fitted = np.zeros(n)
-    fitted[has] = beta[code]
-    resid = within(raw - fitted)  # demeaning is linear: y~ - X~ beta in one pass
+    resid = np.zeros(n)
+    resid[has] = beta[code]
+    np.subtract(raw, resid, out=resid)
+    resid = within(resid, out=resid)  # demeaning is linear: y~ - X~ beta in one pass, in place
     cl_col = cluster or unit
     c, g = clusters_of(data[cl_col], cl_col) if cl_col != unit else _unit_clusters(u, nu, unit)
     wr = w * resid
-    # score of cluster k for dummy j: sum over k's rows of wr * (X_j + per_long[unit, j] - per_short[period, j])
-    scores = sparse.csr_array((wr[has], (c[has], code)), shape=(g, p)).toarray()
-    scores += sparse.csr_array((wr, (c, within.unit)), shape=(g, within.n_units)) @ per_long
-    scores -= sparse.csr_array((wr, (c, within.period)), shape=(g, within.n_periods)) @ per_short
+    # score of cluster k for dummy j: sum over k's rows of wr * (X_j + per_long[unit, j] - per_short[period, j]),
+    # by sums of wr per (cluster, column), (cluster, unit) and (cluster, period): no n-row matrix
+    scores = np.bincount(c[has] * p + code, weights=wr[has], minlength=g * p).reshape(g, p)
+    if c is within.unit:  # clustered by the units themselves: a unit's rows are its cluster's
+        scores += np.bincount(c, weights=wr, minlength=g)[:, None] * per_long
+    else:
+        scores += sparse.csr_array((wr, (c, within.unit)), shape=(g, within.n_units)) @ per_long
+    if g * within.n_periods <= 4 * n:
+        scores -= np.bincount(c * within.n_periods + within.period, weights=wr,
+                              minlength=g * within.n_periods).reshape(g, within.n_periods) @ per_short
+    else:
+        scores -= sparse.csr_array((wr, (c, within.period)), shape=(g, within.n_periods)) @ per_short
     vcov = bread @ (scores.T @ scores) @ bread * fixest_factor(u, nu, t, nt, c, g, n, p)
     return beta, vcov, n, g
 
@@ -316,8 +326,10 @@ def event_study(data: pd.DataFrame, outcome: str, unit: str, time: str, cohort: 
         raise NotEstimable(f"no treated units: every {cohort!r} is 0 or missing")
     rel = data[time].to_numpy(float) - data[cohort].to_numpy(float)
     keep = never | ((rel >= lo) & (rel <= hi))
-    sub = data if keep.all() else data.loc[keep]  # no copy of a large panel that the window does not cut
-    rel, never = rel[keep], never[keep]
+    if keep.all():  # no copy of a large panel that the window does not cut
+        sub = data
+    else:
+        sub, rel, never = data.loc[keep], rel[keep], never[keep]
     periods = [r for r in range(lo, hi + 1) if r != reference]
     observed = set(np.unique(rel[~never]).astype(int))
     absent = [r for r in periods if r not in observed]
@@ -326,6 +338,7 @@ def event_study(data: pd.DataFrame, outcome: str, unit: str, time: str, cohort: 
     codes = np.full(rel.size, -1, dtype=np.int64)
     rows = np.flatnonzero(~never & (rel != reference))
     codes[rows] = (rel[rows] - lo).astype(np.int64) - (rel[rows] > reference)  # the reference has no column
+    del rel, rows, keep, never  # n-vectors the fit does not need
     names = [f"rel_{r}" for r in periods]
     beta, vcov, n, g = _fe_fit_dummies(sub, outcome, codes, names, unit, time, weights, cluster)
     se = np.sqrt(np.maximum(np.diag(vcov), 0.0))  # a period with no variation at all has variance 0, not -1e-18
