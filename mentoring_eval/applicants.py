@@ -140,7 +140,7 @@ def _first_rating_after(ds, ids: pd.Series, when: pd.Timestamp, until: pd.Timest
     pos = np.minimum(np.searchsorted(records.key, start, side="left"), records.key.size - 1)
     found = (who >= 0) & (key_employee(records.key[pos]) == who) & (records.key[pos] >= start) \
         & (records.key[pos] < start + (end_day - first_day))
-    rating = ds.performance_reviews["rating"].to_numpy(dtype=float, na_value=np.nan)
+    rating = ds.column("performance_reviews", "rating").to_numpy(dtype=float, na_value=np.nan)
     return np.where(found, rating[records.order[pos]], np.nan)
 
 

@@ -287,12 +287,24 @@ class StoredTables(Mapping):
         if name not in self._names:
             raise KeyError(name)
         if name not in self._read:
-            try:
-                self._read[name] = pd.read_parquet(self._entry / f"{name}.parquet")
-            except (OSError, ValueError) as exc:
-                raise MentoringEvalError(f"{self._entry}: the validated copy of {name} can no longer be read "
-                                         f"({exc}); delete this cache entry and run again") from None
+            self._read[name] = self._parquet(name)
         return self._read[name]
+
+    def column(self, name: str, column: str) -> pd.Series:
+        """One column of a table, read alone unless the whole table already was (not kept: the caller
+        keeps what it derives)."""
+        if name in self._read:
+            return self._read[name][column]
+        if name not in self._names:
+            raise KeyError(name)
+        return self._parquet(name, [column])[column]
+
+    def _parquet(self, name: str, columns: list[str] | None = None) -> pd.DataFrame:
+        try:
+            return pd.read_parquet(self._entry / f"{name}.parquet", columns=columns)
+        except (OSError, ValueError) as exc:
+            raise MentoringEvalError(f"{self._entry}: the validated copy of {name} can no longer be read "
+                                     f"({exc}); delete this cache entry and run again") from None
 
     def __contains__(self, name) -> bool:  # Mapping's own would read the table to answer
         return name in self._names
@@ -354,15 +366,27 @@ class Dataset:
 
     def has_values(self, table: str, column: str) -> bool:
         """Whether the table is present and the column holds at least one value."""
-        return table in self.tables and bool(self.tables[table][column].notna().any())
+        return table in self.tables and bool(self.column(table, column).notna().any())
 
     def require(self, table: str, purpose: str | None = None) -> pd.DataFrame:
         """The table, or a plain error saying which file an analysis needs."""
+        self._present(table, purpose)
+        return self.tables[table]
+
+    def column(self, table: str, name: str, purpose: str | None = None) -> pd.Series:
+        """One column of a table (as `require(table)[name]`). From a cache entry it is read alone, the
+        table's other columns left on disk: a panel needs the scores of tens of millions of pulses, not
+        their ids. Not kept here: callers keep what they derive from it."""
+        self._present(table, purpose)
+        if isinstance(self.tables, StoredTables):
+            return self.tables.column(table, name)
+        return self.tables[table][name]
+
+    def _present(self, table: str, purpose: str | None) -> None:
         if table not in self.tables:
             why = f" for {purpose}" if purpose else ""
             raise MissingTableError(f"{self.source}: no {table}.csv or {table}.parquet; it is needed{why}", table,
                                     purpose or "")
-        return self.tables[table]
 
     @property
     def cohort_ids(self) -> tuple[str, ...]:
@@ -384,7 +408,7 @@ class Dataset:
         per table: panels index people by position, and matching millions of id strings is slow.
         int32: four bytes a row of tens of millions of pulses."""
         return self.kept(("employee positions", table),
-                         lambda: _compact(positions_in(self.require(table)["employee_id"], self.employees["employee_id"])))
+                         lambda: _compact(positions_in(self.column(table, "employee_id"), self.employees["employee_id"])))
 
     def employee_rows(self, ids: pd.Series) -> np.ndarray:
         """Each id's position in the employees table (-1 when not in it), by one hash index of the

@@ -91,7 +91,7 @@ def key_employee(key: np.ndarray) -> np.ndarray:
 def dated_records(ds: Dataset, table: str, date_col: str) -> DatedRecords:
     """`DatedRecords` of a table of the data set, sorted once per data set."""
     return ds.kept(("dated records", table, date_col),
-                   lambda: DatedRecords.of(ds.employee_positions(table), day_numbers(ds.require(table)[date_col])))
+                   lambda: DatedRecords.of(ds.employee_positions(table), day_numbers(ds.column(table, date_col))))
 
 
 def day_numbers(dates: pd.Series) -> np.ndarray:
@@ -247,9 +247,10 @@ def attributes_at(ds: Dataset, who: np.ndarray, per: np.ndarray, period: str = "
         if name not in columns:
             continue
         if ds.has(table):
-            t = ds.require(table)
             pos = dated_records(ds, table, date_col).as_of(who, asof_day, strictly_before=True)
-            out[name] = np.where(pos >= 0, t[value_col].to_numpy(dtype=float)[np.maximum(pos, 0)], np.nan)
+            values = ds.kept(("values", table, value_col), lambda: _read_only(ds.column(table, value_col).to_numpy(
+                dtype=float, na_value=np.nan)))  # the scores alone, once: not the table of ids and dates
+            out[name] = np.where(pos >= 0, values[np.maximum(pos, 0)], np.nan)
         else:
             out[name] = np.nan
     return out

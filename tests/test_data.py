@@ -271,6 +271,14 @@ def test_a_cached_data_set_reads_each_table_when_first_used(data_copy, tmp_path)
     assert again.end == fresh.end and not again.tables._read
     pd.testing.assert_frame_equal(again.enrollments, fresh.enrollments, check_exact=True)
     assert list(again.tables._read) == ["enrollments"]
+    # a column is read alone: the pulses' scores and dates, not their ids
+    pd.testing.assert_series_equal(again.column("engagement_surveys", "score"), fresh.engagement_surveys["score"])
+    who, period = np.arange(len(fresh.employees)), np.full(len(fresh.employees), 2024 * 12 + 2)  # March 2024
+    found = me.panels.attributes_at(again, who, period, columns=("last_rating", "last_engagement"))
+    pd.testing.assert_frame_equal(found, me.panels.attributes_at(fresh, who, period,
+                                                                 columns=("last_rating", "last_engagement")))
+    assert found["last_engagement"].notna().mean() > 0.5
+    assert "engagement_surveys" not in again.tables._read and "performance_reviews" not in again.tables._read
     # a table removed from the entry after it was opened: a plain error naming the entry and the way out
     [entry] = list(cache.iterdir())
     (entry / "goals.parquet").unlink()
