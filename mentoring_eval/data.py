@@ -407,8 +407,8 @@ class Dataset:
         """Each row's employee as a position in the employees table (-1 when not in it), found once
         per table: panels index people by position, and matching millions of id strings is slow.
         int32: four bytes a row of tens of millions of pulses."""
-        return self.kept(("employee positions", table),
-                         lambda: _compact(positions_in(self.column(table, "employee_id"), self.employees["employee_id"])))
+        return self.kept(("employee positions", table), lambda: _compact(
+            positions_in(self.column(table, "employee_id"), self.employees["employee_id"])))
 
     def employee_rows(self, ids: pd.Series) -> np.ndarray:
         """Each id's position in the employees table (-1 when not in it), by one hash index of the
@@ -445,7 +445,7 @@ class Dataset:
             known = stored(table, column)  # a cache entry's latest, unless it lies after today
             if known is not None and (pd.isna(known) or known <= today):
                 return known
-            dates = self.tables[table][column]
+            dates = self.column(table, column)
             return dates[dates <= today].max()
 
         found = [latest(name, c.name) for name, spec in TABLES.items() if name in self.tables
@@ -548,6 +548,16 @@ def _as_text(s: pd.Series) -> pd.Series:
     if pd.api.types.is_float_dtype(s) and (s.dropna() % 1 == 0).all():
         s = s.astype("Int64")  # Parquet ids stored as whole floats read as 12, not 12.0
     return s.astype("str").where(s.notna(), pd.NA).astype("str")
+
+
+def _padded(text: pd.Series, chunk: int = 1 << 22) -> int:
+    """How many values have spaces around them (those `str.strip` changes), a few million at a time:
+    tens of millions of clean ids are not copied whole to find that none changes."""
+    count = 0
+    for lo in range(0, len(text), chunk):
+        part = text.iloc[lo:lo + chunk]
+        count += int((part.notna() & (part.str.strip() != part)).sum())
+    return count
 
 
 def _convert(s: pd.Series, col: Col) -> tuple[pd.Series, pd.Series, str]:
@@ -663,7 +673,11 @@ def _headers(spec: Table, raw: pd.DataFrame, src: _Source) -> tuple[pd.DataFrame
     return (raw.rename(columns=renames) if renames else raw), notes, problems
 
 
-def _validate_table(spec: Table, raw: pd.DataFrame, src: _Source) -> tuple[pd.DataFrame, list[Problem], list[tuple]]:
+def _validate_table(spec: Table, raw: pd.DataFrame, src: _Source,
+                    employee: np.ndarray | None = None) -> tuple[pd.DataFrame, list[Problem], list[tuple]]:
+    """Check and parse one table on its own. `employee`: each row's employee as a position in the
+    employees table, when the read already found every one (the duplicate check then need not hash
+    millions of id strings again)."""
     raw, cleaned, problems = _headers(spec, raw, src)
     df = raw.reset_index(drop=True)  # copy-on-write: each column parsed below replaces its own, raw stays as read
     if spec.required and len(df) == 0:
@@ -677,10 +691,10 @@ def _validate_table(spec: Table, raw: pd.DataFrame, src: _Source) -> tuple[pd.Da
         original = df[col.name]
         if col.kind in ("id", "text", "enum") and not pd.api.types.is_numeric_dtype(original):
             text = _as_text(original)
-            trimmed = text.str.strip()
-            changed = int((text.notna() & (trimmed != text)).sum())
+            changed = _padded(text)
             if changed:  # 'Sales ' is Sales, not a second department; said in the quality notes
                 cleaned.append((src.file, col.name, changed, "spaces around the text removed"))
+                trimmed = text.str.strip()
                 original = trimmed.where(trimmed != "", pd.NA)
         parsed, bad, expected = _convert(original, col)
         if (p := _problem(src.file, src.row_offset, col.name, expected, bad, original)):
@@ -707,7 +721,8 @@ def _validate_table(spec: Table, raw: pd.DataFrame, src: _Source) -> tuple[pd.Da
             if (p := _problem(src.file, src.row_offset, later, f"a date on or after {earlier}", wrong, shown)):
                 problems.append(p)
     if spec.key and all(k in df for k in spec.key):
-        dup = _duplicated(df, list(spec.key)) & df[list(spec.key)].notna().all(axis=1)
+        first = employee if spec.key[0] == "employee_id" and employee is not None and (employee >= 0).all() else None
+        dup = _duplicated(df, list(spec.key), first) & df[list(spec.key)].notna().all(axis=1)
         shown = dup
         if dup.any():  # written out only when something is shown
             shown = df[spec.key[0]].astype("str")
@@ -757,18 +772,28 @@ def _compact(where: np.ndarray) -> np.ndarray:
     return where
 
 
-def _duplicated(df: pd.DataFrame, key: list[str]) -> pd.Series:
+def _duplicated(df: pd.DataFrame, key: list[str], first: np.ndarray | None = None) -> pd.Series:
     """Rows whose key another row also has (every one of them), from each key column's integer codes
     combined into one integer (DataFrame.duplicated on string and date columns is slow at millions
-    of rows)."""
-    combined = np.zeros(len(df), dtype=np.int64)
-    for k in key:
-        codes, uniques = pd.factorize(df[k], use_na_sentinel=False)
-        combined = pd.factorize(combined * (len(uniques) + 1) + codes)[0].astype(np.int64)  # dense: never overflows
-    return pd.Series(pd.Series(combined).duplicated(keep=False).to_numpy(), index=df.index)
+    of rows). `first`: the first key column already as codes from 0 (each history row's employee
+    position), so that its strings are not hashed again."""
+    combined, size = np.zeros(len(df), dtype=np.int64), 1
+    for i, k in enumerate(key):
+        if i == 0 and first is not None:
+            codes, n = np.asarray(first, np.int64), int(first.max()) + 1 if len(first) else 0
+        else:
+            codes, uniques = pd.factorize(df[k], use_na_sentinel=False)
+            n = len(uniques)
+        if size * (n + 1) >= 2**62:  # renumbered densely first: the combination never overflows
+            combined, size = pd.factorize(combined)[0].astype(np.int64), len(df) + 1
+        combined, size = combined * (n + 1) + codes, size * (n + 1)
+    return pd.Series(pd.Series(combined, copy=False).duplicated(keep=False).to_numpy(), index=df.index)
 
 
-def _foreign_keys(tables: dict[str, pd.DataFrame], sources: dict[str, _Source]) -> list[Problem]:
+def _foreign_keys(tables: dict[str, pd.DataFrame], sources: dict[str, _Source],
+                  employees_of: Mapping[str, np.ndarray] | None = None) -> list[Problem]:
+    """Every reference names a row of the table it refers to. `employees_of`: tables whose rows'
+    employees the read already found (positions, -1 = not an employee): the ids are not matched again."""
     problems = []
     for name, df in tables.items():
         src = sources[name]
@@ -781,7 +806,12 @@ def _foreign_keys(tables: dict[str, pd.DataFrame], sources: dict[str, _Source]) 
                                         f"to check that every {col.name} exists"))
                 continue
             values = df[col.name]
-            orphan = values.notna() & ~_member(values, tables[ref_table][ref_col])
+            found = (employees_of or {}).get(name) if (col.name, col.ref) == ("employee_id", ("employees", "employee_id")) \
+                else None
+            if found is not None:
+                orphan = values.notna() & pd.Series(found < 0, index=values.index)
+            else:
+                orphan = values.notna() & ~_member(values, tables[ref_table][ref_col])
             p = _problem(src.file, src.row_offset, col.name,
                          f"{ref_col} present in {sources[ref_table].file}", orphan, values)
             if p:
@@ -848,6 +878,8 @@ def load(path: str | Path, cache: str | Path | None = None, since=None, until=No
     With `cache` (default: the MENTORING_EVAL_CACHE environment variable, if set), a data set that
     passed validation is stored there as Parquet under the fingerprint of its files and of the
     contract, and a later load of the same bytes reads it back without parsing or checking again.
+    Either way the Dataset reads each table from the entry when first used (`StoredTables`): an
+    analysis holds the tables it uses, not the whole export.
 
     With `since` (a date), the history before it is read only as far as an analysis from that date
     on needs it (see `HISTORIES`): employees who left before it are left out unless a program
@@ -876,7 +908,9 @@ def load(path: str | Path, cache: str | Path | None = None, since=None, until=No
     if entry.exists():  # damaged: replace it
         shutil.rmtree(entry, ignore_errors=True)
     _write_cache(entry, ds)
-    return ds
+    # from the entry just written, as a later run will: each table read when first used, and what the
+    # validation held let go (unless the entry could not be written)
+    return _read_cache(entry, directory) or ds
 
 
 def cache_key(path: str | Path, fingerprint: str | None = None) -> str:
@@ -1003,10 +1037,14 @@ def _load(directory: Path, since: pd.Timestamp | None = None, until: pd.Timestam
                 continue
             offset = 2 if file.suffix == ".csv" else 1
             sources[name] = _Source(file.name, offset if rows is None else rows + offset)
-            tables[name], found, tidied = _validate_table(TABLES[name], frame, sources[name])
+            tables[name], found, tidied = _validate_table(TABLES[name], frame, sources[name],
+                                                          None if rows is None else who[name])
             del frame
             problems.extend(found)
             cleaned.extend(tidied)
+            if rows is not None and any(c[1] == "employee_id" for c in tidied):  # ids read with spaces around
+                tables[name], rows, who[name] = _found_again(tables[name], tables["employees"], kept, rows)
+                sources[name] = _Source(file.name, rows + offset)
             if rows is None and not found and kept is not None:  # read whole (CSV): trimmed now, as validated
                 chosen, who[name], latest = _chosen_since(tables["employees"], kept, tables[name], HISTORIES[name],
                                                           since, until)
@@ -1027,7 +1065,7 @@ def _load(directory: Path, since: pd.Timestamp | None = None, until: pd.Timestam
     # across tables only once every table is sound on its own (a missing column or an unparsed
     # date would make those checks fail for the wrong reason)
     if not problems and all(name in tables for name, spec in TABLES.items() if spec.required):
-        problems.extend(_foreign_keys(tables, sources))
+        problems.extend(_foreign_keys(tables, sources, who))
         problems.extend(_cross_checks(tables, sources))
     if problems:
         raise DataValidationError(directory, problems)
@@ -1101,6 +1139,16 @@ def _chosen_since(employees: pd.DataFrame, kept: np.ndarray, frame: pd.DataFrame
     earlier = np.flatnonzero(before)
     rows = np.concatenate([np.sort(earlier[_latest(where[earlier], dates[earlier], earlier)]), chosen])
     return rows, where[rows], _latest_event(dates[after])
+
+
+def _found_again(frame: pd.DataFrame, employees: pd.DataFrame, kept: np.ndarray, rows: np.ndarray):
+    """A history read from a date on whose ids only matched once validation trimmed them: each row's
+    employee found again from the trimmed ids, and the rows of employees not kept let go, as they
+    would have been had the ids been clean (the rows before `since` of a kept employee stay: the
+    latest of them is the same)."""
+    where = positions_in(frame["employee_id"], employees["employee_id"])
+    ours = np.flatnonzero((where < 0) | kept[np.maximum(where, 0)])
+    return frame.take(ours).reset_index(drop=True), rows[ours], where[ours]
 
 
 def _after(dates: np.ndarray, until: pd.Timestamp | None) -> np.ndarray:
@@ -1182,7 +1230,9 @@ def _read_since(file: Path, table: str, employees: pd.DataFrame | None, kept: np
     rows = np.concatenate([none, *early_rows, *taken_rows])
     who = np.concatenate([none, *early_person, *taken_who])
     whole = _joined([*early, *taken]) if taken or early else schema.empty_table().select(names)
-    return whole.to_pandas(), rows, who, max((d for d in unread if d is not None), default=None)
+    early.clear(), taken.clear()  # the table alone holds the rows: each column let go as it is converted
+    return (whole.to_pandas(self_destruct=True, split_blocks=True), rows, who,
+            max((d for d in unread if d is not None), default=None))
 
 
 def _joined(parts) -> "pa.Table":

@@ -288,8 +288,17 @@ def test_a_cached_data_set_reads_each_table_when_first_used(data_copy, tmp_path)
     meta = json.loads((entry / "files.json").read_text())
     (entry / "files.json").write_text(json.dumps({k: v for k, v in meta.items() if k != "latest"}))
     rebuilt = me.load(data_copy, cache=cache)
-    assert not isinstance(rebuilt.tables, me.data.StoredTables) and rebuilt.end == fresh.end
     assert "latest" in json.loads((entry / "files.json").read_text()) and (entry / "goals.parquet").exists()
+    # a first load returns what a later one will: the tables read from the entry just written, as used
+    assert isinstance(rebuilt.tables, me.data.StoredTables) and not rebuilt.tables._read
+    assert rebuilt.end == fresh.end
+    pd.testing.assert_frame_equal(rebuilt.goals, fresh.goals, check_exact=True)
+    # unless the entry cannot be written: then the validated tables as they are
+    blocked = tmp_path / "blocked"
+    blocked.write_text("a file where the cache folder would be")
+    alone = me.load(data_copy, cache=blocked)
+    assert not isinstance(alone.tables, me.data.StoredTables)
+    pd.testing.assert_frame_equal(alone.goals, fresh.goals, check_exact=True)
 
 
 def test_optional_columns_are_always_there_as_typed_missing_values(data_copy):

@@ -139,6 +139,15 @@ def test_problems_keep_the_files_row_numbers_and_no_row_is_dropped_unseen(eight_
     broken.to_parquet(data / "performance_reviews.parquet", index=False)
     with pytest.raises(me.DataValidationError, match=fr"column employee_id, 1 row \(row {early + 1}: 'E999999'\)"):
         me.load(data, since=SINCE)
+    # a review given twice (same person, same day) after `since`: both rows reported, keyed by the
+    # positions the read found rather than the ids hashed again
+    broken = pd.concat([reviews, reviews.loc[[late]]], ignore_index=True)
+    broken.to_parquet(data / "performance_reviews.parquet", index=False)
+    twice = f"{reviews.loc[late, 'employee_id']} / {reviews.loc[late, 'review_date']:%Y-%m-%d}"
+    with pytest.raises(me.DataValidationError, match=fr"column employee_id, review_date, 2 rows \(row {late + 1}: "
+                                                     fr"'{twice}', row {len(reviews) + 1}: '{twice}'\): expected one "
+                                                     "row per employee_id and review_date"):
+        me.load(data, since=SINCE)
     with pytest.raises(me.DataValidationError, match="since"):
         me.load(data, since="the spring")
 
@@ -152,3 +161,37 @@ def test_the_cache_keeps_a_history_read_from_a_date_apart(eight_years, tmp_path)
     assert (again.since, again.begins, again.history_begins) == (SINCE, SINCE, whole.begins)
     for name in part.tables:
         pd.testing.assert_frame_equal(again.tables[name], part.tables[name])
+
+
+def test_ids_with_spaces_around_are_matched_once_trimmed(eight_years, tmp_path):
+    """A Parquet history whose ids carry spaces: validation trims them (and says so), and each row's
+    employee is the trimmed id's, so the window keeps what it keeps of clean ids."""
+    import shutil
+
+    import pyarrow as pa
+
+    data = tmp_path / "padded"
+    shutil.copytree(eight_years / "parquet", data)
+    clean = me.load(data, since=SINCE)
+    file = data / "performance_reviews.parquet"
+    table = pq.read_table(file)
+    ids = table.column("employee_id").to_pylist()
+    padded = [f" {v} " if i % 7 == 0 else v for i, v in enumerate(ids)]
+    pq.write_table(table.set_column(table.schema.get_field_index("employee_id"), "employee_id",
+                                    pa.array(padded, pa.string())), file)
+    part = me.load(data, since=SINCE)
+    assert any(c[1] == "employee_id" and "spaces" in c[3] for c in part.cleaned)
+    reviews = part.performance_reviews
+    assert (part.employee_positions("performance_reviews")
+            == positions_in(reviews["employee_id"], part.employees["employee_id"])).all()
+    assert (part.employee_positions("performance_reviews") >= 0).all()
+    # from `since` on, the same reviews; before it, each kept person's latest is still there
+    mine, theirs = (d[d["review_date"] >= SINCE].reset_index(drop=True) for d in (reviews, clean.performance_reviews))
+    pd.testing.assert_frame_equal(mine.sort_values(["employee_id", "review_date"], ignore_index=True),
+                                  theirs.sort_values(["employee_id", "review_date"], ignore_index=True))
+    latest = (reviews[reviews["review_date"] < SINCE].sort_values("review_date").groupby("employee_id").tail(1)
+              .sort_values("employee_id", ignore_index=True))
+    expected = (clean.performance_reviews[clean.performance_reviews["review_date"] < SINCE]
+                .sort_values("employee_id", ignore_index=True))
+    pd.testing.assert_frame_equal(latest, expected)
+    assert set(reviews["employee_id"]) <= set(part.employees["employee_id"])
