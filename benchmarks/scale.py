@@ -2,7 +2,8 @@
 step in a fresh process (peak = that process's max RSS, loading included where the step needs the
 data), at several sizes. "read the validated cache" and the analysis after it read the data as the
 batch runner's notebooks do: validated once into a cache beside the company (in a process of its
-own, untimed), then read back typed.
+own, untimed), then read back typed. A cohort's window is validated into an empty cache and read
+back from it, as a first `mentoring-eval run` does.
 
 Run:  .venv/bin/python benchmarks/scale.py [--sizes 100000 1000000] [--data /tmp/scale] [--steps ...] [--plot x.png]
 Companies are simulated once into --data/<size> (CSV, or Parquet with --format parquet; rollout
@@ -43,9 +44,9 @@ STEPS = {
         "study = open_cohort(DATA)\nT0()\nstudy.cohort\n" + ANALYSIS),
     "one cohort's full analysis (after reading the validated cache)": (
         "study = open_cohort(DATA, me.load(DATA, cache=CACHE))\nT0()\nstudy.cohort\n" + ANALYSIS),
-    "read one cohort's window (load + validate)": "study = open_cohort(DATA, since='window')",
+    "read one cohort's window (load + validate)": "study = open_cohort(DATA, since='window', fresh_cache=True)",
     "one cohort's retention and promotion, its window read and validated first": (
-        "study = open_cohort(DATA, since='window')\n" + SURVIVAL),
+        "study = open_cohort(DATA, since='window', fresh_cache=True)\n" + SURVIVAL),
 }
 
 
@@ -56,9 +57,14 @@ from mentoring_eval.effects import rollout_panel
 from mentoring_eval.panels import at_risk, segment_counts
 DATA, CACHE = sys.argv[1], sys.argv[2]  # the validated cache: where `mentoring-eval run` puts it for its notebooks
 start = [time.perf_counter()]
-def open_cohort(data, dataset=None, cohort="2023-spring", since=None):
-    # the demo's params for one cohort, pointed at the benchmark's company
-    import pathlib
+def open_cohort(data, dataset=None, cohort="2023-spring", since=None, fresh_cache=False):
+    # the demo's params for one cohort, pointed at the benchmark's company; with fresh_cache, validated
+    # into an empty cache and read back from it, as `mentoring-eval run` does on a first run
+    import atexit, os, pathlib, shutil, tempfile
+    if fresh_cache:
+        folder = tempfile.mkdtemp(prefix="scale-cache-", dir=pathlib.Path(CACHE).parent)
+        atexit.register(shutil.rmtree, folder, True)
+        os.environ[me.data.CACHE_ENV] = folder
     root = pathlib.Path(me.__file__).resolve().parent.parent
     return me.open_study(root / "params" / (cohort + ".yaml"), data_dir=data, dataset=dataset, since=since)
 def T0():

@@ -3,8 +3,9 @@ pool and rendered to HTML under `reports/<cohort_id>/`; cross-cohort notebooks r
 
 A failing notebook, params file or data set fails only the reports that depend on it. Reports are
 written to a temporary path and renamed, so an interrupted or failed rerun keeps the last good
-one; a rerun skips reports whose inputs are unchanged. The data are validated once per run and
-handed to the notebooks as Parquet (see `data.load`)."""
+one; a rerun skips reports whose inputs are unchanged. The data are validated once per run (once per
+cohort's window for params with `history: window`) and handed to the notebooks as Parquet (see
+`data.load`)."""
 
 from __future__ import annotations
 
@@ -333,23 +334,27 @@ def _data_print(data_dir) -> str:
         return ""
 
 
-def _check_data(data_dir: Path, cache: Path, fingerprint: str) -> tuple[str, tuple[str, ...], dict]:
-    """Validate a data directory once for the whole run and cache it: ('', its cohort ids, each
-    cohort's (name, start, end)) if valid, else (the reason, (), {}). A directory validated before is
-    known by its cache entry, and only its cohorts table is read."""
-    from .data import cache_key, load
+def _check_data(data_dir: Path, cache: Path, fingerprint: str, window: tuple | None = None
+                ) -> tuple[str, tuple[str, ...], dict]:
+    """Validate a data directory (or its records from `window` = (since, until) on, see
+    `study.history_window`) once for the whole run and cache it: ('', its cohort ids, each cohort's
+    (name, start, end)) if valid, else (the reason, (), {}). A directory validated before is known by
+    its cache entry, and only its cohorts table is read."""
+    from .data import cache_entry, load
+
+    since, until = window or (None, None)
 
     try:
         if not is_folder(data_dir):
             return f"ParamsError: data_dir {data_dir} (key data_dir of the params) does not exist", (), {}
     except ParamsError as exc:
         return f"ParamsError: {exc}", (), {}
-    entry = cache / cache_key(data_dir, fingerprint)
+    entry = cache / cache_entry(data_dir, since, until, fingerprint)
     try:
         cohorts = pd.read_parquet(entry / "cohorts.parquet", columns=["cohort_id", "name", "start_date", "end_date"])
     except (OSError, ValueError, KeyError):  # not validated yet, or a damaged entry: validate afresh
         try:
-            cohorts = load(data_dir, cache=cache).cohorts
+            cohorts = load(data_dir, cache=cache, since=since, until=until).cohorts
         except MentoringEvalError as exc:
             return f"{type(exc).__name__}: {exc.one_line() if hasattr(exc, 'one_line') else exc}", (), {}
         except Exception as exc:  # noqa: BLE001 - whatever a crafted file does, it fails its own cohorts only
@@ -357,6 +362,29 @@ def _check_data(data_dir: Path, cache: Path, fingerprint: str) -> tuple[str, tup
     info = {str(c): (str(n), _day(s), _day(e)) for c, n, s, e in
             zip(cohorts["cohort_id"], cohorts["name"], cohorts["start_date"], cohorts["end_date"], strict=True)}
     return "", tuple(sorted(info)), info
+
+
+def _windows(good: list[tuple[Path, CohortParams]], notebooks: list[Path], out: Path):
+    """Each params file's history window: None (the whole history) or the (since, until) that its
+    cohort's own analyses read, for `history: window`. A window needs its cohort in the data's
+    cohorts table (read on its own): a params file whose cohort is not there fails here, and one
+    whose cohorts table cannot be read has the whole data validated, which says why."""
+    from .study import history_window
+
+    results, kept, windows = [], [], {}
+    for pf, p in good:
+        windows[pf] = None
+        if p.history == "window":
+            try:
+                windows[pf] = history_window(p)
+            except ParamsError as exc:  # the cohort is not in the data
+                results += [Job(p.cohort_id, nb, (pf,), out / folder_name(p.cohort_id)).result(
+                    "failed", message=f"ParamsError: {exc}", html="") for nb in notebooks]
+                continue
+            except Exception:  # noqa: BLE001 - a missing or malformed table: the validation reports it
+                pass
+        kept.append((pf, p))
+    return results, kept, windows
 
 
 def _day(value) -> str:
@@ -456,15 +484,19 @@ def run(params: Path | str | list = "params", notebooks: Path | str | list | Non
         shutil.rmtree(cache / RESULTS_DIR, ignore_errors=True)  # results are shared within one run only
         (private / KERNEL_LOG).unlink(missing_ok=True)  # the kernels' own messages, of this run only
         results, good = _load_params(find_files(params), per_cohort, out)
-        from .data import cache_key, data_fingerprint
+        from .data import cache_entry
 
+        unknown, good, windows = _windows(good, per_cohort, out)
+        results += unknown
+        sources = {pf: (p.data_dir, windows[pf]) for pf, p in good}  # what each report reads
         data_prints = {d: _data_print(d) for d in sorted({p.data_dir for _, p in good}, key=str)}  # hashed once per run
-        checked = {d: _check_data(d, cache, print_) for d, print_ in data_prints.items()}
-        unknown, good = _check_cohorts(good, checked, per_cohort, out)
+        checked = {source: _check_data(source[0], cache, data_prints[source[0]], source[1])
+                   for source in sorted(set(sources.values()), key=str)}
+        unknown, good = _check_cohorts(good, {pf: checked[sources[pf]] for pf, _ in good}, per_cohort, out)
         results += unknown
         pages = tuple(nb.stem for nb in everything)
         reports = report_ids(good, audience)
-        cohort_info = {reports[pf]: _named(checked[p.data_dir][2].get(p.cohort_id, ("", "", "")), pf, p,
+        cohort_info = {reports[pf]: _named(checked[sources[pf]][2].get(p.cohort_id, ("", "", "")), pf, p,
                                            audience or p.audience) for pf, p in good}
         analyst = {pf for pf, p in good if (audience or p.audience) == "analyst"}  # their pages stay private
         cohort_jobs = [Job(reports[pf], nb, (pf,), (private if pf in analyst else out) / folder_name(reports[pf]),
@@ -484,13 +516,13 @@ def run(params: Path | str | list = "params", notebooks: Path | str | list | Non
         results += [j.result("skipped", message="inputs unchanged") for j in stamped if j not in todo]
         runnable = []
         for job in todo:
-            bad = [p for p in job.params_files if checked[data_dirs[p]][0]]
+            bad = [p for p in job.params_files if checked[sources[p]][0]]
             kept = tuple(p for p in job.params_files if p not in bad)
             if bad and (job.cohort_id != ALL_COHORTS or not kept):
-                results.append(job.result("failed", message=checked[data_dirs[bad[0]]][0]))
+                results.append(job.result("failed", message=checked[sources[bad[0]]][0]))
             else:  # a cross-cohort notebook compares the cohorts whose data are valid, and reruns next time
                 runnable.append(replace(job, params_files=kept, stamp="") if bad else job)
-        keep = {cache_key(d, print_) for d, print_ in data_prints.items()} | {RESULTS_DIR}
+        keep = {cache_entry(d, *(window or (None, None)), data_prints[d]) for d, window in checked} | {RESULTS_DIR}
         for entry in cache.glob("*") if cache.is_dir() else []:
             if entry.name not in keep:
                 shutil.rmtree(entry, ignore_errors=True)
@@ -584,10 +616,11 @@ def _load_params(files: list[Path], notebooks: list[Path], out: Path):
 
 def _check_cohorts(good: list[tuple[Path, CohortParams]], checked: dict, notebooks: list[Path], out: Path):
     """Params files whose cohort_id is not in their (valid) data fail here, before any kernel starts,
-    with the one line a Study would give; the others go on."""
+    with the one line a Study would give; the others go on. `checked`: each params file's
+    `_check_data`."""
     results, kept = [], []
     for pf, p in good:
-        problem, cohort_ids, _ = checked[p.data_dir]
+        problem, cohort_ids, _ = checked[pf]
         if problem or p.cohort_id in cohort_ids:
             kept.append((pf, p))
             continue

@@ -899,8 +899,7 @@ def load(path: str | Path, cache: str | Path | None = None, since=None, until=No
     cache = cache if cache is not None else os.environ.get(CACHE_ENV) or None
     if cache is None or not is_folder(directory):
         return _load(directory, since, until)
-    window = "" if since is None else f"-since-{since:%Y%m%d}" + ("" if until is None else f"-until-{until:%Y%m%d}")
-    entry = Path(cache) / (cache_key(directory) + window)
+    entry = Path(cache) / cache_entry(directory, since, until)
     cached = _read_cache(entry, directory)
     if cached is not None:
         return cached
@@ -923,6 +922,14 @@ def cache_key(path: str | Path, fingerprint: str | None = None) -> str:
     rules = hashlib.sha256(Path(__file__).read_bytes()).hexdigest()
     files = fingerprint or data_fingerprint(path)
     return hashlib.sha256(f"{files}|{rules}|{__version__}".encode()).hexdigest()[:20]
+
+
+def cache_entry(path: str | Path, since: pd.Timestamp | None = None, until: pd.Timestamp | None = None,
+                fingerprint: str | None = None) -> str:
+    """The name of the cache entry `load(path, since=..., until=...)` writes: `cache_key`, and the
+    window it was read from (each window of a data set is an entry of its own)."""
+    window = "" if since is None else f"-since-{since:%Y%m%d}" + ("" if until is None else f"-until-{until:%Y%m%d}")
+    return cache_key(path, fingerprint) + window
 
 
 def _read_cache(entry: Path, directory: Path) -> Dataset | None:

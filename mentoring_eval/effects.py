@@ -491,7 +491,8 @@ def fit_staggered(ds: Dataset, period: str = "month", by: tuple[str, ...] = ("de
         raise ValueError(f"cluster {cluster} must be among the unit's columns {by}")
     if ds.since is not None:
         raise NotEstimable(f"the data were read from {ds.since:%Y-%m-%d} on (since=...); the staggered rollout "
-                           "across every cohort needs the whole history: open the study without since")
+                           "across every cohort needs the whole history: set history: all in the params, or "
+                           "open the study without since")
     rates = rollout_panel(ds, period, by, outcome)
     rates["cluster"] = cluster_labels(rates, tuple(cluster))
     counts = rates.groupby("unit")["period"].size()

@@ -90,6 +90,11 @@ class CohortParams(_Strict):
     salary_grade_order: tuple[str, ...] | None = Field(
         None, description="salary grade codes from lowest to highest (e.g. [G1, G2, P1, P2, M1]) when job_history's "
         "salary_grade holds codes, not numbers: ranks the grades; every code in the data must be listed")
+    history: Literal["all", "window"] = Field(
+        "all", description="which records are read: all (the whole history) or window (only the years this cohort's "
+        "own analyses look at, from its first pre-period or the placebo's year before to its last post-period: ten "
+        "years of a large employer's records in the memory of two or three; the rollout across cohorts then says it "
+        "needs all)")
     seed: int = Field(0, description="seed for every random draw (bootstrap, ROI simulation)")
     goals: tuple[ProgramGoal, ...] = ()
 

@@ -247,7 +247,8 @@ def open_study(params_file: str | Path, *, data_dir: str | Path | None = None, c
     first pre-period, or the placebo's year before its fake start), and reviews and pulses up to
     the last day of its last post-period (see `load`; a date may be given instead): its retention,
     promotion and ROI figures are the same, with a fraction of a long history in memory. Analyses
-    across cohorts (the staggered rollout) need the whole history."""
+    across cohorts (the staggered rollout) need the whole history. `since=None` does as the params'
+    `history` key says (`window` is `since="window"`); `since="all"` reads the whole history."""
     params_file = locate(params_file)
     if cohort_id is not None:
         _own_params_elsewhere(params_file, cohort_id)
@@ -256,7 +257,10 @@ def open_study(params_file: str | Path, *, data_dir: str | Path | None = None, c
         given = "the data_dir argument" if data_dir is not None else f"params file {params_file}, key data_dir"
         raise ParamsError(f"data_dir {params.data_dir} ({given}) does not exist")
     if dataset is None or place(dataset.source) != place(params.data_dir):
-        since, until = _window(params) if since == "window" else (since, None)
+        if since is None and params.history == "window" or since == "window":
+            since, until = history_window(params)
+        else:
+            since, until = (None if since == "all" else since), None
         dataset = load(params.data_dir, since=since, until=until)
     return Study(params, dataset, params_file)
 
@@ -264,10 +268,11 @@ def open_study(params_file: str | Path, *, data_dir: str | Path | None = None, c
 PLACEBO_REACH_MONTHS = 24  # the placebo's fake start is a year early and compares with the year before it
 
 
-def _window(params: CohortParams) -> tuple[pd.Timestamp, pd.Timestamp]:
+def history_window(params: CohortParams) -> tuple[pd.Timestamp, pd.Timestamp]:
     """(since, until) for `load`: the earliest day a cohort's own analyses read
     (the cohorts table read on its own), the first day of its first pre-period or PLACEBO_REACH_MONTHS
-    before its start if that is earlier; and the last day of its last post-period."""
+    before its start if that is earlier; and the last day of its last post-period. Raises ParamsError
+    when the cohort is not in the data's cohorts table."""
     cohorts = read_table(params.data_dir, "cohorts")
     row = cohorts[cohorts["cohort_id"] == params.cohort_id]
     if row.empty:
@@ -299,13 +304,16 @@ def _own_params_elsewhere(params_file: Path, cohort_id: str) -> None:
 
 def open_studies(params, *, data_dir: str | Path | None = None, audience: str | None = None) -> list[Study]:
     """Studies of several params files (a directory, files, or a list), in order; a data directory
-    that several share is loaded once."""
-    loaded: dict[str, Dataset] = {}
+    that several share is loaded once (once per window for params with `history: window`)."""
+    loaded: dict[tuple, Dataset] = {}
     studies = []
     for pf in find_files(params):
         p = load_params(pf, data_dir=data_dir, audience=audience)
-        ds = loaded.get(place(p.data_dir)) or loaded.setdefault(place(p.data_dir), load(p.data_dir))
-        studies.append(Study(p, ds, pf))
+        since, until = history_window(p) if p.history == "window" else (None, None)
+        key = (place(p.data_dir), since, until)
+        if key not in loaded:
+            loaded[key] = load(p.data_dir, since=since, until=until)
+        studies.append(Study(p, loaded[key], pf))
     return studies
 
 

@@ -195,3 +195,67 @@ def test_ids_with_spaces_around_are_matched_once_trimmed(eight_years, tmp_path):
                 .sort_values("employee_id", ignore_index=True))
     pd.testing.assert_frame_equal(latest, expected)
     assert set(reviews["employee_id"]) <= set(part.employees["employee_id"])
+
+
+def _window_notebook(path):
+    """A page that says which records its study read: the window's dates and the cache entry."""
+    import nbformat
+
+    nb = nbformat.v4.new_notebook()
+    nb.cells = [nbformat.v4.new_code_cell("params_file = None\noutput_dir = None\naudience = None",
+                                          metadata={"tags": ["parameters"]}),
+                nbformat.v4.new_code_cell(
+                    "import json, pathlib\nimport mentoring_eval as me\nstudy = me.open_study(params_file)\n"
+                    "ds = study.dataset\n"
+                    "pathlib.Path(output_dir, 'read.json').write_text(json.dumps({'since': str(ds.since.date()), "
+                    "'until': str(ds.until.date()), 'entry': ds.fingerprint, "
+                    "'naive': me.retention.naive(study, 'mentee').difference}))")]
+    nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
+    nbformat.write(nb, path)
+    return path
+
+
+def test_history_window_in_the_params_reads_and_validates_each_cohorts_window_only(eight_years, tmp_path):
+    """`history: window`: `open_study` reads the cohort's window unless told otherwise; a batch run
+    validates each cohort's window into the cache once (never the whole history) and its kernels
+    read that entry; a cohort missing from the data fails alone, with the one line a Study gives;
+    the rollout across cohorts says it needs the whole history."""
+    import json
+
+    from mentoring_eval.files import private_dir
+    from mentoring_eval.study import history_window
+
+    params = tmp_path / "params"
+    params.mkdir()
+    for cohort in ("2023-spring", "2023-autumn", "2031-never"):
+        (params / f"{cohort}.yaml").write_text(f"cohort_id: {cohort}\ndata_dir: {eight_years / 'parquet'}\n"
+                                               "history: window\n")
+    spring = params / "2023-spring.yaml"
+    windows = {c: history_window(me.load_params(params / f"{c}.yaml")) for c in ("2023-spring", "2023-autumn")}
+    assert windows["2023-spring"] != windows["2023-autumn"]
+    study = me.open_study(spring)
+    assert (study.dataset.since, study.dataset.until) == windows["2023-spring"]
+    assert me.open_study(spring, since="all").dataset.since is None
+    whole = me.open_study(spring, since="all")
+    assert me.retention.naive(study, "mentee").difference == me.retention.naive(whole, "mentee").difference
+    studies = me.open_studies([spring, params / "2023-autumn.yaml"])
+    assert [(s.dataset.since, s.dataset.until) for s in studies] == [windows["2023-spring"], windows["2023-autumn"]]
+    with pytest.raises(me.NotEstimable, match="needs the whole history: set history: all in the params"):
+        me.summary.rollout(studies)
+
+    out = tmp_path / "reports"
+    results = me.batch.run(params, notebooks=[_window_notebook(tmp_path / "window.ipynb")], out=out, jobs=1,
+                           echo=None)
+    status = dict(zip(results["cohort_id"], results["status"], strict=True))
+    assert status == {"2023-spring": "done", "2023-autumn": "done", "2031-never": "failed"}
+    message = results.loc[results["cohort_id"] == "2031-never", "message"].iloc[0]
+    assert message.startswith("ParamsError: cohort_id '2031-never' is not in the cohorts table of")
+    entries = sorted(p.name for p in (private_dir(out) / "cache").iterdir() if p.name != me.data.RESULTS_DIR)
+    expected = sorted(me.data.cache_entry(eight_years / "parquet", *windows[c]) for c in windows)
+    assert entries == expected and all("-since-" in e and "-until-" in e for e in entries)
+    for cohort, (since, until) in windows.items():
+        read = json.loads((out / cohort / "read.json").read_text())
+        assert (read["since"], read["until"]) == (f"{since:%Y-%m-%d}", f"{until:%Y-%m-%d}")
+        assert read["entry"] == me.data.cache_entry(eight_years / "parquet", since, until)
+    assert json.loads((out / "2023-spring" / "read.json").read_text())["naive"] == \
+        me.retention.naive(whole, "mentee").difference
