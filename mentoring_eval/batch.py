@@ -31,7 +31,7 @@ from .data import FOLLOW_ENV, RESULTS_DIR
 from .params import SET_ENV, CohortParams, active_settings, find_files, load_params, unknown_cohort_message
 from .runlog import COLUMNS, Progress
 from .storage import data_path, is_folder
-from .publish import ALL_COHORTS
+from .publish import ALL_COHORTS, PrivateValues
 from .version import __version__, code_fingerprint
 
 STATUS_FILE = ".status.json"
@@ -279,27 +279,42 @@ def _last_line(exc: BaseException) -> str:
 PRIVATE_COLUMNS = ("employee_id", "name", "full_name", "display_name", "email", "work_email")
 
 
-def _private_values(data_dirs) -> set[str]:
+def _private_values(data_dirs) -> PrivateValues:
     """Employee ids of the data sets, and names and e-mail addresses where the employees table has
-    them: what no stakeholder report may show."""
-    values: set[str] = set()
-    for data_dir in data_dirs:
-        for suffix in (".csv", ".parquet"):
-            f = data_path(data_dir) / f"employees{suffix}"
-            if not f.exists():
-                continue
-            with f.open("rb") as handle:  # a local file or a URL's, alike
-                if suffix == ".csv":
-                    header = pd.read_csv(handle, nrows=0).columns
-                    handle.seek(0)
-                    cols = [c for c in header if c in PRIVATE_COLUMNS]
-                    frame = pd.read_csv(handle, usecols=cols, dtype=str)
-                else:
-                    frame = pd.read_parquet(handle)
-                    frame = frame[[c for c in frame.columns if c in PRIVATE_COLUMNS]].astype(str)
-            for column in frame.columns:
-                values |= set(frame[column].dropna().str.strip())
-    return {v for v in values if v}
+    them: what no stakeholder report may show. Read once per process for unchanged files (a batch
+    renders many reports of the same data), only those columns of the files."""
+    files = [f for data_dir in sorted(map(str, data_dirs)) for suffix in (".csv", ".parquet")
+             if (f := data_path(data_dir) / f"employees{suffix}").exists()]
+    try:
+        key = tuple((str(f), f.stat().st_size, f.stat().st_mtime) for f in files)
+    except (OSError, AttributeError, NotImplementedError):  # a store that cannot say when a file changed
+        return PrivateValues(_private_columns(files))
+    if key not in _PRIVATE:
+        _PRIVATE.clear()  # one data set's values at a time: at millions of employees they are not small
+        _PRIVATE[key] = PrivateValues(_private_columns(files))
+    return _PRIVATE[key]
+
+
+_PRIVATE: dict[tuple, PrivateValues] = {}
+
+
+def _private_columns(files) -> pd.Series:
+    """The PRIVATE_COLUMNS of employees files, one after another as text."""
+    parts = []
+    for f in files:
+        with f.open("rb") as handle:  # a local file or a URL's, alike
+            if f.name.endswith(".csv"):
+                header = pd.read_csv(handle, nrows=0).columns
+                handle.seek(0)
+                frame = pd.read_csv(handle, usecols=[c for c in header if c in PRIVATE_COLUMNS], dtype="str")
+            else:
+                import pyarrow.parquet as pq
+
+                table = pq.ParquetFile(handle)
+                cols = [c for c in table.schema_arrow.names if c in PRIVATE_COLUMNS]
+                frame = table.read(columns=cols).to_pandas().astype("str") if cols else pd.DataFrame()
+        parts += [frame[c].dropna() for c in frame.columns]
+    return pd.concat(parts, ignore_index=True) if parts else pd.Series([], dtype="str")
 
 
 # ---------------------------------------------------------------- the run

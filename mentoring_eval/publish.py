@@ -9,6 +9,7 @@ import re
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+import numpy as np
 import pandas as pd
 
 from .errors import MentoringEvalError
@@ -132,7 +133,7 @@ footer.me-footer ul{padding-left:1.2rem;margin:.3rem 0}
 
 
 def render_html(notebook: Path, out: Path, audience: str = "stakeholder", footer: dict | None = None,
-                private_ids: set[str] | None = None, title: str | None = None, header: str = "") -> Path:
+                private_ids: set[str] | PrivateValues | None = None, title: str | None = None, header: str = "") -> Path:
     """Render an executed notebook to self-contained HTML; stakeholders see no code cells, and with
     `private_ids` a stakeholder report that shows any of them is refused (PrivacyGateError) rather than
     published. The file is written beside its destination first and renamed, so readers never see
@@ -362,26 +363,72 @@ _WORD = r"[A-Za-z0-9][A-Za-z0-9_.@\-]*[A-Za-z0-9]"
 MAX_STAKEHOLDER_TABLE_ROWS = 500
 
 
-def privacy_leaks(page: str, values: set[str], limit: int = 5) -> list[str]:
+class PrivateValues:
+    """Employee ids, names and e-mail addresses no stakeholder report may show, kept as sorted 64-bit
+    hashes of their runs of words ('Ada  Lovelace' as 'Ada Lovelace'): 8 bytes a value for millions
+    of people instead of a Python string each. Whole numbers are kept apart, since they count only
+    where an id would be. A hash collision can only refuse a report, never let a value through."""
+
+    def __init__(self, values, chunk: int = 1_000_000) -> None:
+        values = pd.Series(values, dtype="str")
+        runs, numbers, lengths = [], [], set()
+        for start in range(0, len(values), chunk):  # a million at a time: the Python strings hashed are transient
+            text = values.iloc[start:start + chunk].str.strip()
+            text = text[text.notna() & (text != "")]
+            digits = text.str.fullmatch(r"[0-9]+").fillna(False).astype(bool)
+            rest = text[~digits]
+            plain = rest.str.fullmatch(f"{_WORD}(?: {_WORD})*").fillna(False).astype(bool)  # a run of words already
+            others = [" ".join(re.findall(_WORD, v)) for v in rest[~plain]]
+            these = pd.concat([rest[plain], pd.Series(others, dtype="str")], ignore_index=True)
+            these = these[these != ""]
+            lengths |= set((these.str.count(" ") + 1).unique().tolist())
+            runs.append(np.unique(_hashes(these.to_numpy(dtype=object))))
+            numbers.append(np.unique(_hashes(text[digits].to_numpy(dtype=object))))
+        self.runs = np.unique(np.concatenate(runs)) if runs else np.empty(0, np.uint64)
+        self.numbers = np.unique(np.concatenate(numbers)) if numbers else np.empty(0, np.uint64)
+        self.lengths = frozenset(lengths)
+        self.count = self.runs.size + self.numbers.size
+
+    def __len__(self) -> int:
+        return self.count
+
+    def __contains__(self, value: str) -> bool:
+        value = value.strip()
+        if value.isdigit():
+            return bool(_members([value], self.numbers))
+        return bool(_members([" ".join(re.findall(_WORD, value))], self.runs))
+
+
+def _hashes(values) -> np.ndarray:
+    return pd.util.hash_array(np.asarray(values, dtype=object), categorize=False)
+
+
+def _members(candidates: list[str], hashes: np.ndarray) -> list[str]:
+    """The candidates whose hash is among the sorted `hashes`."""
+    if not candidates or not hashes.size:
+        return []
+    mine = _hashes(candidates)
+    at = np.minimum(np.searchsorted(hashes, mine), hashes.size - 1)
+    return [c for c, hit in zip(candidates, hashes[at] == mine) if hit]
+
+
+def privacy_leaks(page: str, values: set[str] | PrivateValues, limit: int = 5) -> list[str]:
     """Employee ids, names or e-mail addresses from the data that appear in a rendered report, as
     whole words (an id) or runs of words (a name: 'Ada Lovelace' matches 'Ada  Lovelace' too). An id
     that is only a number (1, 2, 3... from some HRIS) counts only in context: a table column headed
     like an id or a person, or after 'employee', 'id', 'mentee', 'mentor' or '#' in the text, since
-    any count or percentage could equal it."""
+    any count or percentage could equal it. The page's words are looked up among the values, so a
+    page costs the same for a hundred employees as for ten million."""
+    if not isinstance(values, PrivateValues):
+        values = PrivateValues(list(values))
     page = re.sub(r"data:[\w/+.\-]+;base64,[A-Za-z0-9+/=\s]+", "", page)  # embedded figures
-    numbers = {v for v in values if v.isdigit()}
     words = re.findall(_WORD, page)
-    by_length: dict[int, set[str]] = {}
-    for value in values - numbers:
-        parts = re.findall(_WORD, value)
-        if parts:
-            by_length.setdefault(len(parts), set()).add(" ".join(parts))
     found: set[str] = set()
-    for n, wanted in by_length.items():
+    for n in values.lengths:
         runs = set(words) if n == 1 else {" ".join(words[i:i + n]) for i in range(len(words) - n + 1)}
-        found |= runs & wanted
-    if numbers:
-        found |= _numbers_in_context(page) & numbers
+        found |= set(_members(sorted(runs), values.runs))
+    if values.numbers.size:
+        found |= set(_members(sorted(_numbers_in_context(page)), values.numbers))
     return sorted(found)[:limit]
 
 

@@ -4,8 +4,10 @@ display, the one-run-per-directory lock and the cross-cohort wording."""
 from __future__ import annotations
 
 import io
+import re
 
 import nbformat
+import numpy as np
 import pandas as pd
 import pytest
 
@@ -29,8 +31,14 @@ def test_private_values_read_ids_and_name_columns(data_copy):
     emp["full_name"] = "Person " + emp["employee_id"].str[-4:]
     emp.to_csv(data_copy / "employees.csv", index=False)
     values = batch._private_values([data_copy])
-    assert set(emp["employee_id"]) <= values and "Person 0001" in values
+    assert all(v in values for v in emp["employee_id"]) and "Person 0001" in values
+    assert "Person  0001 " in values and "Person 0001x" not in values and "E999999" not in values
     assert len(values) == 2 * len(emp)
+    assert batch._private_values([data_copy]) is values  # read once while the file is unchanged
+    emp.drop(columns="full_name").to_parquet(data_copy / "employees.parquet")
+    (data_copy / "employees.csv").unlink()
+    again = batch._private_values([data_copy])
+    assert len(again) == len(emp) and "Person 0001" not in again and emp["employee_id"].iloc[-1] in again
 
 
 def _notebook_with_output(path, frame: pd.DataFrame):
@@ -192,3 +200,36 @@ def test_numeric_ids_count_only_where_an_id_would_be():
     assert privacy_leaks(table, ids) == ["17"]
     assert privacy_leaks("<p>Flight risk: employee 233 and #58</p>", ids) == ["233", "58"]
     assert privacy_leaks("<p>E000123 left</p>", {"E000123", "5"}) == ["E000123"]  # text ids as before
+
+
+def _leaks_by_set(page: str, values: set[str]) -> list[str]:
+    """The page scan written plainly over a Python set: every value's words against the page's runs."""
+    from mentoring_eval.publish import _WORD, _numbers_in_context
+
+    page = re.sub(r"data:[\w/+.\-]+;base64,[A-Za-z0-9+/=\s]+", "", page)
+    numbers = {v for v in values if v.isdigit()}
+    words = re.findall(_WORD, page)
+    wanted: dict[int, set[str]] = {}
+    for value in values - numbers:
+        if parts := re.findall(_WORD, value):
+            wanted.setdefault(len(parts), set()).add(" ".join(parts))
+    found = set()
+    for n, these in wanted.items():
+        found |= {" ".join(words[i:i + n]) for i in range(len(words) - n + 1)} & these
+    return sorted(found | (_numbers_in_context(page) & numbers))
+
+
+def test_privacy_scan_by_hashes_finds_what_a_plain_set_scan_finds():
+    """Ids, names with odd spacing and punctuation, accents, one-letter words and numbers: the hashed
+    look-up reports exactly what comparing every value's words with the page does."""
+    rng = np.random.default_rng(3)
+    values = {f"E{i:06d}" for i in rng.choice(10**6, 20_000, replace=False)}
+    values |= {"  Ada   Lovelace ", "José García", "Grace B. Hopper", "x-1-", "a", "17", "O'Neil Smith",
+               "ada.lovelace@corp.example", "Ng"}
+    shown = sorted(values)[:40:7] + ["E000000x", "Lovelace Ada", "17", "Jos", "Garc", "Ng", "x-1"]
+    page = ("<p>" + " ".join(shown) + " Ada Lovelace, employee 17, Grace B. Hopper, O'Neil Smith</p>"
+            "<table><tr><th>mentor id</th></tr><tr><td>17</td></tr></table>")
+    expected = _leaks_by_set(page, values)
+    assert {"Ada Lovelace", "17", "Jos Garc", "Ng", "x-1"} <= set(expected)
+    assert privacy_leaks(page, values, limit=100) == expected
+    assert privacy_leaks("<p>" + " ".join(f"E{i:06d}x" for i in range(5000)) + "</p>", values) == []
