@@ -379,6 +379,15 @@ def _check_data(data_dir: Path, cache: Path, fingerprint: str, window: tuple | N
     return "", tuple(sorted(info)), info
 
 
+def _release_memory() -> None:
+    """Give the memory of the validation back to the system before the kernels start: Arrow's pool
+    keeps freed blocks for reuse (1.5 GiB in the runner after validating a million employees, 0.24
+    GiB once released), and every kernel needs it more than the waiting runner."""
+    import pyarrow as pa
+
+    pa.default_memory_pool().release_unused()
+
+
 def _windows(good: list[tuple[Path, CohortParams]], notebooks: list[Path], out: Path):
     """Each params file's history window: None (the whole history) or the (since, until) that its
     cohort's own analyses read, for `history: window`. A window needs its cohort in the data's
@@ -507,6 +516,7 @@ def run(params: Path | str | list = "params", notebooks: Path | str | list | Non
         data_prints = {d: _data_print(d) for d in sorted({p.data_dir for _, p in good}, key=str)}  # hashed once per run
         checked = {source: _check_data(source[0], cache, data_prints[source[0]], source[1])
                    for source in sorted(set(sources.values()), key=str)}
+        _release_memory()
         unknown, good = _check_cohorts(good, {pf: checked[sources[pf]] for pf, _ in good}, per_cohort, out)
         results += unknown
         pages = tuple(nb.stem for nb in everything)
