@@ -355,7 +355,10 @@ def survival(result):
 
 def rollout(found, outcome: str):
     """The staggered rollout's change in `outcome` (e.g. "voluntary exits") per 100 employees, by
-    periods since a department was first reached, with bands (an Axes with its alt text)."""
+    periods since a department was first reached, with bands (an Axes with its alt text); nothing
+    when the rollout has no estimate (`narrate.rollout` says why)."""
+    if found.result is None:
+        return None
     label = f"change in {outcome} per 100 employees per {found.period} (pp)"
     ax = found.aggregate("dynamic").plot(label=label)
     ax.set_xlabel(f"{found.period}s since a cohort first reached the department and location (0 = the first)")

@@ -449,12 +449,15 @@ class Rollout:
     """Callaway & Sant'Anna across the staggered rollout of all cohorts, on the units' rates (pp
     per period), with this cohort's rows for the estimates table."""
 
-    result: object = field(repr=False)  # did.ATTgtResult
+    result: object = field(repr=False)  # did.ATTgtResult; None when the data cannot support it
     panel: pd.DataFrame = field(repr=False)  # the balanced unit x period rates it was fitted on
     estimates: Estimates = field(default_factory=Estimates, repr=False)
     period: str = "month"  # the time unit of the rates
+    reason: str = ""  # why there is no estimate, when there is none
 
     def aggregate(self, kind: Literal["simple", "group", "dynamic", "calendar"] = "simple"):
+        if self.result is None:
+            raise NotEstimable(self.reason)
         return self.result.aggregate(kind)
 
     def summary(self) -> str:
@@ -480,6 +483,16 @@ def staggered(study: Study, outcome: RolloutOutcome = "exited_voluntary",
         return Rollout(result, balanced, rollout_estimates(result, study, estimand), study.params.period)
 
     return study.result(("rollout", outcome, by), compute)
+
+
+def staggered_if_estimable(study: Study, outcome: RolloutOutcome = "exited_voluntary",
+                           by: tuple[str, ...] = ("department", "location")) -> Rollout:
+    """`staggered`, or when the data cannot support it (e.g. a cohort's window of the history, not
+    all of it) a Rollout with no estimate that says why, for a page to show instead of failing."""
+    try:
+        return staggered(study, outcome, by)
+    except NotEstimable as exc:
+        return Rollout(None, pd.DataFrame(), Estimates(), study.params.period, reason=str(exc))
 
 
 def fit_staggered(ds: Dataset, period: str = "month", by: tuple[str, ...] = ("department", "location"),

@@ -177,7 +177,9 @@ def pretrend(study: EventStudy) -> str:
 
 
 def rollout(result: Rollout, what: str = "voluntary exits") -> str:
-    """One paragraph on the staggered-rollout estimate across all cohorts."""
+    """One paragraph on the staggered-rollout estimate across all cohorts, or why there is none."""
+    if result.result is None:
+        return f"**No rollout across the cohorts here:** {html.escape(result.reason)}."
     s = result.aggregate("simple")
     inside = s.ci_low <= 0 <= s.ci_high
     return (f"**Across all cohorts' rollout:** once a cohort first reached a department and location, its "

@@ -114,6 +114,13 @@ def test_a_cohort_read_from_its_window_gives_the_same_figures(eight_years):
         pd.testing.assert_frame_equal(money[0].estimates.to_frame(), money[1].estimates.to_frame())
     with pytest.raises(me.NotEstimable, match="needs the whole history"):
         fit_staggered(window.dataset)
+    # a cohort's pages say so in place of the rollout, and publish the cohort's other estimates
+    none = me.effects.staggered_if_estimable(window, "promoted")
+    assert none.result is None and none.estimates.to_frame().empty and me.display.rollout(none, "promotions") is None
+    assert me.narrate.rollout(none, "promotions").startswith("**No rollout across the cohorts here:** the data were "
+                                                            "read from ")
+    whole_rollout = me.effects.staggered_if_estimable(whole, "promoted")
+    assert whole_rollout.reason == "" and len(whole_rollout.estimates.to_frame()) >= 1
     with pytest.raises(me.ParamsError, match="cohort_id '2031-never' is not in the cohorts table of .*known: 2023-autumn"):
         me.open_study(params, data_dir=eight_years / "parquet", cohort_id="2031-never", since="window")
 
