@@ -47,8 +47,10 @@ def test_every_estimate_is_unchanged_by_the_rebuild(recomputed):
     old = pd.read_csv(PINNED / "pinned_estimates.csv", dtype={"cohort_id": "str"}).set_index(KEY).sort_index()
     assert list(new.index) == list(old.index)  # the same estimates, no more, no fewer
     exact = ~np.array([(e, m) in WILSON for _, _, _, e, m in new.index])
+    # 1e-9, not 1e-12: the same arithmetic with another build of numpy and scipy (a fresh install: numpy 2.4.6,
+    # scipy 1.17.1) moves 6 of 247 interval ends in the 11th significant digit (at most 1.8e-11 relative)
     for column in NUMBERS:
-        np.testing.assert_allclose(new[column].to_numpy()[exact], old[column].to_numpy()[exact], rtol=1e-12, atol=1e-12,
+        np.testing.assert_allclose(new[column].to_numpy()[exact], old[column].to_numpy()[exact], rtol=1e-9, atol=1e-12,
                                    err_msg=column)
         np.testing.assert_allclose(new[column].to_numpy()[~exact], old[column].to_numpy()[~exact], rtol=1e-6, atol=1e-9,
                                    err_msg=column)
