@@ -394,7 +394,7 @@ class PrivateValues:
 
     def __contains__(self, value: str) -> bool:
         value = value.strip()
-        if value.isdigit():
+        if value.isascii() and value.isdigit():  # as the values were sorted: [0-9]+
             return bool(_members([value], self.numbers))
         return bool(_members([" ".join(re.findall(_WORD, value))], self.runs))
 
